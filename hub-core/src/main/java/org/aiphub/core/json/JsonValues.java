@@ -1,0 +1,248 @@
+package org.aiphub.core.json;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Immutable JSON values as plain Java objects.
+ *
+ * <p>A JSON value is {@code null}, a {@link String}, a {@link Boolean}, a {@link Number} ({@link
+ * Integer}, {@link Long}, {@link BigInteger}, {@link Double} or {@link BigDecimal}), a {@code
+ * List<Object>} of JSON values, or a {@code Map<String, Object>} of JSON values. Every list and map
+ * returned by this class is read-only and keeps insertion order, so values can be shared between
+ * threads and cached in the registry without defensive copies.
+ */
+public final class JsonValues {
+  private JsonValues() {}
+
+  /** The shared empty read-only JSON object. */
+  public static Map<String, Object> emptyObject() {
+    return FrozenMap.EMPTY;
+  }
+
+  /**
+   * Returns a deep read-only copy of a JSON value; values already frozen by this class are returned
+   * as they are.
+   *
+   * @throws IllegalArgumentException if the value (or something inside it) is not a JSON value
+   */
+  public static Object freeze(Object value) {
+    if (value == null
+        || value instanceof String
+        || value instanceof Boolean
+        || value instanceof FrozenMap
+        || value instanceof FrozenList) {
+      return value;
+    }
+    if (value instanceof Number) {
+      return freezeNumber((Number) value);
+    }
+    if (value instanceof Map) {
+      return freezeObject((Map<?, ?>) value);
+    }
+    if (value instanceof Collection) {
+      ArrayList<Object> copy = new ArrayList<>(((Collection<?>) value).size());
+      for (Object element : (Collection<?>) value) {
+        copy.add(freeze(element));
+      }
+      return FrozenList.wrap(copy);
+    }
+    throw new IllegalArgumentException(
+        "not a JSON value: " + value.getClass().getName() + " instance");
+  }
+
+  /**
+   * Deep read-only copy of a JSON object; {@code null} stays {@code null}.
+   *
+   * @throws IllegalArgumentException if a key is not a string or a value is not a JSON value
+   */
+  public static Map<String, Object> freezeObject(Map<?, ?> map) {
+    if (map == null || map instanceof FrozenMap) {
+      @SuppressWarnings("unchecked")
+      Map<String, Object> same = (Map<String, Object>) map;
+      return same;
+    }
+    LinkedHashMap<String, Object> copy = new LinkedHashMap<>(Math.max(4, map.size() * 2));
+    for (Map.Entry<?, ?> e : map.entrySet()) {
+      if (!(e.getKey() instanceof String)) {
+        throw new IllegalArgumentException("JSON object keys must be strings: " + e.getKey());
+      }
+      copy.put((String) e.getKey(), freeze(e.getValue()));
+    }
+    return FrozenMap.wrap(copy);
+  }
+
+  /** Deep read-only copy of a list of strings; {@code null} stays {@code null}. */
+  public static List<String> freezeStrings(Collection<String> strings) {
+    if (strings == null) {
+      return null;
+    }
+    for (String s : strings) {
+      if (s == null) {
+        throw new IllegalArgumentException("null element in a list of strings");
+      }
+    }
+    return List.copyOf(strings);
+  }
+
+  /**
+   * A mutable, insertion-ordered copy of the top level of a JSON object (nested values stay
+   * frozen), for building a derived object.
+   */
+  public static LinkedHashMap<String, Object> mutableCopy(Map<String, Object> map) {
+    if (map == null) {
+      return new LinkedHashMap<>();
+    }
+    if (map instanceof FrozenMap) {
+      return ((FrozenMap) map).mutableCopy();
+    }
+    LinkedHashMap<String, Object> copy = new LinkedHashMap<>();
+    map.forEach((k, v) -> copy.put(k, freeze(v)));
+    return copy;
+  }
+
+  /** Freezes a map built by the caller, taking ownership of it (no copy of the top level). */
+  public static Map<String, Object> adopt(LinkedHashMap<String, Object> owned) {
+    owned.replaceAll((k, v) -> freeze(v));
+    return FrozenMap.wrap(owned);
+  }
+
+  /**
+   * Reads the JSON value that starts at the parser's current token into frozen Java objects. Depth
+   * and size limits are the parser's {@code StreamReadConstraints}.
+   */
+  public static Object read(JsonParser p) throws IOException {
+    JsonToken t = p.currentToken();
+    if (t == null) {
+      throw new IllegalStateException("parser has no current token");
+    }
+    switch (t) {
+      case START_OBJECT:
+        return readObjectBody(p);
+      case START_ARRAY:
+        {
+          ArrayList<Object> list = new ArrayList<>();
+          while (p.nextToken() != JsonToken.END_ARRAY) {
+            list.add(read(p));
+          }
+          return FrozenList.wrap(list);
+        }
+      case VALUE_STRING:
+        return p.getText();
+      case VALUE_NUMBER_INT:
+        switch (p.getNumberType()) {
+          case INT:
+            return p.getIntValue();
+          case LONG:
+            return p.getLongValue();
+          default:
+            return p.getBigIntegerValue();
+        }
+      case VALUE_NUMBER_FLOAT:
+        {
+          double d = p.getDoubleValue();
+          // Keep exact text when a double cannot represent the number (e.g. 1e400).
+          return Double.isInfinite(d) ? p.getDecimalValue() : (Object) d;
+        }
+      case VALUE_TRUE:
+        return Boolean.TRUE;
+      case VALUE_FALSE:
+        return Boolean.FALSE;
+      case VALUE_NULL:
+        return null;
+      default:
+        throw new IllegalStateException("unexpected token " + t);
+    }
+  }
+
+  /** Reads the object whose START_OBJECT is the parser's current token. */
+  public static Map<String, Object> readObject(JsonParser p) throws IOException {
+    if (p.currentToken() != JsonToken.START_OBJECT) {
+      throw new IllegalStateException("parser is not at the start of an object");
+    }
+    return readObjectBody(p);
+  }
+
+  private static Map<String, Object> readObjectBody(JsonParser p) throws IOException {
+    LinkedHashMap<String, Object> map = new LinkedHashMap<>();
+    String name;
+    while ((name = p.nextFieldName()) != null) {
+      p.nextToken();
+      map.put(name, read(p));
+    }
+    return FrozenMap.wrap(map);
+  }
+
+  /** Writes a JSON value (frozen or not) with the generator. */
+  public static void write(JsonGenerator g, Object value) throws IOException {
+    if (value == null) {
+      g.writeNull();
+    } else if (value instanceof String) {
+      g.writeString((String) value);
+    } else if (value instanceof Map) {
+      g.writeStartObject();
+      for (Map.Entry<?, ?> e : ((Map<?, ?>) value).entrySet()) {
+        g.writeFieldName(String.valueOf(e.getKey()));
+        write(g, e.getValue());
+      }
+      g.writeEndObject();
+    } else if (value instanceof List) {
+      List<?> list = (List<?>) value;
+      g.writeStartArray();
+      for (int i = 0, n = list.size(); i < n; i++) {
+        write(g, list.get(i));
+      }
+      g.writeEndArray();
+    } else if (value instanceof Collection) {
+      g.writeStartArray();
+      for (Object element : (Collection<?>) value) {
+        write(g, element);
+      }
+      g.writeEndArray();
+    } else if (value instanceof Boolean) {
+      g.writeBoolean((Boolean) value);
+    } else if (value instanceof Integer) {
+      g.writeNumber((Integer) value);
+    } else if (value instanceof Long) {
+      g.writeNumber((Long) value);
+    } else if (value instanceof Double) {
+      g.writeNumber((Double) value);
+    } else if (value instanceof BigDecimal) {
+      g.writeNumber((BigDecimal) value);
+    } else if (value instanceof BigInteger) {
+      g.writeNumber((BigInteger) value);
+    } else if (value instanceof Number) {
+      g.writeNumber(((Number) value).doubleValue());
+    } else {
+      throw new IllegalArgumentException(
+          "not a JSON value: " + value.getClass().getName() + " instance");
+    }
+  }
+
+  private static Object freezeNumber(Number n) {
+    if (n instanceof Integer
+        || n instanceof Long
+        || n instanceof Double
+        || n instanceof BigInteger
+        || n instanceof BigDecimal) {
+      return n;
+    }
+    if (n instanceof Short || n instanceof Byte) {
+      return n.intValue();
+    }
+    if (n instanceof Float) {
+      // Via the decimal text, so 15.8f stays 15.8 rather than 15.800000190734863.
+      return Double.valueOf(n.toString());
+    }
+    throw new IllegalArgumentException("unsupported number type " + n.getClass().getName());
+  }
+}

@@ -1,0 +1,21 @@
+package org.aiphub.core.registry;
+
+import org.aiphub.core.aip.ServerMessage;
+
+/**
+ * One client's live connection, as hub-core sees it. hub-server implements it over a Netty channel;
+ * every method may be called from any thread and must not block.
+ */
+public interface ClientConnection {
+  /** An id unique among this process's connections, for logs and identity checks. */
+  String id();
+
+  /** Queues a message for the client; never blocks, silently drops if the connection is gone. */
+  void send(ServerMessage message);
+
+  /** Closes the connection with a WebSocket close code and a short reason. */
+  void close(int code, String reason);
+
+  /** The peer's address for logs, e.g. {@code 127.0.0.1:53122}. */
+  String remoteAddress();
+}
