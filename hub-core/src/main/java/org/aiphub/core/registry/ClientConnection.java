@@ -13,6 +13,15 @@ public interface ClientConnection {
   /** Queues a message for the client; never blocks, silently drops if the connection is gone. */
   void send(ServerMessage message);
 
+  /**
+   * Queues a message whose loss matters (a task outcome): {@code onFailure} runs, on any thread,
+   * when the connection was already closing or the write failed, so the caller can keep the message
+   * for later. Implementations that cannot observe write failures fall back to {@link #send}.
+   */
+  default void deliver(ServerMessage message, Runnable onFailure) {
+    send(message);
+  }
+
   /** Closes the connection with a WebSocket close code and a short reason. */
   void close(int code, String reason);
 

@@ -1,0 +1,79 @@
+package org.aiphub.core.session;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+import org.aiphub.core.json.JsonValues;
+
+/**
+ * One task run: who asked for it, which device runs it, and how it ended. Immutable; every
+ * transition produces a new record.
+ *
+ * @param id the session id (unique among running sessions)
+ * @param run a number unique to this run, telling apart runs that reuse a finished id
+ * @param ownerId the constellation that started it, or {@code null} when the hub itself did (HTTP
+ *     dispatch)
+ * @param executorId the device that runs it
+ * @param taskName the task name, or {@code null}
+ * @param request the request text, or {@code null}
+ * @param state where it is in its life
+ * @param createdAt when the hub accepted the task
+ * @param endedAt when it reached a final state, or {@code null}
+ * @param result the device's result (frozen JSON), or {@code null}
+ * @param error why it failed or was cancelled, or {@code null}
+ * @param held true while its outcome waits for an offline owner to come back
+ */
+public record Session(
+    String id,
+    long run,
+    String ownerId,
+    String executorId,
+    String taskName,
+    String request,
+    SessionState state,
+    Instant createdAt,
+    Instant endedAt,
+    Object result,
+    String error,
+    boolean held) {
+
+  /** Validates required fields and freezes {@code result}. */
+  public Session {
+    Objects.requireNonNull(id, "id");
+    Objects.requireNonNull(executorId, "executorId");
+    Objects.requireNonNull(state, "state");
+    Objects.requireNonNull(createdAt, "createdAt");
+    result = JsonValues.freeze(result);
+  }
+
+  /** True while the session has no outcome. */
+  public boolean isRunning() {
+    return state == SessionState.RUNNING;
+  }
+
+  /** How long it ran (until now for a running session, measured with {@code now}). */
+  public Duration duration(Instant now) {
+    return Duration.between(createdAt, endedAt == null ? now : endedAt);
+  }
+
+  Session finish(SessionState outcome, Instant at, Object value, String why) {
+    return new Session(
+        id, run, ownerId, executorId, taskName, request, outcome, createdAt, at, value, why, false);
+  }
+
+  Session withHeld(boolean h) {
+    return new Session(
+        id,
+        run,
+        ownerId,
+        executorId,
+        taskName,
+        request,
+        state,
+        createdAt,
+        endedAt,
+        result,
+        error,
+        h);
+  }
+}

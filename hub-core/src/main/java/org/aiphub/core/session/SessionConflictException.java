@@ -1,0 +1,27 @@
+package org.aiphub.core.session;
+
+/** A task whose session id cannot be used for a new run. */
+public final class SessionConflictException extends Exception {
+  private static final long serialVersionUID = 1L;
+
+  /** Why the id is refused. */
+  public enum Reason {
+    /** The same owner already runs a session with this id. */
+    ALREADY_RUNNING,
+    /** Another owner used this id (running or still in the history). */
+    OWNED_BY_ANOTHER
+  }
+
+  private final Reason reason;
+
+  /** Creates the exception; the message is safe to send to the requesting client. */
+  public SessionConflictException(Reason reason, String message) {
+    super(message, null, false, false);
+    this.reason = reason;
+  }
+
+  /** Why the id is refused. */
+  public Reason reason() {
+    return reason;
+  }
+}

@@ -1,0 +1,42 @@
+package org.aiphub.server.netty;
+
+/** The name of every handler the hub puts in a pipeline, in pipeline order. */
+public final class ChannelHandlerNames {
+  /** HTTP request decoder and response encoder (replaced by WebSocket codecs on upgrade). */
+  public static final String HTTP_CODEC = "http-codec";
+
+  /** Collects an HTTP request and its body up to the body limit. */
+  public static final String HTTP_AGGREGATOR = "http-aggregator";
+
+  /** Checks the API key before any WebSocket upgrade; routes other requests to the HTTP API. */
+  public static final String HANDSHAKE_GUARD = "handshake-guard";
+
+  /** The HTTP API and probe routes. */
+  public static final String HTTP_API = "http-api";
+
+  /** Netty's WebSocket upgrade, control frames and frame limits. */
+  public static final String WS_PROTOCOL = "ws-protocol";
+
+  /** Reassembles fragmented WebSocket messages up to the frame limit. */
+  public static final String WS_AGGREGATOR = "ws-aggregator";
+
+  /** Fires an event when a connection has been silent for the idle timeout. */
+  public static final String IDLE_STATE = "idle-state";
+
+  /** Pings silent connections and closes those that stay silent. */
+  public static final String LIVENESS = "liveness";
+
+  /** Closes clients that stop reading instead of buffering for them without limit. */
+  public static final String SLOW_CONSUMER = "slow-consumer";
+
+  /** WebSocket frames to AIP records and back. */
+  public static final String AIP_CODEC = "aip-codec";
+
+  /** The per-connection state machine: registration, identity, routing, the close handshake. */
+  public static final String CONNECTION = "connection";
+
+  /** Sorts every exception that reaches the end of the pipeline. */
+  public static final String EXCEPTIONS = "exceptions";
+
+  private ChannelHandlerNames() {}
+}

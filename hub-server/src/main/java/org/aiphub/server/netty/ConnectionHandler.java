@@ -1,0 +1,232 @@
+package org.aiphub.server.netty;
+
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.aiphub.core.aip.ClientMessage;
+import org.aiphub.server.route.Identity;
+import org.aiphub.server.route.TaskRouter;
+
+/**
+ * One connection's state machine: {@code AWAITING_REGISTER -> REGISTERED -> CLOSED}, with a {@code
+ * CLOSING} step in between once either side starts the close handshake.
+ *
+ * <ul>
+ *   <li>AWAITING_REGISTER: the first message must register within the registration timeout;
+ *       anything else (a bad frame included) fails the registration: error frame, close 1008.
+ *   <li>REGISTERED: messages go to the {@link TaskRouter} with the bound identity; undecodable
+ *       frames get an error frame, and a client over its bad-frame budget is closed with 1008.
+ *   <li>CLOSING: writes are refused here, on the event loop, so nothing is written after a close
+ *       frame and a delivery that did not happen is reported as failed.
+ *   <li>CLOSED: the router's disconnect path runs exactly once, from {@code channelInactive}.
+ * </ul>
+ */
+public final class ConnectionHandler extends ChannelDuplexHandler {
+  /** The four states of a connection. */
+  enum State {
+    AWAITING_REGISTER,
+    REGISTERED,
+    CLOSING,
+    CLOSED
+  }
+
+  private static final long FORCE_CLOSE_MILLIS = 3_000;
+
+  private final TaskRouter router;
+  private final Duration registrationTimeout;
+  private final BadFrameBudget badFrames;
+  private final ConnectionEvents events;
+  private ChannelConnection connection;
+  private State state = State.AWAITING_REGISTER;
+  private Identity identity;
+  private ScheduledFuture<?> registrationTimer;
+
+  /** A handler for one new channel. */
+  public ConnectionHandler(
+      TaskRouter router,
+      Duration registrationTimeout,
+      int badFramesPerMinute,
+      ConnectionEvents events) {
+    this.router = router;
+    this.registrationTimeout = registrationTimeout;
+    this.badFrames = new BadFrameBudget(badFramesPerMinute);
+    this.events = events;
+  }
+
+  State state() {
+    return state;
+  }
+
+  Identity identity() {
+    return identity;
+  }
+
+  ChannelConnection connection() {
+    return connection;
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    connection = new ChannelConnection(ctx.channel());
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+    if (evt instanceof WebSocketServerProtocolHandler.HandshakeComplete) {
+      if (state == State.AWAITING_REGISTER) {
+        registrationTimer =
+            ctx.executor()
+                .schedule(
+                    () -> {
+                      if (state == State.AWAITING_REGISTER) {
+                        events.registrationTimedOut();
+                        close(ctx, CloseCodes.POLICY_VIOLATION, "registration timeout", false);
+                      }
+                    },
+                    registrationTimeout.toMillis(),
+                    TimeUnit.MILLISECONDS);
+      }
+      return;
+    }
+    if (evt instanceof CloseRequest) {
+      CloseRequest r = (CloseRequest) evt;
+      close(ctx, r.code(), r.reason(), r.immediate());
+      return;
+    }
+    super.userEventTriggered(ctx, evt);
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    long received = System.nanoTime();
+    try {
+      if (msg instanceof CloseWebSocketFrame) {
+        answerClose(ctx, (CloseWebSocketFrame) msg);
+        return;
+      }
+      if (state != State.AWAITING_REGISTER && state != State.REGISTERED) {
+        return; // closing: the rest of the client's frames no longer matter
+      }
+      connection.touch();
+      if (msg instanceof FrameRejected) {
+        rejected(ctx, (FrameRejected) msg, received);
+      } else if (msg instanceof ClientMessage) {
+        ClientMessage m = (ClientMessage) msg;
+        events.messageIn(m.type());
+        if (state == State.AWAITING_REGISTER) {
+          register(ctx, m);
+        } else {
+          router.handle(connection, identity, m, received);
+        }
+      }
+    } finally {
+      ReferenceCountUtil.release(msg);
+    }
+  }
+
+  private void register(ChannelHandlerContext ctx, ClientMessage m) {
+    cancelRegistrationTimer();
+    TaskRouter.Registration r = router.register(connection, m);
+    if (r instanceof TaskRouter.Registered) {
+      identity = ((TaskRouter.Registered) r).identity();
+      state = State.REGISTERED;
+    } else {
+      close(ctx, CloseCodes.POLICY_VIOLATION, "registration failed", false);
+    }
+  }
+
+  private void rejected(ChannelHandlerContext ctx, FrameRejected bad, long now) {
+    events.frameRejected(bad.reason().reason().label());
+    if (state == State.AWAITING_REGISTER) {
+      cancelRegistrationTimer();
+      connection.send(router.messages().error("registration failed: " + bad.reason().getMessage()));
+      events.registrationRefused("bad_frame");
+      close(ctx, CloseCodes.POLICY_VIOLATION, "registration failed", false);
+      return;
+    }
+    connection.send(router.messages().error(bad.reason().getMessage()));
+    if (!badFrames.record(now)) {
+      events.tooManyBadFrames();
+      close(ctx, CloseCodes.POLICY_VIOLATION, "too many bad frames", false);
+    }
+  }
+
+  /** The client started the close handshake: stop writing, echo its close, then close. */
+  private void answerClose(ChannelHandlerContext ctx, CloseWebSocketFrame frame) {
+    if (state == State.CLOSING || state == State.CLOSED) {
+      return;
+    }
+    beginClosing();
+    int code = frame.statusCode();
+    CloseWebSocketFrame echo =
+        code < 0 ? new CloseWebSocketFrame() : new CloseWebSocketFrame(code, null);
+    ctx.writeAndFlush(echo).addListener(ChannelFutureListener.CLOSE);
+  }
+
+  /** Starts a hub-side close with a close frame; {@code immediate} does not wait for it. */
+  private void close(ChannelHandlerContext ctx, int code, String reason, boolean immediate) {
+    if (state == State.CLOSING || state == State.CLOSED) {
+      return;
+    }
+    beginClosing();
+    if (immediate) {
+      ctx.writeAndFlush(new CloseWebSocketFrame(code, reason));
+      ctx.close();
+      return;
+    }
+    ctx.writeAndFlush(new CloseWebSocketFrame(code, reason))
+        .addListener(ChannelFutureListener.CLOSE);
+    // A peer that does not read may never let the close frame out.
+    ctx.executor()
+        .schedule(
+            () -> {
+              if (ctx.channel().isOpen()) {
+                ctx.close();
+              }
+            },
+            FORCE_CLOSE_MILLIS,
+            TimeUnit.MILLISECONDS);
+  }
+
+  private void beginClosing() {
+    state = State.CLOSING;
+    connection.markClosing();
+    cancelRegistrationTimer();
+  }
+
+  @Override
+  public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+    if (state == State.CLOSING || state == State.CLOSED) {
+      ReferenceCountUtil.release(msg);
+      promise.tryFailure(ConnectionClosingException.INSTANCE);
+      return;
+    }
+    ctx.write(msg, promise);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    boolean wasRegistered = identity != null && state != State.CLOSED;
+    state = State.CLOSED;
+    connection.markClosing();
+    cancelRegistrationTimer();
+    if (wasRegistered) {
+      router.disconnected(connection, identity);
+    }
+    super.channelInactive(ctx);
+  }
+
+  private void cancelRegistrationTimer() {
+    if (registrationTimer != null) {
+      registrationTimer.cancel(false);
+      registrationTimer = null;
+    }
+  }
+}

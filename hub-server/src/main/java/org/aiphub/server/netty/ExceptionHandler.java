@@ -1,0 +1,48 @@
+package org.aiphub.server.netty;
+
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.CorruptedFrameException;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
+import java.io.IOException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The last handler of every pipeline; sorts what reaches it. I/O errors and writes refused while
+ * closing are routine and closed quietly; an over-long message closes with 1009; a broken WebSocket
+ * frame (Netty already sent its close) just closes; anything else is a bug: logged once with its
+ * stack, then the connection closes with 1011.
+ */
+@ChannelHandler.Sharable
+public final class ExceptionHandler extends ChannelInboundHandlerAdapter {
+  private static final Logger log = LoggerFactory.getLogger(ExceptionHandler.class);
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    Throwable c =
+        cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+    if (c instanceof IOException) {
+      ctx.close();
+    } else if (c instanceof TooLongFrameException) {
+      closeWith(ctx, CloseCodes.MESSAGE_TOO_BIG, "message too big");
+    } else if (c instanceof CorruptedWebSocketFrameException
+        || c instanceof CorruptedFrameException) {
+      ctx.close();
+    } else {
+      log.warn("closing {} after an unexpected error", ctx.channel().remoteAddress(), c);
+      closeWith(ctx, CloseCodes.INTERNAL_ERROR, "internal error");
+    }
+  }
+
+  private static void closeWith(ChannelHandlerContext ctx, int code, String reason) {
+    if (ctx.pipeline().get(ChannelHandlerNames.CONNECTION) != null) {
+      ctx.pipeline().fireUserEventTriggered(new CloseRequest(code, reason, false));
+    } else {
+      ctx.close();
+    }
+  }
+}

@@ -1,0 +1,128 @@
+package org.aiphub.server.netty;
+
+import static org.aiphub.server.netty.ChannelHandlerNames.AIP_CODEC;
+import static org.aiphub.server.netty.ChannelHandlerNames.CONNECTION;
+import static org.aiphub.server.netty.ChannelHandlerNames.EXCEPTIONS;
+import static org.aiphub.server.netty.ChannelHandlerNames.HANDSHAKE_GUARD;
+import static org.aiphub.server.netty.ChannelHandlerNames.HTTP_AGGREGATOR;
+import static org.aiphub.server.netty.ChannelHandlerNames.HTTP_API;
+import static org.aiphub.server.netty.ChannelHandlerNames.HTTP_CODEC;
+import static org.aiphub.server.netty.ChannelHandlerNames.IDLE_STATE;
+import static org.aiphub.server.netty.ChannelHandlerNames.LIVENESS;
+import static org.aiphub.server.netty.ChannelHandlerNames.SLOW_CONSUMER;
+import static org.aiphub.server.netty.ChannelHandlerNames.WS_AGGREGATOR;
+import static org.aiphub.server.netty.ChannelHandlerNames.WS_PROTOCOL;
+
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
+import io.netty.handler.codec.http.websocketx.WebSocketFrameAggregator;
+import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolConfig;
+import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.util.concurrent.TimeUnit;
+import org.aiphub.core.aip.AipCodec;
+import org.aiphub.server.config.HubConfig;
+import org.aiphub.server.route.TaskRouter;
+import org.aiphub.server.security.ApiKey;
+
+/**
+ * Builds every pipeline. A new socket starts as HTTP:
+ *
+ * <pre>
+ * http-codec -> http-aggregator -> handshake-guard -> http-api -> exceptions
+ * </pre>
+ *
+ * and a good upgrade on the AIP path turns it into:
+ *
+ * <pre>
+ * ws codecs -> idle-state -> liveness -> ws-protocol -> ws-aggregator -> slow-consumer
+ *   -> aip-codec -> connection -> exceptions
+ * </pre>
+ */
+public final class HubChannelInitializer extends ChannelInitializer<SocketChannel> {
+  private final HubConfig config;
+  private final ApiKey apiKey;
+  private final TaskRouter router;
+  private final ChannelGroup channels;
+  private final ConnectionEvents events;
+  private final AipFrameCodec frameCodec;
+  private final ChannelHandler httpApi;
+  private final ExceptionHandler exceptions = new ExceptionHandler();
+  private final WebSocketServerProtocolConfig wsConfig;
+
+  /** An initializer for the hub's sockets. */
+  public HubChannelInitializer(
+      HubConfig config,
+      ApiKey apiKey,
+      TaskRouter router,
+      ChannelGroup channels,
+      ConnectionEvents events,
+      ChannelHandler httpApi) {
+    this.config = config;
+    this.apiKey = apiKey;
+    this.router = router;
+    this.channels = channels;
+    this.events = events;
+    this.httpApi = httpApi;
+    this.frameCodec = new AipFrameCodec(new AipCodec(config.maxJsonDepth()));
+    this.wsConfig =
+        WebSocketServerProtocolConfig.newBuilder()
+            .websocketPath(config.wsPath())
+            .checkStartsWith(true) // the guard already matched the path; this admits ?token=
+            .handleCloseFrames(false) // the connection handler runs the close handshake
+            .dropPongFrames(false) // pongs must reach the idle timer
+            .handshakeTimeoutMillis(config.registrationTimeout().toMillis())
+            .decoderConfig(
+                WebSocketDecoderConfig.newBuilder()
+                    .maxFramePayloadLength(config.maxFrameBytes())
+                    .allowExtensions(false)
+                    .closeOnProtocolViolation(true)
+                    .withUTF8Validator(true)
+                    .build())
+            .build();
+  }
+
+  @Override
+  protected void initChannel(SocketChannel ch) {
+    channels.add(ch);
+    ChannelPipeline p = ch.pipeline();
+    p.addLast(HTTP_CODEC, new HttpServerCodec());
+    p.addLast(HTTP_AGGREGATOR, new HttpObjectAggregator(config.maxBodyBytes()));
+    p.addLast(HANDSHAKE_GUARD, new HandshakeGuard(config.wsPath(), apiKey, this::installWebSocket));
+    p.addLast(HTTP_API, httpApi);
+    p.addLast(EXCEPTIONS, exceptions);
+  }
+
+  /** Turns the channel into an AIP WebSocket connection, right behind the guard. */
+  private void installWebSocket(ChannelHandlerContext guard) {
+    ChannelPipeline p = guard.pipeline();
+    p.remove(HTTP_API);
+    // Idle timer and liveness sit before the protocol handler, which answers pings itself:
+    // a client whose only traffic is pings is alive too.
+    p.addBefore(
+        EXCEPTIONS,
+        IDLE_STATE,
+        new IdleStateHandler(config.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
+    p.addBefore(EXCEPTIONS, LIVENESS, new LivenessHandler(config.pingTimeout(), events));
+    p.addBefore(EXCEPTIONS, WS_PROTOCOL, new WebSocketServerProtocolHandler(wsConfig));
+    p.addBefore(EXCEPTIONS, WS_AGGREGATOR, new WebSocketFrameAggregator(config.maxFrameBytes()));
+    p.addBefore(
+        EXCEPTIONS,
+        SLOW_CONSUMER,
+        new SlowConsumerHandler(
+            config.slowConsumerTimeout(), config.slowConsumerMaxBytes(), events));
+    p.addBefore(EXCEPTIONS, AIP_CODEC, frameCodec);
+    p.addBefore(
+        EXCEPTIONS,
+        CONNECTION,
+        new ConnectionHandler(
+            router, config.registrationTimeout(), config.badFramesPerMinute(), events));
+  }
+}

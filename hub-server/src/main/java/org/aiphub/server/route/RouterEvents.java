@@ -1,0 +1,34 @@
+package org.aiphub.server.route;
+
+import org.aiphub.core.aip.ClientType;
+import org.aiphub.core.session.Session;
+
+/**
+ * What the router reports as it works (metrics and logs listen here). Every method has an empty
+ * default, is called on the thread doing the work, and must not block.
+ */
+public interface RouterEvents {
+  /** Does nothing. */
+  RouterEvents NONE = new RouterEvents() {};
+
+  /** A client registered. */
+  default void registered(Identity identity, String remoteAddress) {}
+
+  /** A registration was refused; {@code outcome} is a short label such as {@code duplicate}. */
+  default void registrationRefused(String outcome, String remoteAddress) {}
+
+  /** A registered client left (after cleanup). */
+  default void departed(Identity identity, int sessionsEnded) {}
+
+  /** A connection was closed because another took over its client id. */
+  default void takenOver(String clientId, ClientType type) {}
+
+  /** A frame from a registered client was refused; {@code reason} is a short label. */
+  default void refused(Identity identity, String reason) {}
+
+  /** A session was dispatched to its device; {@code receivedNanos} is when its task arrived. */
+  default void sessionStarted(Session session, long receivedNanos) {}
+
+  /** A session reached its final state. */
+  default void sessionFinished(Session session) {}
+}

@@ -1,0 +1,539 @@
+package org.aiphub.server.route;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import org.aiphub.core.aip.ClientMessage;
+import org.aiphub.core.aip.ClientMessageType;
+import org.aiphub.core.aip.ClientType;
+import org.aiphub.core.aip.Result;
+import org.aiphub.core.aip.TaskStatus;
+import org.aiphub.core.registry.BindOutcome;
+import org.aiphub.core.registry.ClientConnection;
+import org.aiphub.core.registry.ClientInfo;
+import org.aiphub.core.registry.ClientRegistry;
+import org.aiphub.core.registry.Departure;
+import org.aiphub.core.registry.DuplicateClientException;
+import org.aiphub.core.session.Reservation;
+import org.aiphub.core.session.Session;
+import org.aiphub.core.session.SessionConflictException;
+import org.aiphub.core.session.SessionState;
+import org.aiphub.core.session.SessionTable;
+
+/**
+ * The AIP behaviour of the hub (every row of AIP.md's table): registration, the task relay between
+ * constellations and devices, device info, and cleanup when a client leaves. It knows nothing of
+ * Netty: it sees {@link ClientConnection}s, so it runs the same under tests.
+ *
+ * <p>Methods are called on the event loop of the connection that sent the frame; they never block
+ * (the registry and session table are lock-free or briefly striped) and only queue writes.
+ */
+public final class TaskRouter {
+  /** Close code for a connection displaced by a takeover (AIP: 4000 range). */
+  public static final int CLOSE_TAKEN_OVER = 4000;
+
+  /** Error text of sessions failed because their device went away. */
+  public static final String DEVICE_DISCONNECTED = "device_disconnected";
+
+  /** Error text of sessions cancelled because their constellation went away. */
+  public static final String CONSTELLATION_DISCONNECTED = "constellation_disconnected";
+
+  private final ClientRegistry registry;
+  private final SessionTable sessions;
+  private final Messages messages;
+  private final RouterEvents events;
+
+  /** What became of a {@code register} frame. */
+  public sealed interface Registration permits Registered, Refused {}
+
+  /**
+   * The client is registered; the reply went out.
+   *
+   * @param identity the identity now bound to the connection
+   */
+  public record Registered(Identity identity) implements Registration {}
+
+  /**
+   * The registration failed; the error frame went out and the caller closes the connection.
+   *
+   * @param reason the error text sent to the client
+   * @param outcome a short label for metrics, e.g. {@code duplicate}
+   */
+  public record Refused(String reason, String outcome) implements Registration {}
+
+  /** A router over a registry and a session table. */
+  public TaskRouter(
+      ClientRegistry registry, SessionTable sessions, Clock clock, RouterEvents events) {
+    this.registry = Objects.requireNonNull(registry, "registry");
+    this.sessions = Objects.requireNonNull(sessions, "sessions");
+    this.messages = new Messages(clock);
+    this.events = Objects.requireNonNull(events, "events");
+  }
+
+  /** The frames this router builds, for the transport's own replies. */
+  public Messages messages() {
+    return messages;
+  }
+
+  // ---------------------------------------------------------------------------- registration
+
+  /**
+   * Handles the first frame of a connection. On success the registration reply is sent first, then
+   * any outcomes held for this client while it was away.
+   */
+  public Registration register(ClientConnection conn, ClientMessage m) {
+    if (m.type() != ClientMessageType.REGISTER) {
+      return refuse(
+          conn,
+          "the first message must be a register message, got '" + m.type().wire() + "'",
+          "not_register");
+    }
+    String idProblem = ClientIds.problem("client_id", m.clientId());
+    if (idProblem != null) {
+      return refuse(conn, idProblem, "bad_client_id");
+    }
+    String clientId = m.clientId();
+    Map<String, Object> metadata = m.metadata();
+    String target = null;
+    String platform = null;
+    if (m.clientType() == ClientType.CONSTELLATION) {
+      target = m.targetId();
+      if (target != null && !registry.isDeviceConnected(target)) {
+        return refuse(
+            conn, "target device " + Text.quote(target) + " is not connected", "bad_target");
+      }
+    } else {
+      Object p = metadata == null ? null : metadata.get("platform");
+      if (p != null && !(p instanceof String)) {
+        return refuse(conn, "metadata.platform must be a string", "bad_metadata");
+      }
+      Object si = metadata == null ? null : metadata.get("system_info");
+      if (si != null && !(si instanceof Map)) {
+        return refuse(conn, "metadata.system_info must be an object", "bad_metadata");
+      }
+      platform = (String) p;
+    }
+    Optional<ClientInfo> displaced;
+    try {
+      displaced = registry.addClient(clientId, platform, conn, m.clientType(), metadata);
+    } catch (DuplicateClientException e) {
+      return refuse(conn, e.getMessage(), "duplicate");
+    }
+    Identity identity = new Identity(clientId, m.clientType(), target);
+    conn.send(messages.heartbeatOk());
+    displaced.ifPresent(
+        old -> {
+          old.connection().close(CLOSE_TAKEN_OVER, "replaced by a newer connection");
+          events.takenOver(clientId, old.clientType());
+        });
+    events.registered(identity, conn.remoteAddress());
+    if (identity.clientType() == ClientType.CONSTELLATION) {
+      drainHeld(clientId, conn);
+    }
+    return new Registered(identity);
+  }
+
+  private Refused refuse(ClientConnection conn, String reason, String outcome) {
+    conn.send(messages.error(reason));
+    events.registrationRefused(outcome, conn.remoteAddress());
+    return new Refused(reason, outcome);
+  }
+
+  // -------------------------------------------------------------------------------- messages
+
+  /**
+   * Handles a frame from a registered client.
+   *
+   * @param receivedNanos {@link System#nanoTime()} when the frame arrived, for latency metrics
+   */
+  public void handle(ClientConnection conn, Identity id, ClientMessage m, long receivedNanos) {
+    String mismatch = IdentityPinning.mismatch(id, m);
+    if (mismatch != null) {
+      reject(conn, id, mismatch, m.sessionId(), "identity_mismatch");
+      return;
+    }
+    switch (m.type()) {
+      case HEARTBEAT:
+        conn.send(messages.heartbeatOk());
+        break;
+      case REGISTER:
+        reject(
+            conn,
+            id,
+            "already registered as " + Text.quote(id.clientId()) + "; a second register is refused",
+            null,
+            "second_register");
+        break;
+      case TASK:
+        if (id.isDevice()) {
+          reject(
+              conn,
+              id,
+              "devices cannot start tasks: the hub runs no agent; tasks come from constellations",
+              m.sessionId(),
+              "device_task");
+        } else {
+          startTask(conn, id, m, receivedNanos);
+        }
+        break;
+      case TASK_END:
+        if (id.isDevice()) {
+          endTask(conn, id, m);
+        } else {
+          reject(
+              conn,
+              id,
+              "only the device running a session can end it",
+              m.sessionId(),
+              "not_executor");
+        }
+        break;
+      case ERROR:
+        deviceError(conn, id, m);
+        break;
+      case DEVICE_INFO_REQUEST:
+        deviceInfoRequest(conn, id, m);
+        break;
+      case DEVICE_INFO_RESPONSE:
+        deviceInfoResponse(conn, id, m);
+        break;
+      case COMMAND_RESULTS:
+        reject(
+            conn,
+            id,
+            "unsupported message type 'command_results': the hub sends no commands",
+            m.sessionId(),
+            "unsupported_type");
+        break;
+      default:
+        reject(
+            conn,
+            id,
+            "unsupported message type " + Text.quote(m.type().wire()),
+            m.sessionId(),
+            "unsupported_type");
+    }
+  }
+
+  private void reject(
+      ClientConnection conn, Identity id, String reason, String sessionId, String label) {
+    conn.send(sessionId == null ? messages.error(reason) : messages.error(reason, sessionId));
+    events.refused(id, label);
+  }
+
+  private void startTask(ClientConnection conn, Identity id, ClientMessage m, long receivedNanos) {
+    String target = m.targetId();
+    if (target == null || target.isEmpty()) {
+      reject(
+          conn,
+          id,
+          "a task needs a target_id naming a connected device",
+          m.sessionId(),
+          "bad_task");
+      return;
+    }
+    if (id.targetId() != null && !id.targetId().equals(target)) {
+      reject(
+          conn,
+          id,
+          "this constellation registered for device "
+              + Text.quote(id.targetId())
+              + " and may only send tasks to it",
+          m.sessionId(),
+          "out_of_scope");
+      return;
+    }
+    if (m.request() == null || m.request().isEmpty()) {
+      reject(conn, id, "a task needs a non-empty request", m.sessionId(), "bad_task");
+      return;
+    }
+    String sessionId = m.sessionId() == null ? Ids.uuid() : m.sessionId();
+    String idProblem = ClientIds.problem("session_id", sessionId);
+    if (idProblem != null) {
+      reject(conn, id, idProblem, null, "bad_session_id");
+      return;
+    }
+    if (!registry.isDeviceConnected(target)) {
+      reject(
+          conn,
+          id,
+          "target device " + Text.quote(target) + " is not connected",
+          sessionId,
+          "target_offline");
+      return;
+    }
+    Reservation reservation;
+    try {
+      reservation = sessions.reserve(sessionId, id.clientId(), target, m.taskName(), m.request());
+    } catch (SessionConflictException e) {
+      reject(conn, id, e.getMessage(), sessionId, "session_conflict");
+      return;
+    }
+    BindOutcome bound = registry.bindSession(sessionId, id.clientId(), target);
+    if (bound != BindOutcome.BOUND) {
+      sessions.abort(reservation);
+      reject(conn, id, bindRefusal(bound, target, sessionId), sessionId, bindLabel(bound));
+      return;
+    }
+    Session session = reservation.session();
+    conn.send(messages.taskAccepted(sessionId));
+    // The device may have left since the bind; its departure then fails this session.
+    registry.getClient(target).ifPresent(device -> device.send(messages.taskForDevice(session)));
+    events.sessionStarted(session, receivedNanos);
+  }
+
+  private String bindRefusal(BindOutcome outcome, String target, String sessionId) {
+    switch (outcome) {
+      case DEVICE_AT_CAPACITY:
+        int limit = registry.getClientInfo(target).map(ClientInfo::maxConcurrentTasks).orElse(0);
+        return "device "
+            + Text.quote(target)
+            + " already runs its limit of "
+            + limit
+            + " concurrent tasks (max_concurrent_tasks)";
+      case DEVICE_OFFLINE:
+        return "target device " + Text.quote(target) + " is not connected";
+      case SESSION_IN_USE:
+        return "session_id " + Text.quote(sessionId) + " is already in use";
+      case OWNER_OFFLINE:
+      default:
+        return "this client is no longer registered";
+    }
+  }
+
+  private static String bindLabel(BindOutcome outcome) {
+    switch (outcome) {
+      case DEVICE_AT_CAPACITY:
+        return "device_at_capacity";
+      case DEVICE_OFFLINE:
+        return "target_offline";
+      case SESSION_IN_USE:
+        return "session_conflict";
+      default:
+        return "owner_offline";
+    }
+  }
+
+  private void endTask(ClientConnection conn, Identity id, ClientMessage m) {
+    Session running = runningOn(id, m.sessionId());
+    if (running == null) {
+      reject(conn, id, noSession(m.sessionId()), m.sessionId(), "unknown_session");
+      return;
+    }
+    SessionState outcome;
+    if (m.status() == TaskStatus.COMPLETED || m.status() == TaskStatus.OK) {
+      outcome = SessionState.COMPLETED;
+    } else if (m.status() == TaskStatus.FAILED || m.status() == TaskStatus.ERROR) {
+      outcome = SessionState.FAILED;
+    } else {
+      reject(
+          conn,
+          id,
+          "task_end status must be completed or failed, got '" + m.status().wire() + "'",
+          m.sessionId(),
+          "bad_task_end");
+      return;
+    }
+    Object result = m.result() != null ? m.result() : resultsAsJson(m.actionResults());
+    sessions.finish(running, outcome, result, m.error()).ifPresent(this::finished);
+  }
+
+  private void deviceError(ClientConnection conn, Identity id, ClientMessage m) {
+    if (!id.isDevice() || m.sessionId() == null) {
+      return; // an informational error: nothing to fail, and answering errors invites loops
+    }
+    Session running = runningOn(id, m.sessionId());
+    if (running == null) {
+      reject(conn, id, noSession(m.sessionId()), m.sessionId(), "unknown_session");
+      return;
+    }
+    String why = m.error() == null || m.error().isEmpty() ? "device reported an error" : m.error();
+    sessions.finish(running, SessionState.FAILED, m.result(), why).ifPresent(this::finished);
+  }
+
+  /** The running session {@code sessionId} if the device {@code id} executes it, else null. */
+  private Session runningOn(Identity id, String sessionId) {
+    Session s = sessions.running(sessionId).orElse(null);
+    return s != null && s.executorId().equals(id.clientId()) ? s : null;
+  }
+
+  private static String noSession(String sessionId) {
+    return sessionId == null
+        ? "this message needs a session_id"
+        : "no running session " + Text.quote(sessionId) + " on this device";
+  }
+
+  private void deviceInfoRequest(ClientConnection conn, Identity id, ClientMessage m) {
+    if (id.isDevice()) {
+      reject(
+          conn, id, "only constellations may request device info", null, "device_info_by_device");
+      return;
+    }
+    String target = m.targetId() != null ? m.targetId() : id.targetId();
+    if (target == null) {
+      conn.send(messages.deviceInfoError(m.requestId(), "device_info_request needs a target_id"));
+      events.refused(id, "bad_info_request");
+      return;
+    }
+    if (id.targetId() != null && !id.targetId().equals(target)) {
+      conn.send(
+          messages.deviceInfoError(
+              m.requestId(),
+              "this constellation registered for device "
+                  + Text.quote(id.targetId())
+                  + " and may only ask about it"));
+      events.refused(id, "out_of_scope");
+      return;
+    }
+    Optional<ClientInfo> device = registry.getClientInfo(target).filter(ClientInfo::isDevice);
+    if (device.isEmpty()) {
+      conn.send(
+          messages.deviceInfoError(
+              m.requestId(), "device " + Text.quote(target) + " is not connected"));
+      return;
+    }
+    conn.send(messages.deviceInfo(m.requestId(), device.get().systemInfo()));
+  }
+
+  private void deviceInfoResponse(ClientConnection conn, Identity id, ClientMessage m) {
+    if (!id.isDevice()) {
+      reject(conn, id, "only devices report device info", null, "info_by_constellation");
+      return;
+    }
+    Object si = m.metadata() == null ? null : m.metadata().get("system_info");
+    if (!(si instanceof Map)) {
+      reject(
+          conn,
+          id,
+          "device_info_response needs metadata.system_info as an object",
+          null,
+          "bad_device_info");
+      return;
+    }
+    @SuppressWarnings("unchecked")
+    Map<String, Object> systemInfo = (Map<String, Object>) si;
+    registry.updateDeviceSystemInfo(id.clientId(), conn, systemInfo);
+  }
+
+  private static Object resultsAsJson(List<Result> results) {
+    if (results == null) {
+      return null;
+    }
+    List<Object> out = new ArrayList<>(results.size());
+    for (Result r : results) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("status", r.status().wire());
+      m.put("error", r.error());
+      m.put("result", r.result());
+      m.put("namespace", r.namespace());
+      m.put("call_id", r.callId());
+      out.add(m);
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------------------ departures
+
+  /**
+   * The one disconnect path: called once when a registered connection closed. Does nothing when a
+   * takeover already gave the id to another connection.
+   */
+  public void disconnected(ClientConnection conn, Identity id) {
+    Optional<Departure> departure = registry.removeClient(id.clientId(), conn);
+    if (departure.isEmpty()) {
+      return;
+    }
+    int ended = 0;
+    for (String sessionId : departure.get().sessions()) {
+      Optional<Session> running = sessions.running(sessionId);
+      if (running.isEmpty()) {
+        continue;
+      }
+      if (id.isDevice()) {
+        Optional<Session> failed =
+            sessions.finish(running.get(), SessionState.FAILED, null, DEVICE_DISCONNECTED);
+        if (failed.isPresent()) {
+          finished(failed.get());
+          ended++;
+        }
+      } else {
+        Optional<Session> cancelled = cancel(running.get(), CONSTELLATION_DISCONNECTED);
+        if (cancelled.isPresent()) {
+          ended++;
+        }
+      }
+    }
+    events.departed(id, ended);
+  }
+
+  /**
+   * Cancels a running session: the device is told to stop, and the owner gets (or is held) the
+   * outcome.
+   */
+  public Optional<Session> cancel(Session running, String reason) {
+    Optional<Session> cancelled = sessions.finish(running, SessionState.CANCELLED, null, reason);
+    cancelled.ifPresent(
+        c -> {
+          registry
+              .getClientInfo(c.executorId())
+              .filter(ClientInfo::isDevice)
+              .ifPresent(d -> d.connection().send(messages.cancelForDevice(c.id(), reason)));
+          finished(c);
+        });
+    return cancelled;
+  }
+
+  // -------------------------------------------------------------------------------- outcomes
+
+  /** Unmaps a session that reached its final state and tells its owner. */
+  private void finished(Session done) {
+    registry.removeSession(done.id());
+    events.sessionFinished(done);
+    deliver(done);
+  }
+
+  private void deliver(Session done) {
+    String owner = done.ownerId();
+    if (owner == null) {
+      return; // hub-owned: the outcome stays in the history for HTTP look-ups
+    }
+    ClientConnection conn = constellation(owner);
+    if (conn != null) {
+      conn.deliver(messages.taskEnd(done), () -> deliveryFailed(done, conn));
+      return;
+    }
+    sessions.hold(done);
+    // The owner may have registered between the look-up and the hold: hand it over now.
+    ClientConnection now = constellation(owner);
+    if (now != null) {
+      drainHeld(owner, now);
+    }
+  }
+
+  private void deliveryFailed(Session done, ClientConnection failed) {
+    sessions.hold(done);
+    ClientConnection now = constellation(done.ownerId());
+    // Only a different connection can do better; retrying the failed one would spin.
+    if (now != null && now != failed) {
+      drainHeld(done.ownerId(), now);
+    }
+  }
+
+  private void drainHeld(String owner, ClientConnection conn) {
+    for (Session s : sessions.takeHeld(owner)) {
+      conn.deliver(messages.taskEnd(s), () -> deliveryFailed(s, conn));
+    }
+  }
+
+  private ClientConnection constellation(String clientId) {
+    return registry
+        .getClientInfo(clientId)
+        .filter(i -> i.clientType() == ClientType.CONSTELLATION)
+        .map(ClientInfo::connection)
+        .orElse(null);
+  }
+}

@@ -1,0 +1,62 @@
+package org.aiphub.server.testing;
+
+import java.net.URI;
+import java.util.function.UnaryOperator;
+import org.aiphub.server.HubServer;
+import org.aiphub.server.config.HubConfig;
+
+/** A hub on a free loopback port, with a known key; close it when done. */
+public final class TestHub implements AutoCloseable {
+  public static final String KEY = "test-key-0123456789";
+
+  private final HubServer server;
+
+  private TestHub(HubServer server) {
+    this.server = server;
+  }
+
+  /** A hub with test defaults. */
+  public static TestHub start() {
+    return start(b -> b);
+  }
+
+  /** A hub with test defaults adjusted by {@code tweak}. */
+  public static TestHub start(UnaryOperator<HubConfig.Builder> tweak) {
+    HubConfig.Builder b =
+        HubConfig.builder().host("127.0.0.1").port(0).apiKey(KEY).workerThreads(2);
+    try {
+      return new TestHub(HubServer.start(tweak.apply(b).build()));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  public HubServer server() {
+    return server;
+  }
+
+  public int port() {
+    return server.port();
+  }
+
+  /** The AIP endpoint with the right key. */
+  public URI wsUri() {
+    return URI.create("ws://127.0.0.1:" + port() + server.config().wsPath() + "?token=" + KEY);
+  }
+
+  /** An HTTP URL on the hub. */
+  public URI http(String path) {
+    return URI.create("http://127.0.0.1:" + port() + path);
+  }
+
+  /** A connected client. */
+  public WsClient connect() {
+    return WsClient.connect(wsUri());
+  }
+
+  @Override
+  public void close() {
+    server.close();
+  }
+}
