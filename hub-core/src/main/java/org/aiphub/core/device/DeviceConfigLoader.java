@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.StringReader;
@@ -39,7 +40,10 @@ import org.yaml.snakeyaml.nodes.Tag;
  * DeviceConfigException} whose message names the file, and the line and key when known.
  */
 public final class DeviceConfigLoader {
-  private static final JsonFactory JSON = new JsonFactory();
+  // Duplicate keys are refused in JSON as in YAML (setAllowDuplicateKeys(false) below), rather
+  // than the last one silently winning.
+  private static final JsonFactory JSON =
+      JsonFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
   private DeviceConfigLoader() {}
 
@@ -104,6 +108,11 @@ public final class DeviceConfigLoader {
     for (NodeTuple t : ((MappingNode) root).getValue()) {
       if (t.getKeyNode() instanceof ScalarNode
           && "devices".equals(((ScalarNode) t.getKeyNode()).getValue())) {
+        if (devicesNode != null) {
+          // composing does not check duplicate keys; only construction would
+          throw new DeviceConfigException(
+              at(source, t.getKeyNode().getStartMark()) + "'devices' is defined twice");
+        }
         devicesNode = t.getValueNode();
       }
     }

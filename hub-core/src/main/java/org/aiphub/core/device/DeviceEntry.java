@@ -17,6 +17,8 @@ import org.aiphub.core.json.JsonValues;
  * @param tier {@code tier}, or {@code null} when absent
  * @param additionalFeatures {@code additional_features}, or {@code null} when absent
  * @param maxConcurrentTasks {@code max_concurrent_tasks}, or {@code null} when absent
+ * @param tokenSha256 {@code token_sha256}: lower-case hex SHA-256 of the token a client must
+ *     present to register with this id, or {@code null} when the shared key is enough
  */
 public record DeviceEntry(
     String deviceId,
@@ -24,7 +26,11 @@ public record DeviceEntry(
     List<String> tags,
     String tier,
     List<String> additionalFeatures,
-    Integer maxConcurrentTasks) {
+    Integer maxConcurrentTasks,
+    String tokenSha256) {
+
+  /** The settings key holding a per-client token hash; never merged into system info. */
+  public static final String TOKEN_KEY = "token_sha256";
 
   /** Freezes collections and checks the typed keys agree with {@code settings}. */
   public DeviceEntry {
@@ -36,6 +42,20 @@ public record DeviceEntry(
       throw new IllegalArgumentException(
           "max_concurrent_tasks must be a positive integer, was " + maxConcurrentTasks);
     }
+    if (tokenSha256 != null && !tokenSha256.matches("[0-9a-f]{64}")) {
+      throw new IllegalArgumentException(
+          TOKEN_KEY + " must be 64 lower-case hex digits (a SHA-256 digest)");
+    }
+  }
+
+  /** The settings without the token hash: what may be merged into visible system info. */
+  public Map<String, Object> visibleSettings() {
+    if (!settings.containsKey(TOKEN_KEY)) {
+      return settings;
+    }
+    Map<String, Object> copy = new java.util.LinkedHashMap<>(settings);
+    copy.remove(TOKEN_KEY);
+    return JsonValues.freezeObject(copy);
   }
 
   /**
@@ -48,6 +68,11 @@ public record DeviceEntry(
     Object tier = settings.get("tier");
     Object features = settings.get("additional_features");
     Object limit = settings.get("max_concurrent_tasks");
+    Object token = settings.get(TOKEN_KEY);
+    if (token != null && !(token instanceof String)) {
+      // The value is a secret's digest: name the key, never echo the value.
+      throw new IllegalArgumentException(TOKEN_KEY + " must be a string of 64 hex digits");
+    }
     if (tier != null && !(tier instanceof String)) {
       throw new IllegalArgumentException("tier must be a string, was " + show(tier));
     }
@@ -65,7 +90,8 @@ public record DeviceEntry(
         stringList("tags", tags),
         (String) tier,
         stringList("additional_features", features),
-        max);
+        max,
+        token == null ? null : ((String) token).toLowerCase(java.util.Locale.ROOT));
   }
 
   private static List<String> stringList(String key, Object value) {

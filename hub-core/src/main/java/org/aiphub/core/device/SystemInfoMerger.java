@@ -14,7 +14,7 @@ import org.aiphub.core.json.JsonValues;
  * <ol>
  *   <li>start from a copy of the reported info (absent: empty);
  *   <li>{@code custom_metadata} = the reported {@code custom_metadata} (or empty) updated with the
- *       whole config entry;
+ *       whole config entry, except a {@code token_sha256} credential;
  *   <li>when the report has {@code supported_features} and the entry {@code additional_features},
  *       {@code supported_features} becomes their union (reported order first, no duplicates);
  *   <li>when the entry has {@code tags}, they become {@code tags}.
@@ -46,7 +46,7 @@ public final class SystemInfoMerger {
         reportedCustom instanceof Map
             ? JsonValues.mutableCopy(asObject(reportedCustom))
             : new LinkedHashMap<>();
-    custom.putAll(entry.settings());
+    custom.putAll(entry.visibleSettings()); // a token hash must never reach clients
     merged.put("custom_metadata", JsonValues.adopt(custom));
 
     Object features = merged.get("supported_features");

@@ -11,5 +11,7 @@ public enum BindOutcome {
   /** The executor is not an online device. */
   DEVICE_OFFLINE,
   /** The device already runs its {@code max_concurrent_tasks}. */
-  DEVICE_AT_CAPACITY
+  DEVICE_AT_CAPACITY,
+  /** The owner already has its most running sessions. */
+  OWNER_AT_CAPACITY
 }

@@ -1,5 +1,8 @@
 package org.aiphub.core.registry;
 
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import org.aiphub.core.aip.ServerMessage;
 
 /**
@@ -14,12 +17,31 @@ public interface ClientConnection {
   void send(ServerMessage message);
 
   /**
+   * Queues a message and runs {@code onWritten}, on any thread, once it was written to the socket
+   * (never when the write fails). Implementations that cannot observe writes run it when the
+   * message is queued.
+   */
+  default void send(ServerMessage message, Runnable onWritten) {
+    send(message);
+    onWritten.run();
+  }
+
+  /**
    * Queues a message whose loss matters (a task outcome): {@code onFailure} runs, on any thread,
    * when the connection was already closing or the write failed, so the caller can keep the message
    * for later. Implementations that cannot observe write failures fall back to {@link #send}.
    */
   default void deliver(ServerMessage message, Runnable onFailure) {
     send(message);
+  }
+
+  /**
+   * Checks that the peer is still there: completes with {@code true} if it shows any sign of life
+   * (e.g. answers a ping) within {@code timeout}, {@code false} otherwise. Implementations that
+   * cannot probe report {@code true}, so a live holder is never replaced by mistake.
+   */
+  default CompletionStage<Boolean> probe(Duration timeout) {
+    return CompletableFuture.completedFuture(true);
   }
 
   /** Closes the connection with a WebSocket close code and a short reason. */

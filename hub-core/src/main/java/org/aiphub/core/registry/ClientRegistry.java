@@ -8,6 +8,7 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -69,6 +70,7 @@ public final class ClientRegistry {
 
   private final DuplicatePolicy policy;
   private final int defaultMaxConcurrentTasks;
+  private final int maxSessionsPerOwner;
   private final Clock clock;
   private volatile DeviceConfig deviceConfig;
 
@@ -90,6 +92,24 @@ public final class ClientRegistry {
       DeviceConfig deviceConfig,
       int defaultMaxConcurrentTasks,
       Clock clock) {
+    this(policy, deviceConfig, defaultMaxConcurrentTasks, 0, clock);
+  }
+
+  /**
+   * A registry that also caps how many sessions one constellation may have running.
+   *
+   * @param maxSessionsPerOwner most sessions bound to one owner at once (0: no limit)
+   */
+  public ClientRegistry(
+      DuplicatePolicy policy,
+      DeviceConfig deviceConfig,
+      int defaultMaxConcurrentTasks,
+      int maxSessionsPerOwner,
+      Clock clock) {
+    if (maxSessionsPerOwner < 0) {
+      throw new IllegalArgumentException("maxSessionsPerOwner must be >= 0");
+    }
+    this.maxSessionsPerOwner = maxSessionsPerOwner;
     this.policy = Objects.requireNonNull(policy, "policy");
     this.deviceConfig = Objects.requireNonNull(deviceConfig, "deviceConfig");
     if (defaultMaxConcurrentTasks < 0) {
@@ -103,6 +123,11 @@ public final class ClientRegistry {
     for (ClientType t : ClientType.values()) {
       byType.put(t, ConcurrentHashMap.newKeySet());
     }
+  }
+
+  /** Most sessions one constellation may have running (0: no limit). */
+  public int maxSessionsPerOwner() {
+    return maxSessionsPerOwner;
   }
 
   /** The duplicate-id policy this registry applies. */
@@ -173,6 +198,7 @@ public final class ClientRegistry {
           reported = map;
         }
       }
+      DeviceConfig config = deviceConfig;
       ClientInfo info =
           describe(
               clientId,
@@ -182,12 +208,19 @@ public final class ClientRegistry {
               clock.instant(),
               metadata,
               reported,
-              deviceConfig);
+              config);
       clients.put(clientId, info);
       if (live != null) {
-        unindex(live);
+        reindex(live, info);
+      } else {
+        index(info);
       }
-      index(info);
+      // applyDeviceConfig may have installed a new config after we read it and walked the
+      // devices before ours was indexed: re-merge, so no device keeps a replaced config.
+      DeviceConfig now = deviceConfig;
+      if (now != config && info.isDevice()) {
+        replace(info, info.reportedSystemInfo(), now);
+      }
       return Optional.ofNullable(live);
     }
   }
@@ -242,6 +275,11 @@ public final class ClientRegistry {
   /** Ids of online clients of one type (a snapshot, in no particular order). */
   public List<String> listClientsByType(ClientType clientType) {
     return new ArrayList<>(byType.get(clientType));
+  }
+
+  /** How many clients of one type are online (a counter read, no scan). */
+  public int count(ClientType clientType) {
+    return byType.get(clientType).size();
   }
 
   /** Whether a client of any type is online under this id. */
@@ -373,6 +411,10 @@ public final class ClientRegistry {
             if (owner == null || owner.clientType() != ClientType.CONSTELLATION) {
               return BindOutcome.OWNER_OFFLINE;
             }
+            if (maxSessionsPerOwner > 0
+                && getConstellationSessions(ownerId).size() >= maxSessionsPerOwner) {
+              return BindOutcome.OWNER_AT_CAPACITY;
+            }
           }
           ClientInfo device = clients.get(deviceId);
           if (device == null || !device.isDevice()) {
@@ -496,11 +538,13 @@ public final class ClientRegistry {
     Objects.requireNonNull(config, "config");
     this.deviceConfig = config;
     int n = 0;
-    for (String id : byType.get(ClientType.DEVICE)) {
+    // A snapshot: a device registering meanwhile merges the new config itself (see addClient).
+    for (String id : new ArrayList<>(byType.get(ClientType.DEVICE))) {
       synchronized (stripe(id)) {
         ClientInfo old = clients.get(id);
         if (old != null && old.isDevice()) {
-          replace(old, old.reportedSystemInfo(), config);
+          // the config in force, not necessarily ours: a later concurrent call must win
+          replace(old, old.reportedSystemInfo(), deviceConfig);
           n++;
         }
       }
@@ -568,7 +612,7 @@ public final class ClientRegistry {
     if (requiredCapabilities != null && !requiredCapabilities.isEmpty()) {
       Set<String> smallest = null;
       for (String cap : requiredCapabilities) {
-        Set<String> ids = devicesByCapability.get(cap);
+        Set<String> ids = cap == null ? null : devicesByCapability.get(cap);
         if (ids == null || ids.isEmpty()) {
           return Optional.empty();
         }
@@ -609,7 +653,7 @@ public final class ClientRegistry {
       if (preferredTags != null && !preferredTags.isEmpty()) {
         List<String> tags = info.tags();
         for (String t : preferredTags) {
-          if (tags.contains(t)) {
+          if (t != null && tags.contains(t)) {
             score++;
           }
         }
@@ -683,8 +727,7 @@ public final class ClientRegistry {
             reported,
             config);
     clients.put(old.clientId(), next);
-    unindex(old);
-    index(next);
+    reindex(old, next);
   }
 
   /** Caller holds the client's stripe. */
@@ -699,10 +742,45 @@ public final class ClientRegistry {
     }
   }
 
+  /**
+   * Moves a client's index entries from {@code old} to {@code next} (same id), touching only the
+   * entries that change. Removing and re-adding an unchanged entry would let a reader miss the
+   * client, and would make a walk over the type index (applyDeviceConfig) meet the re-added id
+   * again and again, without end. Caller holds the client's stripe.
+   */
+  private void reindex(ClientInfo old, ClientInfo next) {
+    if (old.clientType() != next.clientType()) {
+      unindex(old);
+      index(next);
+      return;
+    }
+    if (!next.isDevice()) {
+      return;
+    }
+    String id = next.clientId();
+    String oldPlatform = lower(old.platform());
+    String newPlatform = lower(next.platform());
+    if (!oldPlatform.equals(newPlatform)) {
+      addTo(devicesByPlatform, newPlatform, id);
+      removeFrom(devicesByPlatform, oldPlatform, id);
+    }
+    Set<String> oldFeatures = new HashSet<>(old.features());
+    Set<String> newFeatures = new HashSet<>(next.features());
+    for (String f : newFeatures) {
+      if (!oldFeatures.contains(f)) {
+        addTo(devicesByCapability, f, id);
+      }
+    }
+    for (String f : oldFeatures) {
+      if (!newFeatures.contains(f)) {
+        removeFrom(devicesByCapability, f, id);
+      }
+    }
+  }
+
   /** Caller holds the client's stripe. */
   private void unindex(ClientInfo info) {
     String id = info.clientId();
-    // A takeover re-adds the id right after, under the same stripe.
     byType.get(info.clientType()).remove(id);
     if (info.isDevice()) {
       removeFrom(devicesByPlatform, lower(info.platform()), id);

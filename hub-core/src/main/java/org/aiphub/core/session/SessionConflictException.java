@@ -9,7 +9,9 @@ public final class SessionConflictException extends Exception {
     /** The same owner already runs a session with this id. */
     ALREADY_RUNNING,
     /** Another owner used this id (running or still in the history). */
-    OWNED_BY_ANOTHER
+    OWNED_BY_ANOTHER,
+    /** The owner reuses an id whose previous outcome is still held for it, undelivered. */
+    OUTCOME_UNDELIVERED
   }
 
   private final Reason reason;

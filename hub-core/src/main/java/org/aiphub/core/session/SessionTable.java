@@ -102,16 +102,30 @@ public final class SessionTable {
               if (cur.isRunning() || !Objects.equals(cur.ownerId(), ownerId)) {
                 throw new Conflict(SessionConflictException.Reason.OWNED_BY_ANOTHER);
               }
+              if (cur.held()) {
+                // Replacing it would orphan the held outcome: deliver first, then reuse.
+                throw new Conflict(SessionConflictException.Reason.OUTCOME_UNDELIVERED);
+              }
               previous[0] = cur;
             }
             return fresh;
           });
     } catch (Conflict c) {
-      throw new SessionConflictException(
-          c.reason,
-          c.reason == SessionConflictException.Reason.ALREADY_RUNNING
-              ? "session " + quote(sessionId) + " is already running"
-              : "session_id " + quote(sessionId) + " is already used by another client");
+      String message;
+      switch (c.reason) {
+        case ALREADY_RUNNING:
+          message = "session " + quote(sessionId) + " is already running";
+          break;
+        case OUTCOME_UNDELIVERED:
+          message =
+              "session "
+                  + quote(sessionId)
+                  + " has an outcome not yet delivered to its owner; use a new session_id";
+          break;
+        default:
+          message = "session_id " + quote(sessionId) + " is already used by another client";
+      }
+      throw new SessionConflictException(c.reason, message);
     }
     running.incrementAndGet();
     return new Reservation(fresh, previous[0]);
@@ -128,7 +142,9 @@ public final class SessionTable {
             return cur;
           }
           undone[0] = true;
-          return r.previous();
+          // The previous run may have left the history while this one was reserved: bringing it
+          // back would leave a record that nothing ever evicts.
+          return r.previous() != null && inHistory(r.previous()) ? r.previous() : null;
         });
     if (undone[0]) {
       running.decrementAndGet();
@@ -196,9 +212,15 @@ public final class SessionTable {
         });
     if (marked[0]) {
       held.incrementAndGet();
-      heldByOwner
-          .computeIfAbsent(finished.ownerId(), k -> new ConcurrentLinkedQueue<>())
-          .add(finished);
+      // Added inside compute: a takeHeld that removes the owner's queue meanwhile must not leave
+      // this outcome in a queue nobody reads any more.
+      heldByOwner.compute(
+          finished.ownerId(),
+          (k, q) -> {
+            ConcurrentLinkedQueue<Session> queue = q == null ? new ConcurrentLinkedQueue<>() : q;
+            queue.add(finished);
+            return queue;
+          });
     }
     return marked[0];
   }
@@ -320,6 +342,15 @@ public final class SessionTable {
             });
       }
     }
+  }
+
+  private boolean inHistory(Session s) {
+    for (Session h : history) {
+      if (h.run() == s.run()) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static String quote(String s) {

@@ -1,0 +1,768 @@
+package org.aiphub.core.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+class SessionTableTest {
+  private static final Instant T0 = Instant.parse("2026-11-25T14:30:00Z");
+
+  private final TestClock clock = new TestClock(T0);
+  private SessionTable table = new SessionTable(100, Duration.ofHours(1), clock);
+
+  private Session reserve(String id, String owner) throws SessionConflictException {
+    return table.reserve(id, owner, "dev-1", "task-" + id, "do " + id).session();
+  }
+
+  private Session finish(Session s, SessionState outcome) {
+    return table.finish(s, outcome, null, null).orElseThrow();
+  }
+
+  private Session runAndFinish(String id, String owner) throws SessionConflictException {
+    return finish(reserve(id, owner), SessionState.COMPLETED);
+  }
+
+  private SessionConflictException.Reason conflict(String id, String owner) {
+    SessionConflictException e =
+        catchThrowableOfType(
+            SessionConflictException.class, () -> table.reserve(id, owner, "dev-2", "t", "r"));
+    assertThat(e).as("reserve(%s, %s) must be refused", id, owner).isNotNull();
+    return e.reason();
+  }
+
+  @Test
+  void constructorRefusesBadLimits() {
+    Clock c = Clock.systemUTC();
+    assertThatThrownBy(() -> new SessionTable(0, Duration.ofMinutes(1), c))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new SessionTable(1, Duration.ZERO, c))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new SessionTable(1, Duration.ofSeconds(-1), c))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new SessionTable(1, Duration.ofSeconds(1), null))
+        .isInstanceOf(NullPointerException.class);
+  }
+
+  @Nested
+  class Reserve {
+    @Test
+    void entersARunningSessionWithEveryField() throws Exception {
+      Reservation r = table.reserve("s1", "c1", "dev-1", "open-excel", "Open Excel");
+
+      Session s = r.session();
+      assertThat(r.previous()).isNull();
+      assertThat(s.id()).isEqualTo("s1");
+      assertThat(s.ownerId()).isEqualTo("c1");
+      assertThat(s.executorId()).isEqualTo("dev-1");
+      assertThat(s.taskName()).isEqualTo("open-excel");
+      assertThat(s.request()).isEqualTo("Open Excel");
+      assertThat(s.state()).isEqualTo(SessionState.RUNNING);
+      assertThat(s.isRunning()).isTrue();
+      assertThat(s.createdAt()).isEqualTo(T0);
+      assertThat(s.endedAt()).isNull();
+      assertThat(s.held()).isFalse();
+      assertThat(table.get("s1")).containsSame(s);
+      assertThat(table.running("s1")).containsSame(s);
+      assertThat(table.counts()).isEqualTo(new SessionCounts(1, 0, 0, 0, 0));
+      assertThat(table.historySize()).isZero();
+    }
+
+    @Test
+    void everyRunGetsItsOwnNumber() throws Exception {
+      Session a = reserve("a", "c1");
+      Session b = reserve("b", "c1");
+      finish(a, SessionState.COMPLETED);
+      Session a2 = reserve("a", "c1");
+
+      assertThat(List.of(a.run(), b.run(), a2.run())).doesNotHaveDuplicates();
+      assertThat(a2.run()).isGreaterThan(a.run());
+    }
+
+    @Test
+    void sameOwnerCannotReuseARunningId() throws Exception {
+      Session s = reserve("s1", "c1");
+
+      SessionConflictException e =
+          catchThrowableOfType(
+              SessionConflictException.class,
+              () -> table.reserve("s1", "c1", "dev-2", "other", "other"));
+
+      assertThat(e.reason()).isEqualTo(SessionConflictException.Reason.ALREADY_RUNNING);
+      assertThat(e.getMessage()).contains("'s1'").contains("already running");
+      assertThat(table.get("s1")).containsSame(s);
+      assertThat(table.counts().running()).isEqualTo(1);
+    }
+
+    @Test
+    void anotherOwnerCannotUseARunningId() throws Exception {
+      Session s = reserve("s1", "c1");
+
+      SessionConflictException e =
+          catchThrowableOfType(
+              SessionConflictException.class,
+              () -> table.reserve("s1", "c2", "dev-2", "other", "other"));
+
+      assertThat(e.reason()).isEqualTo(SessionConflictException.Reason.OWNED_BY_ANOTHER);
+      assertThat(e.getMessage()).contains("'s1'").contains("another client");
+      assertThat(table.get("s1")).containsSame(s);
+      assertThat(table.counts().running()).isEqualTo(1);
+    }
+
+    @Test
+    void anotherOwnerCannotUseAFinishedIdStillInTheHistory() throws Exception {
+      Session done = runAndFinish("s1", "c1");
+
+      assertThat(conflict("s1", "c2")).isEqualTo(SessionConflictException.Reason.OWNED_BY_ANOTHER);
+      assertThat(conflict("s1", null)).isEqualTo(SessionConflictException.Reason.OWNED_BY_ANOTHER);
+      assertThat(table.get("s1")).containsSame(done);
+      assertThat(table.counts().running()).isZero();
+    }
+
+    @Test
+    void sameOwnerMayReuseAFinishedId() throws Exception {
+      Session done = runAndFinish("s1", "c1");
+      clock.advance(Duration.ofSeconds(5));
+
+      Reservation again = table.reserve("s1", "c1", "dev-2", "second", "again");
+
+      assertThat(again.previous()).isSameAs(done);
+      assertThat(again.session().isRunning()).isTrue();
+      assertThat(again.session().executorId()).isEqualTo("dev-2");
+      assertThat(again.session().createdAt()).isEqualTo(T0.plusSeconds(5));
+      assertThat(table.get("s1")).containsSame(again.session());
+      assertThat(table.counts()).isEqualTo(new SessionCounts(1, 1, 0, 0, 0));
+      // the finished run stays in the history until it is evicted
+      assertThat(table.historySize()).isEqualTo(1);
+    }
+
+    @Test
+    void anIdIsFreeForAnyoneOnceItsRunLeftTheHistory() throws Exception {
+      table = new SessionTable(1, Duration.ofHours(1), clock);
+      runAndFinish("s1", "c1");
+      runAndFinish("s2", "c1"); // pushes s1 out
+
+      assertThat(table.get("s1")).isEmpty();
+      Reservation r = table.reserve("s1", "c2", "dev-1", null, null);
+      assertThat(r.previous()).isNull();
+      assertThat(r.session().ownerId()).isEqualTo("c2");
+    }
+
+    @Test
+    void hubOwnedSessionsHaveNoOwnerAndFollowTheSameRules() throws Exception {
+      Session hub = reserve("h1", null);
+      assertThat(hub.ownerId()).isNull();
+
+      assertThat(conflict("h1", null)).isEqualTo(SessionConflictException.Reason.ALREADY_RUNNING);
+      assertThat(conflict("h1", "c1")).isEqualTo(SessionConflictException.Reason.OWNED_BY_ANOTHER);
+
+      Session done = finish(hub, SessionState.COMPLETED);
+      assertThat(conflict("h1", "c1")).isEqualTo(SessionConflictException.Reason.OWNED_BY_ANOTHER);
+      Reservation again = table.reserve("h1", null, "dev-1", null, null);
+      assertThat(again.previous()).isSameAs(done);
+
+      // and a constellation's id is not free for the hub either
+      reserve("c-owned", "c1");
+      assertThat(conflict("c-owned", null))
+          .isEqualTo(SessionConflictException.Reason.OWNED_BY_ANOTHER);
+    }
+
+    @Test
+    void aLongIdIsShortenedInTheRefusal() throws Exception {
+      String longId = "x".repeat(300);
+      reserve(longId, "c1");
+
+      SessionConflictException e =
+          catchThrowableOfType(
+              SessionConflictException.class, () -> table.reserve(longId, "c1", "d", null, null));
+
+      assertThat(e.getMessage()).contains("'" + "x".repeat(128) + "...'");
+      assertThat(e.getMessage()).doesNotContain("x".repeat(129));
+    }
+
+    @Test
+    void aNullIdIsRefused() {
+      assertThatThrownBy(() -> table.reserve(null, "c1", "dev-1", null, null))
+          .isInstanceOf(NullPointerException.class);
+      assertThat(table.counts().running()).isZero();
+    }
+  }
+
+  @Nested
+  class Abort {
+    @Test
+    void removesAFreshReservation() throws Exception {
+      Reservation r = table.reserve("s1", "c1", "dev-1", null, null);
+
+      assertThat(table.abort(r)).isTrue();
+
+      assertThat(table.get("s1")).isEmpty();
+      assertThat(table.counts()).isEqualTo(new SessionCounts(0, 0, 0, 0, 0));
+      assertThat(table.abort(r)).as("a second abort undoes nothing").isFalse();
+      assertThat(table.counts().running()).isZero();
+      // the id is free for anyone again
+      assertThat(table.reserve("s1", "c2", "dev-1", null, null).previous()).isNull();
+    }
+
+    @Test
+    void restoresThePreviousFinishedRecordOfAReusedId() throws Exception {
+      Session done = runAndFinish("s1", "c1");
+      Reservation r = table.reserve("s1", "c1", "dev-1", null, null);
+
+      assertThat(table.abort(r)).isTrue();
+
+      assertThat(table.get("s1")).containsSame(done);
+      assertThat(table.running("s1")).isEmpty();
+      assertThat(table.counts()).isEqualTo(new SessionCounts(0, 1, 0, 0, 0));
+      assertThat(table.historySize()).isEqualTo(1);
+      // still the previous owner's id
+      assertThat(conflict("s1", "c2")).isEqualTo(SessionConflictException.Reason.OWNED_BY_ANOTHER);
+      assertThat(table.reserve("s1", "c1", "dev-1", null, null).previous()).isSameAs(done);
+    }
+
+    @Test
+    void aHeldOutcomeBlocksReuseOfItsIdUntilItIsHandedOut() throws Exception {
+      Session done = runAndFinish("s1", "c1");
+      assertThat(table.hold(done)).isTrue();
+      Session heldRecord = table.get("s1").orElseThrow();
+
+      assertThat(conflict("s1", "c1"))
+          .isEqualTo(SessionConflictException.Reason.OUTCOME_UNDELIVERED);
+      assertThat(table.get("s1")).containsSame(heldRecord);
+      assertThat(table.counts().held()).isEqualTo(1);
+
+      assertThat(table.takeHeld("c1")).extracting(Session::run).containsExactly(done.run());
+      assertThat(table.counts().held()).isZero();
+      assertThat(table.reserve("s1", "c1", "dev-1", null, null).previous().run())
+          .isEqualTo(done.run());
+    }
+
+    @Test
+    void doesNothingOnceTheSessionFinished() throws Exception {
+      Reservation r = table.reserve("s1", "c1", "dev-1", null, null);
+      Session done = finish(r.session(), SessionState.FAILED);
+
+      assertThat(table.abort(r)).isFalse();
+
+      assertThat(table.get("s1")).containsSame(done);
+      assertThat(table.counts()).isEqualTo(new SessionCounts(0, 0, 1, 0, 0));
+    }
+
+    @Test
+    void neverUndoesALaterReservationOfTheSameId() throws Exception {
+      Reservation first = table.reserve("s1", "c1", "dev-1", null, null);
+      table.abort(first);
+      Reservation second = table.reserve("s1", "c1", "dev-1", null, null);
+
+      assertThat(table.abort(first)).isFalse();
+
+      assertThat(table.running("s1")).containsSame(second.session());
+      assertThat(table.counts().running()).isEqualTo(1);
+    }
+
+    @Test
+    void doesNotBringBackAPreviousRecordTheHistoryDroppedMeanwhile() throws Exception {
+      table = new SessionTable(1, Duration.ofHours(1), clock);
+      runAndFinish("s1", "c1");
+      Reservation r = table.reserve("s1", "c1", "dev-1", null, null);
+      runAndFinish("other", "c1"); // evicts the first run of s1 while s1 is reserved again
+
+      assertThat(table.abort(r)).isTrue();
+
+      // the old run left the history: restoring it would leave a record nothing ever evicts
+      assertThat(table.get("s1")).isEmpty();
+      assertThat(table.historySize()).isEqualTo(1);
+      assertThat(table.reserve("s1", "c2", "dev-1", null, null).previous()).isNull();
+    }
+  }
+
+  @Nested
+  class Finish {
+    @Test
+    void movesARunningSessionToItsFinalState() throws Exception {
+      Session s = reserve("s1", "c1");
+      clock.advance(Duration.ofSeconds(3));
+      Map<String, Object> result = new HashMap<>(Map.of("ok", true));
+
+      Session done = table.finish(s, SessionState.COMPLETED, result, "note").orElseThrow();
+      result.put("ok", false);
+
+      assertThat(done.state()).isEqualTo(SessionState.COMPLETED);
+      assertThat(done.run()).isEqualTo(s.run());
+      assertThat(done.endedAt()).isEqualTo(T0.plusSeconds(3));
+      assertThat(done.duration(T0.plusSeconds(100))).isEqualTo(Duration.ofSeconds(3));
+      assertThat(done.result()).isEqualTo(Map.of("ok", true));
+      assertThat(done.error()).isEqualTo("note");
+      assertThat(done.held()).isFalse();
+      assertThat(table.get("s1")).containsSame(done);
+      assertThat(table.running("s1")).isEmpty();
+      assertThat(table.historySize()).isEqualTo(1);
+      assertThat(table.counts()).isEqualTo(new SessionCounts(0, 1, 0, 0, 0));
+    }
+
+    @Test
+    void refusesRunningAsAnOutcome() throws Exception {
+      Session s = reserve("s1", "c1");
+
+      assertThatThrownBy(() -> table.finish(s, SessionState.RUNNING, null, null))
+          .isInstanceOf(IllegalArgumentException.class);
+      assertThat(table.running("s1")).containsSame(s);
+    }
+
+    @Test
+    void theFirstTransitionWins() throws Exception {
+      Session s = reserve("s1", "c1");
+      Session done = table.finish(s, SessionState.COMPLETED, "r", null).orElseThrow();
+
+      assertThat(table.finish(s, SessionState.FAILED, null, "late")).isEmpty();
+      assertThat(table.finish(s, SessionState.CANCELLED, null, "late")).isEmpty();
+      assertThat(table.finish(done, SessionState.FAILED, null, "late")).isEmpty();
+
+      assertThat(table.get("s1")).containsSame(done);
+      assertThat(table.counts()).isEqualTo(new SessionCounts(0, 1, 0, 0, 0));
+      assertThat(table.historySize()).isEqualTo(1);
+    }
+
+    @Test
+    void aStaleRecordCannotFinishANewerRunOfTheSameId() throws Exception {
+      Session first = reserve("s1", "c1");
+      finish(first, SessionState.COMPLETED);
+      Session second = reserve("s1", "c1");
+
+      assertThat(table.finish(first, SessionState.FAILED, null, "stale")).isEmpty();
+
+      assertThat(table.running("s1")).containsSame(second);
+      assertThat(table.counts()).isEqualTo(new SessionCounts(1, 1, 0, 0, 0));
+    }
+
+    @Test
+    void anUnknownSessionCannotBeFinished() {
+      Session ghost =
+          new Session(
+              "ghost",
+              99,
+              "c1",
+              "d",
+              null,
+              null,
+              SessionState.RUNNING,
+              T0,
+              null,
+              null,
+              null,
+              false);
+
+      assertThat(table.finish(ghost, SessionState.COMPLETED, null, null)).isEmpty();
+      assertThat(table.get("ghost")).isEmpty();
+      assertThat(table.counts()).isEqualTo(new SessionCounts(0, 0, 0, 0, 0));
+    }
+
+    @Test
+    void countsEveryOutcome() throws Exception {
+      List<Session> s = new ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        s.add(reserve("s" + i, "c1"));
+      }
+      finish(s.get(0), SessionState.COMPLETED);
+      finish(s.get(1), SessionState.COMPLETED);
+      finish(s.get(2), SessionState.FAILED);
+      Session cancelled = finish(s.get(3), SessionState.CANCELLED);
+      table.hold(cancelled);
+
+      assertThat(table.counts()).isEqualTo(new SessionCounts(2, 2, 1, 1, 1));
+      assertThat(table.historySize()).isEqualTo(4);
+    }
+
+    @Test
+    void concurrentFinishesHaveExactlyOneWinner() throws Exception {
+      int sessions = 200;
+      int threads = 4;
+      SessionState[] outcomes = {
+        SessionState.COMPLETED, SessionState.FAILED, SessionState.CANCELLED, SessionState.FAILED
+      };
+      table = new SessionTable(10_000, Duration.ofHours(1), clock);
+      ExecutorService pool = Executors.newFixedThreadPool(threads);
+      try {
+        for (int i = 0; i < sessions; i++) {
+          Session s = reserve("s" + i, "c1");
+          CountDownLatch start = new CountDownLatch(1);
+          List<Future<Optional<Session>>> results = new ArrayList<>();
+          for (int t = 0; t < threads; t++) {
+            SessionState outcome = outcomes[t];
+            Callable<Optional<Session>> call =
+                () -> {
+                  start.await();
+                  return table.finish(s, outcome, null, outcome.wire());
+                };
+            results.add(pool.submit(call));
+          }
+          start.countDown();
+          List<Session> winners = new ArrayList<>();
+          for (Future<Optional<Session>> f : results) {
+            f.get(30, TimeUnit.SECONDS).ifPresent(winners::add);
+          }
+          assertThat(winners).as("winners for s%d", i).hasSize(1);
+          assertThat(table.get("s" + i)).containsSame(winners.get(0));
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+      SessionCounts c = table.counts();
+      assertThat(c.running()).isZero();
+      assertThat(c.completed() + c.failed() + c.cancelled()).isEqualTo(sessions);
+      assertThat(table.historySize()).isEqualTo(sessions);
+    }
+  }
+
+  @Nested
+  class Eviction {
+    @Test
+    void keepsAtMostMaxHistoryFinishedSessionsDroppingTheOldest() throws Exception {
+      table = new SessionTable(3, Duration.ofHours(1), clock);
+      for (int i = 1; i <= 5; i++) {
+        clock.advance(Duration.ofSeconds(1));
+        runAndFinish("s" + i, "c1");
+      }
+
+      assertThat(table.historySize()).isEqualTo(3);
+      assertThat(table.get("s1")).isEmpty();
+      assertThat(table.get("s2")).isEmpty();
+      assertThat(table.get("s3")).isPresent();
+      assertThat(table.get("s4")).isPresent();
+      assertThat(table.get("s5")).isPresent();
+      assertThat(table.evictExpired()).isZero();
+    }
+
+    @Test
+    void runningSessionsAreNeverEvicted() throws Exception {
+      table = new SessionTable(1, Duration.ofMinutes(1), clock);
+      Session running = reserve("r", "c1");
+      runAndFinish("a", "c1");
+      runAndFinish("b", "c1");
+      clock.advance(Duration.ofHours(5));
+      table.evictExpired();
+
+      assertThat(table.running("r")).containsSame(running);
+      assertThat(table.counts().running()).isEqualTo(1);
+    }
+
+    @Test
+    void dropsFinishedSessionsOlderThanMaxAge() throws Exception {
+      table = new SessionTable(100, Duration.ofMinutes(10), clock);
+      runAndFinish("old", "c1");
+      clock.advance(Duration.ofMinutes(5));
+      runAndFinish("young", "c1");
+
+      clock.advance(Duration.ofMinutes(5));
+      assertThat(table.evictExpired()).as("exactly max age old is kept").isZero();
+      assertThat(table.get("old")).isPresent();
+
+      clock.advance(Duration.ofNanos(1));
+      assertThat(table.evictExpired()).isEqualTo(1);
+      assertThat(table.get("old")).isEmpty();
+      assertThat(table.get("young")).isPresent();
+      assertThat(table.historySize()).isEqualTo(1);
+
+      clock.advance(Duration.ofMinutes(5));
+      assertThat(table.evictExpired()).isEqualTo(1);
+      assertThat(table.historySize()).isZero();
+      assertThat(table.get("young")).isEmpty();
+    }
+
+    @Test
+    void aFinishAlsoEvictsWhatAged() throws Exception {
+      table = new SessionTable(100, Duration.ofMinutes(10), clock);
+      runAndFinish("old", "c1");
+      clock.advance(Duration.ofMinutes(11));
+
+      runAndFinish("new", "c1");
+
+      assertThat(table.get("old")).isEmpty();
+      assertThat(table.historySize()).isEqualTo(1);
+    }
+
+    @Test
+    void neverRemovesANewerRunningRunOfAReusedId() throws Exception {
+      table = new SessionTable(1, Duration.ofMinutes(10), clock);
+      Session first = runAndFinish("x", "c1");
+      Session second = reserve("x", "c1");
+
+      runAndFinish("y", "c1"); // the history is over its size: the first run of x goes
+
+      assertThat(table.running("x")).containsSame(second);
+      assertThat(table.get("y")).isPresent();
+      assertThat(table.historySize()).isEqualTo(1);
+      assertThat(table.counts().running()).isEqualTo(1);
+
+      clock.advance(Duration.ofHours(1));
+      table.evictExpired(); // y ages out; x is still running
+      assertThat(table.running("x")).containsSame(second);
+      assertThat(first.run()).isNotEqualTo(second.run());
+    }
+
+    @Test
+    void neverRemovesANewerFinishedRunOfAReusedId() throws Exception {
+      table = new SessionTable(10, Duration.ofMinutes(10), clock);
+      runAndFinish("x", "c1");
+      clock.advance(Duration.ofMinutes(6));
+      Session second = runAndFinish("x", "c1");
+      assertThat(table.historySize()).isEqualTo(2);
+
+      clock.advance(Duration.ofMinutes(6)); // the first run is 12 minutes old, the second 6
+
+      assertThat(table.evictExpired()).isEqualTo(1);
+      assertThat(table.get("x")).containsSame(second);
+      assertThat(table.historySize()).isEqualTo(1);
+    }
+  }
+
+  @Nested
+  class Held {
+    @Test
+    void holdMarksAFinishedSessionOnce() throws Exception {
+      Session done = runAndFinish("s1", "c1");
+
+      assertThat(table.hold(done)).isTrue();
+      assertThat(table.hold(done)).isFalse();
+
+      assertThat(table.get("s1").orElseThrow().held()).isTrue();
+      assertThat(table.counts().held()).isEqualTo(1);
+    }
+
+    @Test
+    void holdRefusesRunningOwnerlessAndUnknownSessions() throws Exception {
+      Session running = reserve("r", "c1");
+      Session hubOwned = runAndFinish("h", null);
+      Session ghost =
+          new Session(
+              "ghost",
+              1234,
+              "c1",
+              "d",
+              null,
+              null,
+              SessionState.COMPLETED,
+              T0,
+              T0,
+              null,
+              null,
+              false);
+
+      assertThat(table.hold(running)).isFalse();
+      assertThat(table.hold(hubOwned)).isFalse();
+      assertThat(table.hold(ghost)).isFalse();
+      assertThat(table.counts().held()).isZero();
+      assertThat(table.takeHeld("c1")).isEmpty();
+    }
+
+    @Test
+    void holdRefusesAnOlderRunOfAReusedId() throws Exception {
+      Session first = runAndFinish("s1", "c1");
+      runAndFinish("s1", "c1");
+
+      assertThat(table.hold(first)).isFalse();
+      assertThat(table.counts().held()).isZero();
+    }
+
+    @Test
+    void takeHeldHandsEachOutcomeOutOnceOldestFirst() throws Exception {
+      Session a = reserve("a", "c1");
+      Session b = reserve("b", "c1");
+      Session c = reserve("c", "c1");
+      Session other = reserve("o", "c2");
+      clock.advance(Duration.ofSeconds(1));
+      Session doneB = finish(b, SessionState.FAILED);
+      clock.advance(Duration.ofSeconds(1));
+      Session doneC = finish(c, SessionState.CANCELLED);
+      clock.advance(Duration.ofSeconds(1));
+      Session doneA = finish(a, SessionState.COMPLETED);
+      Session doneOther = finish(other, SessionState.COMPLETED);
+      // held in another order than they ended
+      table.hold(doneA);
+      table.hold(doneC);
+      table.hold(doneB);
+      table.hold(doneOther);
+      assertThat(table.counts().held()).isEqualTo(4);
+
+      List<Session> taken = table.takeHeld("c1");
+
+      assertThat(taken).extracting(Session::id).containsExactly("b", "c", "a");
+      assertThat(taken)
+          .extracting(Session::state)
+          .containsExactly(SessionState.FAILED, SessionState.CANCELLED, SessionState.COMPLETED);
+      assertThat(taken).noneMatch(Session::held);
+      assertThat(table.get("a").orElseThrow().held()).isFalse();
+      assertThat(table.counts().held()).isEqualTo(1);
+      assertThat(table.takeHeld("c1")).as("handed out once").isEmpty();
+      assertThat(table.takeHeld("c2")).extracting(Session::id).containsExactly("o");
+      assertThat(table.counts().held()).isZero();
+      assertThat(table.takeHeld(null)).isEmpty();
+    }
+
+    @Test
+    void anOutcomeCanBeHeldAgainAfterAFailedDelivery() throws Exception {
+      Session done = runAndFinish("s1", "c1");
+      table.hold(done);
+      Session taken = table.takeHeld("c1").get(0);
+
+      assertThat(table.hold(taken)).isTrue();
+
+      assertThat(table.counts().held()).isEqualTo(1);
+      assertThat(table.takeHeld("c1")).extracting(Session::id).containsExactly("s1");
+      assertThat(table.counts().held()).isZero();
+    }
+
+    @Test
+    void heldOutcomesLeaveWithTheHistoryBySize() throws Exception {
+      table = new SessionTable(2, Duration.ofHours(1), clock);
+      Session a = runAndFinish("a", "c1");
+      Session b = runAndFinish("b", "c1");
+      table.hold(a);
+      table.hold(b);
+
+      runAndFinish("c", "c2"); // evicts a
+
+      assertThat(table.get("a")).isEmpty();
+      assertThat(table.counts().held()).isEqualTo(1);
+      assertThat(table.takeHeld("c1")).extracting(Session::id).containsExactly("b");
+      assertThat(table.counts().held()).isZero();
+    }
+
+    @Test
+    void heldOutcomesLeaveWithTheHistoryByAge() throws Exception {
+      table = new SessionTable(100, Duration.ofMinutes(10), clock);
+      Session a = runAndFinish("a", "c1");
+      table.hold(a);
+
+      clock.advance(Duration.ofMinutes(11));
+      assertThat(table.evictExpired()).isEqualTo(1);
+
+      assertThat(table.counts().held()).isZero();
+      assertThat(table.takeHeld("c1")).isEmpty();
+      assertThat(table.hold(a)).as("gone for good").isFalse();
+    }
+  }
+
+  @Nested
+  class HeldConcurrency {
+    @Test
+    void concurrentHoldsAndTakesHandEveryOutcomeOutExactlyOnce() throws Exception {
+      int perHolder = 10_000;
+      int holders = 2;
+      table = new SessionTable(holders * perHolder, Duration.ofHours(1), clock);
+      List<List<Session>> slices = new ArrayList<>();
+      for (int h = 0; h < holders; h++) {
+        List<Session> slice = new ArrayList<>();
+        for (int i = 0; i < perHolder; i++) {
+          slice.add(runAndFinish("s" + h + "-" + i, "c1"));
+        }
+        slices.add(slice);
+      }
+      ExecutorService pool = Executors.newFixedThreadPool(holders + 1);
+      try {
+        CountDownLatch start = new CountDownLatch(1);
+        AtomicInteger holding = new AtomicInteger(holders);
+        List<Future<Integer>> held = new ArrayList<>();
+        for (List<Session> slice : slices) {
+          Callable<Integer> holder =
+              () -> {
+                start.await();
+                int n = 0;
+                for (Session s : slice) {
+                  n += table.hold(s) ? 1 : 0;
+                }
+                holding.decrementAndGet();
+                return n;
+              };
+          held.add(pool.submit(holder));
+        }
+        Callable<List<Session>> taker =
+            () -> {
+              start.await();
+              List<Session> out = new ArrayList<>();
+              while (holding.get() > 0) {
+                out.addAll(table.takeHeld("c1"));
+              }
+              return out;
+            };
+        Future<List<Session>> taking = pool.submit(taker);
+        start.countDown();
+        int marked = 0;
+        for (Future<Integer> f : held) {
+          marked += f.get(60, TimeUnit.SECONDS);
+        }
+        List<Session> taken = new ArrayList<>(taking.get(60, TimeUnit.SECONDS));
+        taken.addAll(table.takeHeld("c1"));
+
+        assertThat(marked).isEqualTo(holders * perHolder);
+        assertThat(taken).extracting(Session::id).doesNotHaveDuplicates();
+        assertThat(taken).as("every held outcome is handed out").hasSize(holders * perHolder);
+        assertThat(table.counts().held()).isZero();
+      } finally {
+        pool.shutdownNow();
+      }
+    }
+  }
+
+  @Nested
+  class Queries {
+    @Test
+    void latestWithTaskNameIsTheMostRecentlyCreatedRunningOrFinished() throws Exception {
+      table.reserve("s1", "c1", "d", "report", null);
+      clock.advance(Duration.ofSeconds(1));
+      Session s2 = table.reserve("s2", "c1", "d", "report", null).session();
+      clock.advance(Duration.ofSeconds(1));
+      table.reserve("s3", "c1", "d", "other", null);
+
+      assertThat(table.latestWithTaskName("report")).containsSame(s2);
+
+      Session done2 = finish(s2, SessionState.COMPLETED);
+      assertThat(table.latestWithTaskName("report")).containsSame(done2);
+      assertThat(table.latestWithTaskName("missing")).isEmpty();
+    }
+
+    @Test
+    void latestWithTaskNameBreaksTiesByRun() throws Exception {
+      table.reserve("s1", "c1", "d", "same", null);
+      Session later = table.reserve("s2", "c1", "d", "same", null).session();
+
+      assertThat(table.latestWithTaskName("same")).containsSame(later);
+    }
+
+    @Test
+    void listIsNewestFirstFilteredAndLimited() throws Exception {
+      Session a = reserve("a", "c1");
+      clock.advance(Duration.ofSeconds(1));
+      Session b = reserve("b", "c2");
+      clock.advance(Duration.ofSeconds(1));
+      Session c = reserve("c", "c1");
+      Session d = reserve("d", "c1"); // same instant as c, later run
+      Session doneA = finish(a, SessionState.COMPLETED);
+
+      assertThat(table.list(s -> true, 10)).containsExactly(d, c, b, doneA);
+      assertThat(table.list(s -> true, 2)).containsExactly(d, c);
+      assertThat(table.list(s -> "c1".equals(s.ownerId()), 10)).containsExactly(d, c, doneA);
+      assertThat(table.list(Session::isRunning, 10)).containsExactly(d, c, b);
+      assertThat(table.list(s -> false, 10)).isEmpty();
+      assertThat(table.list(s -> true, 0)).isEmpty();
+      assertThat(b.createdAt()).isBefore(c.createdAt());
+    }
+  }
+}
