@@ -8,11 +8,19 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
 import org.aiphub.core.device.DeviceConfig;
 import org.aiphub.core.device.DeviceConfigException;
 import org.aiphub.core.device.DeviceConfigLoader;
@@ -20,29 +28,46 @@ import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.session.SessionTable;
 import org.aiphub.server.config.ConfigException;
 import org.aiphub.server.config.HubConfig;
-import org.aiphub.server.netty.ConnectionEvents;
-import org.aiphub.server.netty.HttpFallbackHandler;
+import org.aiphub.server.http.ApiRoutes;
+import org.aiphub.server.logging.HubLog;
+import org.aiphub.server.metrics.HubMetrics;
+import org.aiphub.server.netty.ChannelHandlerNames;
+import org.aiphub.server.netty.CloseCodes;
+import org.aiphub.server.netty.CloseRequest;
+import org.aiphub.server.netty.HttpApiHandler;
 import org.aiphub.server.netty.HubChannelInitializer;
 import org.aiphub.server.netty.Transport;
-import org.aiphub.server.route.RouterEvents;
 import org.aiphub.server.route.TaskRouter;
+import org.aiphub.server.security.AdmissionControl;
 import org.aiphub.server.security.ApiKey;
+import org.aiphub.server.security.OriginPolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** A running hub: the registry, the session table, the router and the Netty server around them. */
+/**
+ * A running hub: the registry, the session table, the router, metrics and the Netty server around
+ * them. {@link #shutdown()} stops it gracefully.
+ */
 public final class HubServer implements AutoCloseable {
+  /** Error text of sessions failed because the hub stopped. */
+  public static final String SERVER_SHUTDOWN = "server_shutdown";
+
   private static final Logger log = LoggerFactory.getLogger(HubServer.class);
 
   private final HubConfig config;
   private final ClientRegistry registry;
   private final SessionTable sessions;
   private final TaskRouter router;
+  private final HubMetrics metrics;
+  private final DeviceConfigReloader reloader;
   private final Transport transport;
   private final EventLoopGroup boss;
   private final EventLoopGroup workers;
+  private final ExecutorService blocking;
   private final ChannelGroup channels;
+  private final AdmissionControl admission;
   private final Channel serverChannel;
+  private boolean stopped;
 
   private HubServer(HubConfig config) throws InterruptedException {
     this.config = config;
@@ -52,14 +77,35 @@ public final class HubServer implements AutoCloseable {
             config.duplicatePolicy(),
             loadDeviceConfig(config),
             config.defaultMaxConcurrentTasks(),
+            config.maxSessionsPerConstellation(),
             clock);
     this.sessions = new SessionTable(config.historySize(), config.historyAge(), clock);
-    this.router = new TaskRouter(registry, sessions, clock, RouterEvents.NONE);
     this.transport = Transport.best();
     this.boss = new MultiThreadIoEventLoopGroup(config.bossThreads(), transport.ioHandlerFactory());
     this.workers =
         new MultiThreadIoEventLoopGroup(config.workerThreads(), transport.ioHandlerFactory());
+    this.blocking =
+        Executors.newSingleThreadExecutor(
+            r -> {
+              Thread t = new Thread(r, "aip-hub-admin");
+              t.setDaemon(true);
+              return t;
+            });
     this.channels = new DefaultChannelGroup("aip-hub", GlobalEventExecutor.INSTANCE);
+    this.metrics = new HubMetrics(registry, sessions, workers, channels::size);
+    HubLog hubLog = new HubLog();
+    EventFanout events = new EventFanout(List.of(metrics, hubLog), List.of(metrics, hubLog));
+    this.router = new TaskRouter(registry, sessions, clock, events);
+    this.reloader = new DeviceConfigReloader(config.deviceConfig(), registry);
+    ApiKey key = ApiKey.of(config.apiKey());
+    SslContext tls = tlsContext(config);
+    this.admission =
+        new AdmissionControl(
+            config.maxConnections(),
+            config.maxConnectionsPerAddress(),
+            config.registrationsPerAddressPerSecond(),
+            System::nanoTime);
+    ApiRoutes routes = new ApiRoutes(registry, sessions, router, metrics::scrape, reloader, clock);
     try {
       ServerBootstrap b =
           new ServerBootstrap()
@@ -74,18 +120,62 @@ public final class HubServer implements AutoCloseable {
               .childHandler(
                   new HubChannelInitializer(
                       config,
-                      ApiKey.of(config.apiKey()),
+                      key,
                       router,
                       channels,
-                      ConnectionEvents.NONE,
-                      new HttpFallbackHandler(config.wsPath())));
-      this.serverChannel = b.bind(config.host(), config.port()).sync().channel();
+                      events,
+                      new HttpApiHandler(routes, key, blocking, metrics::httpRequest),
+                      admission,
+                      new OriginPolicy(
+                          config.allowedHosts(), config.allowedOrigins(), config.host()),
+                      tls));
+      this.serverChannel = bind(b, config);
     } catch (RuntimeException | InterruptedException e) {
-      boss.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
-      workers.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+      // Event-loop threads are not daemons: a failed start must stop them or the JVM hangs.
+      blocking.shutdownNow();
+      stopLoops(Duration.ZERO);
+      metrics.close();
       throw e;
     }
     workers.next().scheduleAtFixedRate(sessions::evictExpired, 30, 30, TimeUnit.SECONDS);
+    workers.next().scheduleAtFixedRate(admission::sweep, 5, 5, TimeUnit.SECONDS);
+  }
+
+  private static SslContext tlsContext(HubConfig config) {
+    if (!config.tls()) {
+      return null;
+    }
+    try {
+      return SslContextBuilder.forServer(config.tlsCert().toFile(), config.tlsKey().toFile())
+          .build();
+    } catch (SSLException | IllegalArgumentException e) {
+      throw new ConfigException(
+          "tls_cert/tls_key: cannot load "
+              + config.tlsCert()
+              + " and "
+              + config.tlsKey()
+              + " as a PEM certificate chain and PKCS#8 private key ("
+              + e.getMessage()
+              + ")",
+          e);
+    }
+  }
+
+  private static Channel bind(ServerBootstrap b, HubConfig config) throws InterruptedException {
+    io.netty.channel.ChannelFuture f = b.bind(config.host(), config.port()).await();
+    if (!f.isSuccess()) {
+      Throwable cause = f.cause();
+      throw new ConfigException(
+          "port: cannot listen on "
+              + config.host()
+              + ":"
+              + config.port()
+              + " ("
+              + (cause == null ? "unknown error" : cause.getMessage())
+              + ")",
+          cause);
+    }
+    return f.channel();
   }
 
   /**
@@ -99,14 +189,27 @@ public final class HubServer implements AutoCloseable {
       throw new ConfigException("api_key: no key configured; generate one before starting");
     }
     HubServer hub = new HubServer(config);
+    String base = "127.0.0.1:" + hub.port();
+    if (!"0.0.0.0".equals(config.host()) && !"::".equals(config.host())) {
+      base = hostForUrl(config.host()) + ":" + hub.port();
+    }
     log.info(
-        "AIP hub listening on {} ({}), AIP endpoint ws://{}:{}{}",
+        "AIP hub listening on {} ({}): AIP endpoint {}://{}{}?token=KEY, HTTP API {}://{}/api/,"
+            + " metrics {}://{}/metrics",
         hub.address(),
-        hub.transport.name().toLowerCase(java.util.Locale.ROOT),
-        config.host(),
-        hub.port(),
-        config.wsPath());
+        hub.transport.name().toLowerCase(Locale.ROOT),
+        config.tls() ? "wss" : "ws",
+        base,
+        config.wsPath(),
+        config.tls() ? "https" : "http",
+        base,
+        config.tls() ? "https" : "http",
+        base);
     return hub;
+  }
+
+  private static String hostForUrl(String host) {
+    return host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
   }
 
   private static DeviceConfig loadDeviceConfig(HubConfig config) {
@@ -150,17 +253,72 @@ public final class HubServer implements AutoCloseable {
     return router;
   }
 
+  /** The metrics. */
+  public HubMetrics metrics() {
+    return metrics;
+  }
+
+  /** Re-reads the device config (what SIGHUP and the reload route do). */
+  public DeviceConfigReloader reloader() {
+    return reloader;
+  }
+
   /** The transport in use. */
   public Transport transport() {
     return transport;
   }
 
-  /** Stops accepting, closes every connection and stops the event loops. */
+  /**
+   * Stops gracefully within the configured grace time: stop accepting, refuse new work, fail every
+   * running session with {@value #SERVER_SHUTDOWN} and tell its owner and device, close every
+   * WebSocket with 1001 after what was queued for it, then stop the event loops. Idempotent.
+   */
+  public synchronized void shutdown() {
+    if (stopped) {
+      return;
+    }
+    stopped = true;
+    long deadline = System.nanoTime() + config.shutdownGrace().toNanos();
+    serverChannel.close().awaitUninterruptibly(remaining(deadline), TimeUnit.NANOSECONDS);
+    router.beginShutdown();
+    int failed = router.failAll(SERVER_SHUTDOWN);
+    for (Channel ch : channels) {
+      if (ch.pipeline().get(ChannelHandlerNames.CONNECTION) != null) {
+        // Queued on the channel's event loop after the task_end frames written above.
+        ch.pipeline()
+            .fireUserEventTriggered(
+                new CloseRequest(CloseCodes.GOING_AWAY, "server shutting down", false));
+      } else {
+        ch.close();
+      }
+    }
+    if (!channels
+        .newCloseFuture()
+        .awaitUninterruptibly(remaining(deadline), TimeUnit.NANOSECONDS)) {
+      log.warn("grace time over with {} connections open; closing them", channels.size());
+      channels.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
+    }
+    blocking.shutdownNow();
+    stopLoops(Duration.ofNanos(remaining(deadline)));
+    metrics.close();
+    log.info("AIP hub stopped ({} running sessions failed with {})", failed, SERVER_SHUTDOWN);
+  }
+
+  private static long remaining(long deadline) {
+    return Math.max(0, deadline - System.nanoTime());
+  }
+
+  private void stopLoops(Duration timeout) {
+    long ms = Math.max(100, timeout.toMillis());
+    workers.shutdownGracefully(0, ms, TimeUnit.MILLISECONDS);
+    boss.shutdownGracefully(0, ms, TimeUnit.MILLISECONDS);
+    workers.terminationFuture().awaitUninterruptibly(ms + 1000, TimeUnit.MILLISECONDS);
+    boss.terminationFuture().awaitUninterruptibly(ms + 1000, TimeUnit.MILLISECONDS);
+  }
+
+  /** Same as {@link #shutdown()}. */
   @Override
   public void close() {
-    serverChannel.close().awaitUninterruptibly();
-    channels.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
-    workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
-    boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+    shutdown();
   }
 }

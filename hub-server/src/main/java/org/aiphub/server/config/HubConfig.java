@@ -35,6 +35,19 @@ import org.aiphub.core.registry.DuplicatePolicy;
  * @param slowConsumerMaxBytes bytes queued for a client at which it is closed at once
  * @param shutdownGrace how long a graceful shutdown may take
  * @param allowedOrigins browser origins allowed to connect ({@code *} for any)
+ * @param allowedHosts {@code Host} header names accepted ({@code *} for any); empty means the
+ *     loopback names when bound to loopback, and any name otherwise
+ * @param maxConnections most open sockets (0: what the open-file limit allows, minus headroom)
+ * @param maxConnectionsPerAddress most open sockets per source address (0: no limit)
+ * @param registrationsPerAddressPerSecond WebSocket upgrades per source address and second (0: no
+ *     limit)
+ * @param maxSessionsPerConstellation most running sessions one constellation may own (0: none)
+ * @param handshakeTimeout time a plain HTTP connection has to send a complete request (and, idle,
+ *     between requests)
+ * @param probeTimeout how long a live holder of a client id has to answer a ping before a new
+ *     registration with that id replaces it
+ * @param tlsCert PEM certificate chain for wss:// and https://, or {@code null} for plain text
+ * @param tlsKey PEM private key (PKCS#8) matching {@code tlsCert}, or {@code null}
  */
 public record HubConfig(
     String host,
@@ -61,7 +74,16 @@ public record HubConfig(
     Duration slowConsumerTimeout,
     long slowConsumerMaxBytes,
     Duration shutdownGrace,
-    List<String> allowedOrigins) {
+    List<String> allowedOrigins,
+    List<String> allowedHosts,
+    int maxConnections,
+    int maxConnectionsPerAddress,
+    int registrationsPerAddressPerSecond,
+    int maxSessionsPerConstellation,
+    Duration handshakeTimeout,
+    Duration probeTimeout,
+    Path tlsCert,
+    Path tlsKey) {
 
   /** Validates every setting. */
   public HubConfig {
@@ -110,6 +132,54 @@ public record HubConfig(
           "must be above write_buffer_high " + writeBufferHigh);
     }
     allowedOrigins = allowedOrigins == null ? List.of() : List.copyOf(allowedOrigins);
+    allowedHosts = allowedHosts == null ? List.of() : List.copyOf(allowedHosts);
+    atLeast("max_connections", maxConnections, 0);
+    atLeast("max_connections_per_address", maxConnectionsPerAddress, 0);
+    atLeast("registrations_per_address_per_second", registrationsPerAddressPerSecond, 0);
+    atLeast("max_sessions_per_constellation", maxSessionsPerConstellation, 0);
+    positive("handshake_timeout", handshakeTimeout);
+    positive("probe_timeout", probeTimeout);
+    if ((tlsCert == null) != (tlsKey == null)) {
+      throw ConfigException.invalid(
+          tlsCert == null ? "tls_cert" : "tls_key",
+          null,
+          "tls_cert and tls_key must be set together");
+    }
+  }
+
+  /** Whether the hub serves wss:// and https:// (a certificate and key are configured). */
+  public boolean tls() {
+    return tlsCert != null;
+  }
+
+  /** Lists the settings with the API key hidden: configs get logged, keys must not. */
+  @Override
+  public String toString() {
+    return "HubConfig[host="
+        + host
+        + ", port="
+        + port
+        + ", wsPath="
+        + wsPath
+        + ", apiKey="
+        + (apiKey == null ? "none" : "(hidden)")
+        + ", deviceConfig="
+        + deviceConfig
+        + ", duplicatePolicy="
+        + duplicatePolicy.wire()
+        + ", registrationTimeout="
+        + registrationTimeout
+        + ", idleTimeout="
+        + idleTimeout
+        + ", maxFrameBytes="
+        + maxFrameBytes
+        + ", historySize="
+        + historySize
+        + ", workerThreads="
+        + workerThreads
+        + ", tls="
+        + tls()
+        + "]";
   }
 
   /** The embedded defaults: loopback, port 5000, {@code /ws}, no key yet, no device config. */
@@ -171,6 +241,15 @@ public record HubConfig(
     private long slowConsumerMaxBytes = 16L * 1024 * 1024;
     private Duration shutdownGrace = Duration.ofSeconds(10);
     private List<String> allowedOrigins = List.of();
+    private List<String> allowedHosts = List.of();
+    private int maxConnections = 0;
+    private int maxConnectionsPerAddress = 0;
+    private int registrationsPerAddressPerSecond = 0;
+    private int maxSessionsPerConstellation = 1000;
+    private Duration handshakeTimeout = Duration.ofSeconds(10);
+    private Duration probeTimeout = Duration.ofSeconds(2);
+    private Path tlsCert;
+    private Path tlsKey;
 
     Builder() {}
 
@@ -200,6 +279,15 @@ public record HubConfig(
       slowConsumerMaxBytes = c.slowConsumerMaxBytes;
       shutdownGrace = c.shutdownGrace;
       allowedOrigins = c.allowedOrigins;
+      allowedHosts = c.allowedHosts;
+      maxConnections = c.maxConnections;
+      maxConnectionsPerAddress = c.maxConnectionsPerAddress;
+      registrationsPerAddressPerSecond = c.registrationsPerAddressPerSecond;
+      maxSessionsPerConstellation = c.maxSessionsPerConstellation;
+      handshakeTimeout = c.handshakeTimeout;
+      probeTimeout = c.probeTimeout;
+      tlsCert = c.tlsCert;
+      tlsKey = c.tlsKey;
     }
 
     /** Sets {@code host}. */
@@ -352,6 +440,60 @@ public record HubConfig(
       return this;
     }
 
+    /** Sets {@code allowed_hosts}. */
+    public Builder allowedHosts(List<String> v) {
+      allowedHosts = v;
+      return this;
+    }
+
+    /** Sets {@code max_connections}. */
+    public Builder maxConnections(int v) {
+      maxConnections = v;
+      return this;
+    }
+
+    /** Sets {@code max_connections_per_address}. */
+    public Builder maxConnectionsPerAddress(int v) {
+      maxConnectionsPerAddress = v;
+      return this;
+    }
+
+    /** Sets {@code registrations_per_address_per_second}. */
+    public Builder registrationsPerAddressPerSecond(int v) {
+      registrationsPerAddressPerSecond = v;
+      return this;
+    }
+
+    /** Sets {@code max_sessions_per_constellation}. */
+    public Builder maxSessionsPerConstellation(int v) {
+      maxSessionsPerConstellation = v;
+      return this;
+    }
+
+    /** Sets {@code handshake_timeout}. */
+    public Builder handshakeTimeout(Duration v) {
+      handshakeTimeout = v;
+      return this;
+    }
+
+    /** Sets {@code probe_timeout}. */
+    public Builder probeTimeout(Duration v) {
+      probeTimeout = v;
+      return this;
+    }
+
+    /** Sets {@code tls_cert}. */
+    public Builder tlsCert(Path v) {
+      tlsCert = v;
+      return this;
+    }
+
+    /** Sets {@code tls_key}. */
+    public Builder tlsKey(Path v) {
+      tlsKey = v;
+      return this;
+    }
+
     /** Validates and builds. */
     public HubConfig build() {
       return new HubConfig(
@@ -379,7 +521,16 @@ public record HubConfig(
           slowConsumerTimeout,
           slowConsumerMaxBytes,
           shutdownGrace,
-          allowedOrigins);
+          allowedOrigins,
+          allowedHosts,
+          maxConnections,
+          maxConnectionsPerAddress,
+          registrationsPerAddressPerSecond,
+          maxSessionsPerConstellation,
+          handshakeTimeout,
+          probeTimeout,
+          tlsCert,
+          tlsKey);
     }
   }
 }

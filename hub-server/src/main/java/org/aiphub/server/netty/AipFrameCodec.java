@@ -27,10 +27,17 @@ import org.aiphub.core.aip.ServerMessage;
 @ChannelHandler.Sharable
 public final class AipFrameCodec extends MessageToMessageCodec<WebSocketFrame, ServerMessage> {
   private final AipCodec codec;
+  private final ConnectionEvents events;
 
   /** A codec handler over {@code codec}. */
   public AipFrameCodec(AipCodec codec) {
+    this(codec, ConnectionEvents.NONE);
+  }
+
+  /** A codec handler over {@code codec} that counts outgoing messages. */
+  public AipFrameCodec(AipCodec codec, ConnectionEvents events) {
     this.codec = codec;
+    this.events = events;
   }
 
   @Override
@@ -57,6 +64,7 @@ public final class AipFrameCodec extends MessageToMessageCodec<WebSocketFrame, S
 
   @Override
   protected void encode(ChannelHandlerContext ctx, ServerMessage msg, List<Object> out) {
+    events.messageOut(msg.type());
     ByteBuf buf = ctx.alloc().buffer(256);
     try {
       codec.encode(msg, new ByteBufOutputStream(buf));

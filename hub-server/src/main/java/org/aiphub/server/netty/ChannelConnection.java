@@ -4,6 +4,9 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import org.aiphub.core.aip.ServerMessage;
 import org.aiphub.core.registry.ClientConnection;
 
@@ -30,16 +33,37 @@ final class ChannelConnection implements ClientConnection {
     return id;
   }
 
+  /** Closing, or its event loop is stopping (a write task would be rejected). */
+  private boolean gone() {
+    return closing || channel.eventLoop().isShuttingDown();
+  }
+
   @Override
   public void send(ServerMessage message) {
-    if (!closing) {
+    if (!gone()) {
       channel.writeAndFlush(message, channel.voidPromise());
     }
   }
 
   @Override
+  public void send(ServerMessage message, Runnable onWritten) {
+    if (gone()) {
+      return;
+    }
+    channel
+        .writeAndFlush(message)
+        .addListener(
+            (ChannelFutureListener)
+                f -> {
+                  if (f.isSuccess()) {
+                    onWritten.run();
+                  }
+                });
+  }
+
+  @Override
   public void deliver(ServerMessage message, Runnable onFailure) {
-    if (closing) {
+    if (gone()) {
       onFailure.run();
       return;
     }
@@ -52,6 +76,15 @@ final class ChannelConnection implements ClientConnection {
                     onFailure.run();
                   }
                 });
+  }
+
+  @Override
+  public CompletionStage<Boolean> probe(Duration timeout) {
+    LivenessHandler liveness = channel.pipeline().get(LivenessHandler.class);
+    if (liveness == null) {
+      return CompletableFuture.completedFuture(channel.isActive() && !closing);
+    }
+    return liveness.probe(timeout);
   }
 
   @Override

@@ -2,8 +2,17 @@ package org.aiphub.server.netty;
 
 /** The name of every handler the hub puts in a pipeline, in pipeline order. */
 public final class ChannelHandlerNames {
+  /** Counts sockets in and out; refuses those over the connection caps. */
+  public static final String CONNECTION_LIMIT = "connection-limit";
+
+  /** TLS, when a certificate is configured. */
+  public static final String TLS = "tls";
+
   /** HTTP request decoder and response encoder (replaced by WebSocket codecs on upgrade). */
   public static final String HTTP_CODEC = "http-codec";
+
+  /** Closes plain HTTP connections that do not complete a request in time. */
+  public static final String HTTP_DEADLINE = "http-deadline";
 
   /** Collects an HTTP request and its body up to the body limit. */
   public static final String HTTP_AGGREGATOR = "http-aggregator";

@@ -1,6 +1,7 @@
 package org.aiphub.server.netty;
 
 import org.aiphub.core.aip.ClientMessageType;
+import org.aiphub.core.aip.ServerMessageType;
 
 /**
  * What the transport reports about connections (metrics listen here). Every method has an empty
@@ -9,6 +10,21 @@ import org.aiphub.core.aip.ClientMessageType;
 public interface ConnectionEvents {
   /** Does nothing. */
   ConnectionEvents NONE = new ConnectionEvents() {};
+
+  /** A WebSocket connection was accepted (the upgrade completed). */
+  default void connected(String remoteAddress) {}
+
+  /** A WebSocket connection closed; {@code clientId} is null when it never registered. */
+  default void closed(String remoteAddress, String clientId) {}
+
+  /** An AIP message is being written. */
+  default void messageOut(ServerMessageType type) {}
+
+  /**
+   * A socket was turned away before any AIP traffic: {@code too_many_connections}, {@code
+   * too_many_from_address} or {@code handshake_timeout}.
+   */
+  default void connectionRefused(String reason) {}
 
   /** A decoded AIP message arrived. */
   default void messageIn(ClientMessageType type) {}

@@ -9,6 +9,7 @@ import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 import org.aiphub.core.aip.ClientMessage;
 import org.aiphub.server.route.Identity;
@@ -39,6 +40,9 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
 
   private static final long FORCE_CLOSE_MILLIS = 3_000;
 
+  /** Frames a client may send while its contested registration is being probed. */
+  private static final int MAX_HELD_WHILE_PROBING = 32;
+
   private final TaskRouter router;
   private final Duration registrationTimeout;
   private final BadFrameBudget badFrames;
@@ -47,6 +51,8 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
   private State state = State.AWAITING_REGISTER;
   private Identity identity;
   private ScheduledFuture<?> registrationTimer;
+  private final Duration probeTimeout;
+  private ArrayDeque<Object> heldWhileProbing;
 
   /** A handler for one new channel. */
   public ConnectionHandler(
@@ -54,6 +60,20 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
       Duration registrationTimeout,
       int badFramesPerMinute,
       ConnectionEvents events) {
+    this(router, registrationTimeout, badFramesPerMinute, events, null);
+  }
+
+  /**
+   * A handler for one new channel that, when a registration collides with an online id, probes the
+   * holder for {@code probeTimeout} and replaces it if it stays silent (null: refuse at once).
+   */
+  public ConnectionHandler(
+      TaskRouter router,
+      Duration registrationTimeout,
+      int badFramesPerMinute,
+      ConnectionEvents events,
+      Duration probeTimeout) {
+    this.probeTimeout = probeTimeout;
     this.router = router;
     this.registrationTimeout = registrationTimeout;
     this.badFrames = new BadFrameBudget(badFramesPerMinute);
@@ -80,6 +100,7 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
     if (evt instanceof WebSocketServerProtocolHandler.HandshakeComplete) {
+      events.connected(connection.remoteAddress());
       if (state == State.AWAITING_REGISTER) {
         registrationTimer =
             ctx.executor()
@@ -115,31 +136,86 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
         return; // closing: the rest of the client's frames no longer matter
       }
       connection.touch();
-      if (msg instanceof FrameRejected) {
-        rejected(ctx, (FrameRejected) msg, received);
-      } else if (msg instanceof ClientMessage) {
-        ClientMessage m = (ClientMessage) msg;
-        events.messageIn(m.type());
-        if (state == State.AWAITING_REGISTER) {
-          register(ctx, m);
+      if (heldWhileProbing != null) {
+        // A contested registration is still being probed: keep order, answer afterwards.
+        if (heldWhileProbing.size() >= MAX_HELD_WHILE_PROBING) {
+          close(ctx, CloseCodes.POLICY_VIOLATION, "too many frames before registration", false);
         } else {
-          router.handle(connection, identity, m, received);
+          heldWhileProbing.add(msg);
         }
+        return;
       }
+      dispatch(ctx, msg, received);
     } finally {
       ReferenceCountUtil.release(msg);
     }
   }
 
+  private void dispatch(ChannelHandlerContext ctx, Object msg, long received) {
+    if (msg instanceof FrameRejected) {
+      rejected(ctx, (FrameRejected) msg, received);
+    } else if (msg instanceof ClientMessage) {
+      ClientMessage m = (ClientMessage) msg;
+      events.messageIn(m.type());
+      if (state == State.AWAITING_REGISTER) {
+        register(ctx, m);
+      } else if (state == State.REGISTERED) {
+        router.handle(connection, identity, m, received);
+      }
+    }
+  }
+
   private void register(ChannelHandlerContext ctx, ClientMessage m) {
     cancelRegistrationTimer();
-    TaskRouter.Registration r = router.register(connection, m);
+    TaskRouter.Registration r = router.register(connection, m, probeTimeout != null);
+    if (r instanceof TaskRouter.Contested) {
+      probeHolder(ctx, m, (TaskRouter.Contested) r);
+    } else {
+      registered(ctx, r);
+    }
+  }
+
+  private void registered(ChannelHandlerContext ctx, TaskRouter.Registration r) {
     if (r instanceof TaskRouter.Registered) {
       identity = ((TaskRouter.Registered) r).identity();
       state = State.REGISTERED;
     } else {
       close(ctx, CloseCodes.POLICY_VIOLATION, "registration failed", false);
     }
+  }
+
+  /**
+   * The id is held: a half-open holder must not lock its device out until an idle timeout, so ping
+   * it; a live one keeps its place, a silent one is replaced by this connection.
+   */
+  private void probeHolder(ChannelHandlerContext ctx, ClientMessage m, TaskRouter.Contested c) {
+    heldWhileProbing = new ArrayDeque<>();
+    c.holder()
+        .connection()
+        .probe(probeTimeout)
+        .whenComplete(
+            (alive, error) ->
+                ctx.executor()
+                    .execute(
+                        () -> {
+                          ArrayDeque<Object> held = heldWhileProbing;
+                          heldWhileProbing = null;
+                          if (state != State.AWAITING_REGISTER) {
+                            return; // closed meanwhile
+                          }
+                          if (Boolean.TRUE.equals(alive)) {
+                            registered(ctx, router.refuseDuplicate(connection, c));
+                            return;
+                          }
+                          router.replaceDead(c);
+                          registered(ctx, router.register(connection, m, false));
+                          long now = System.nanoTime();
+                          for (Object next : held) {
+                            if (state == State.REGISTERED) {
+                              dispatch(ctx, next, now);
+                            }
+                          }
+                        }));
   }
 
   private void rejected(ChannelHandlerContext ctx, FrameRejected bad, long now) {
@@ -168,6 +244,8 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
     CloseWebSocketFrame echo =
         code < 0 ? new CloseWebSocketFrame() : new CloseWebSocketFrame(code, null);
     ctx.writeAndFlush(echo).addListener(ChannelFutureListener.CLOSE);
+    // A peer that stopped reading after its close may never let the echo out either.
+    forceCloseLater(ctx);
   }
 
   /** Starts a hub-side close with a close frame; {@code immediate} does not wait for it. */
@@ -184,6 +262,10 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
     ctx.writeAndFlush(new CloseWebSocketFrame(code, reason))
         .addListener(ChannelFutureListener.CLOSE);
     // A peer that does not read may never let the close frame out.
+    forceCloseLater(ctx);
+  }
+
+  private static void forceCloseLater(ChannelHandlerContext ctx) {
     ctx.executor()
         .schedule(
             () -> {
@@ -220,6 +302,7 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
     if (wasRegistered) {
       router.disconnected(connection, identity);
     }
+    events.closed(connection.remoteAddress(), identity == null ? null : identity.clientId());
     super.channelInactive(ctx);
   }
 

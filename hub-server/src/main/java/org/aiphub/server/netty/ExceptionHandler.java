@@ -5,6 +5,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.CorruptedFrameException;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.PrematureChannelClosureException;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import java.io.IOException;
@@ -25,7 +26,7 @@ public final class ExceptionHandler extends ChannelInboundHandlerAdapter {
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     Throwable c =
         cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
-    if (c instanceof IOException) {
+    if (c instanceof IOException || c instanceof PrematureChannelClosureException) {
       ctx.close();
     } else if (c instanceof TooLongFrameException) {
       closeWith(ctx, CloseCodes.MESSAGE_TOO_BIG, "message too big");

@@ -3,38 +3,69 @@ package org.aiphub.server.netty;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.util.ReferenceCountUtil;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.function.Consumer;
+import org.aiphub.server.security.AdmissionControl;
 import org.aiphub.server.security.ApiKey;
+import org.aiphub.server.security.OriginPolicy;
 
 /**
- * Stands before the WebSocket upgrade: a request for the AIP path must be a GET upgrade carrying
- * the API key ({@code ?token=KEY} or {@code Authorization: Bearer KEY}); anything else on that path
- * gets a JSON error and no upgrade. A good request gets the WebSocket handlers installed behind
- * this guard, which then steps out of the pipeline. Requests for other paths go on to the HTTP API.
- * One instance per channel.
+ * Stands before the WebSocket upgrade. A request for the AIP path must come with an allowed {@code
+ * Host} (and, from a browser, an allowed {@code Origin}), be a GET upgrade, carry the API key
+ * ({@code ?token=KEY} or {@code Authorization: Bearer KEY}) and fit its address's upgrade rate;
+ * anything else gets a JSON error (403, 405, 401, 400, 429) and no upgrade. A good request gets the
+ * WebSocket handlers installed behind this guard, which then steps out of the pipeline. Requests
+ * for other paths go on to the HTTP API. One instance per channel.
  */
 public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
   private final String wsPath;
   private final ApiKey apiKey;
   private final Consumer<ChannelHandlerContext> installWebSocket;
+  private final OriginPolicy origins;
+  private final AdmissionControl admission;
 
   /**
-   * A guard.
+   * A guard that checks only the key (no Host, Origin or rate policy).
    *
    * @param installWebSocket adds the WebSocket handlers right after this guard's context
    */
   public HandshakeGuard(
       String wsPath, ApiKey apiKey, Consumer<ChannelHandlerContext> installWebSocket) {
+    this(
+        wsPath,
+        apiKey,
+        installWebSocket,
+        new OriginPolicy(List.of("*"), List.of("*"), "0.0.0.0"),
+        new AdmissionControl(Integer.MAX_VALUE, 0, 0, System::nanoTime));
+  }
+
+  /**
+   * A guard.
+   *
+   * @param installWebSocket adds the WebSocket handlers right after this guard's context
+   * @param origins which Host and Origin headers may upgrade
+   * @param admission the per-address upgrade rate
+   */
+  public HandshakeGuard(
+      String wsPath,
+      ApiKey apiKey,
+      Consumer<ChannelHandlerContext> installWebSocket,
+      OriginPolicy origins,
+      AdmissionControl admission) {
     this.wsPath = wsPath;
     this.apiKey = apiKey;
     this.installWebSocket = installWebSocket;
+    this.origins = origins;
+    this.admission = admission;
   }
 
   @Override
@@ -49,42 +80,57 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
       ctx.fireChannelRead(msg);
       return;
     }
+    String refusal;
+    HttpResponseStatus status;
     try {
-      if (!HttpMethod.GET.equals(req.method())) {
-        refuse(
-            ctx,
-            req,
-            HttpResponseStatus.METHOD_NOT_ALLOWED,
-            "the AIP endpoint only accepts GET WebSocket upgrades");
-        return;
-      }
-      if (!apiKey.matches(presentedKey(req, uri))) {
-        refuse(
-            ctx,
-            req,
-            HttpResponseStatus.UNAUTHORIZED,
-            "missing or invalid API key: pass ?token=KEY or Authorization: Bearer KEY");
-        return;
-      }
-      if (!req.headers().containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
-        refuse(ctx, req, HttpResponseStatus.BAD_REQUEST, "expected a WebSocket upgrade request");
-        return;
+      String host = req.headers().get(HttpHeaderNames.HOST);
+      if ((refusal = origins.refuseHost(host)) != null
+          || (refusal = origins.refuseOrigin(req.headers().get(HttpHeaderNames.ORIGIN), host))
+              != null) {
+        status = HttpResponseStatus.FORBIDDEN;
+      } else if (!HttpMethod.GET.equals(req.method())) {
+        status = HttpResponseStatus.METHOD_NOT_ALLOWED;
+        refusal = "the AIP endpoint only accepts GET WebSocket upgrades";
+      } else if (!apiKey.matches(presentedKey(req, uri))) {
+        status = HttpResponseStatus.UNAUTHORIZED;
+        refusal = "missing or invalid API key: pass ?token=KEY or Authorization: Bearer KEY";
+      } else if (!req.headers()
+          .containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
+        status = HttpResponseStatus.BAD_REQUEST;
+        refusal = "expected a WebSocket upgrade request";
+      } else if (!admission.allowUpgrade(remote(ctx))) {
+        status = HttpResponseStatus.TOO_MANY_REQUESTS;
+        refusal = "too many registrations from this address; retry later";
+      } else {
+        status = null;
       }
     } catch (RuntimeException e) {
       ReferenceCountUtil.release(req);
       throw e;
+    }
+    if (status != null) {
+      refuse(ctx, req, status, refusal);
+      return;
     }
     installWebSocket.accept(ctx);
     ctx.fireChannelRead(req);
     ctx.pipeline().remove(this);
   }
 
+  private static InetAddress remote(ChannelHandlerContext ctx) {
+    return ctx.channel().remoteAddress() instanceof InetSocketAddress
+        ? ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress()
+        : null;
+  }
+
   private static void refuse(
       ChannelHandlerContext ctx, FullHttpRequest req, HttpResponseStatus status, String why) {
     try {
-      io.netty.handler.codec.http.FullHttpResponse r = HttpResponses.error(ctx, status, why);
+      FullHttpResponse r = HttpResponses.error(ctx, status, why);
       if (status == HttpResponseStatus.UNAUTHORIZED) {
         r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer");
+      } else if (status == HttpResponseStatus.TOO_MANY_REQUESTS) {
+        r.headers().set(HttpHeaderNames.RETRY_AFTER, "1");
       }
       HttpResponses.send(ctx, req, r, true);
     } finally {

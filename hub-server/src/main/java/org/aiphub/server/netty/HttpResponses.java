@@ -57,7 +57,11 @@ public final class HttpResponses {
    */
   public static void send(
       ChannelHandlerContext ctx, HttpRequest req, FullHttpResponse response, boolean close) {
-    boolean keepAlive = !close && req != null && HttpUtil.isKeepAlive(req);
+    send(ctx, !close && req != null && HttpUtil.isKeepAlive(req), response);
+  }
+
+  /** Writes a response, closing the connection afterwards unless {@code keepAlive}. */
+  public static void send(ChannelHandlerContext ctx, boolean keepAlive, FullHttpResponse response) {
     if (keepAlive) {
       response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
       ctx.writeAndFlush(response);

@@ -2,14 +2,17 @@ package org.aiphub.server.netty;
 
 import static org.aiphub.server.netty.ChannelHandlerNames.AIP_CODEC;
 import static org.aiphub.server.netty.ChannelHandlerNames.CONNECTION;
+import static org.aiphub.server.netty.ChannelHandlerNames.CONNECTION_LIMIT;
 import static org.aiphub.server.netty.ChannelHandlerNames.EXCEPTIONS;
 import static org.aiphub.server.netty.ChannelHandlerNames.HANDSHAKE_GUARD;
 import static org.aiphub.server.netty.ChannelHandlerNames.HTTP_AGGREGATOR;
 import static org.aiphub.server.netty.ChannelHandlerNames.HTTP_API;
 import static org.aiphub.server.netty.ChannelHandlerNames.HTTP_CODEC;
+import static org.aiphub.server.netty.ChannelHandlerNames.HTTP_DEADLINE;
 import static org.aiphub.server.netty.ChannelHandlerNames.IDLE_STATE;
 import static org.aiphub.server.netty.ChannelHandlerNames.LIVENESS;
 import static org.aiphub.server.netty.ChannelHandlerNames.SLOW_CONSUMER;
+import static org.aiphub.server.netty.ChannelHandlerNames.TLS;
 import static org.aiphub.server.netty.ChannelHandlerNames.WS_AGGREGATOR;
 import static org.aiphub.server.netty.ChannelHandlerNames.WS_PROTOCOL;
 
@@ -19,30 +22,33 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketFrameAggregator;
 import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
+import io.netty.handler.ssl.SslContext;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.TimeUnit;
 import org.aiphub.core.aip.AipCodec;
 import org.aiphub.server.config.HubConfig;
 import org.aiphub.server.route.TaskRouter;
+import org.aiphub.server.security.AdmissionControl;
 import org.aiphub.server.security.ApiKey;
+import org.aiphub.server.security.OriginPolicy;
 
 /**
  * Builds every pipeline. A new socket starts as HTTP:
  *
  * <pre>
- * http-codec -> http-aggregator -> handshake-guard -> http-api -> exceptions
+ * connection-limit -> [tls] -> http-codec -> http-deadline -> http-aggregator -> handshake-guard
+ *   -> http-api -> exceptions
  * </pre>
  *
  * and a good upgrade on the AIP path turns it into:
  *
  * <pre>
- * ws codecs -> idle-state -> liveness -> ws-protocol -> ws-aggregator -> slow-consumer
+ * connection-limit -> [tls] -> ws codecs -> idle-state -> liveness -> ws-protocol -> ws-aggregator -> slow-consumer
  *   -> aip-codec -> connection -> exceptions
  * </pre>
  */
@@ -56,6 +62,10 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
   private final ChannelHandler httpApi;
   private final ExceptionHandler exceptions = new ExceptionHandler();
   private final WebSocketServerProtocolConfig wsConfig;
+  private final AdmissionControl admission;
+  private final OriginPolicy origins;
+  private final SslContext tls;
+  private final ConnectionLimiter limiter;
 
   /** An initializer for the hub's sockets. */
   public HubChannelInitializer(
@@ -64,14 +74,21 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
       TaskRouter router,
       ChannelGroup channels,
       ConnectionEvents events,
-      ChannelHandler httpApi) {
+      ChannelHandler httpApi,
+      AdmissionControl admission,
+      OriginPolicy origins,
+      SslContext tls) {
+    this.admission = admission;
+    this.origins = origins;
+    this.tls = tls;
+    this.limiter = new ConnectionLimiter(admission, tls != null, events::connectionRefused);
     this.config = config;
     this.apiKey = apiKey;
     this.router = router;
     this.channels = channels;
     this.events = events;
     this.httpApi = httpApi;
-    this.frameCodec = new AipFrameCodec(new AipCodec(config.maxJsonDepth()));
+    this.frameCodec = new AipFrameCodec(new AipCodec(config.maxJsonDepth()), events);
     this.wsConfig =
         WebSocketServerProtocolConfig.newBuilder()
             .websocketPath(config.wsPath())
@@ -93,9 +110,18 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
   protected void initChannel(SocketChannel ch) {
     channels.add(ch);
     ChannelPipeline p = ch.pipeline();
+    p.addLast(CONNECTION_LIMIT, limiter);
+    if (tls != null) {
+      p.addLast(TLS, tls.newHandler(ch.alloc()));
+    }
     p.addLast(HTTP_CODEC, new HttpServerCodec());
-    p.addLast(HTTP_AGGREGATOR, new HttpObjectAggregator(config.maxBodyBytes()));
-    p.addLast(HANDSHAKE_GUARD, new HandshakeGuard(config.wsPath(), apiKey, this::installWebSocket));
+    p.addLast(
+        HTTP_DEADLINE,
+        new HttpDeadlineHandler(config.handshakeTimeout(), events::connectionRefused));
+    p.addLast(HTTP_AGGREGATOR, new JsonHttpObjectAggregator(config.maxBodyBytes()));
+    p.addLast(
+        HANDSHAKE_GUARD,
+        new HandshakeGuard(config.wsPath(), apiKey, this::installWebSocket, origins, admission));
     p.addLast(HTTP_API, httpApi);
     p.addLast(EXCEPTIONS, exceptions);
   }
@@ -104,6 +130,7 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
   private void installWebSocket(ChannelHandlerContext guard) {
     ChannelPipeline p = guard.pipeline();
     p.remove(HTTP_API);
+    p.remove(HTTP_DEADLINE); // the registration timeout takes over
     // Idle timer and liveness sit before the protocol handler, which answers pings itself:
     // a client whose only traffic is pings is alive too.
     p.addBefore(
@@ -123,6 +150,10 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
         EXCEPTIONS,
         CONNECTION,
         new ConnectionHandler(
-            router, config.registrationTimeout(), config.badFramesPerMinute(), events));
+            router,
+            config.registrationTimeout(),
+            config.badFramesPerMinute(),
+            events,
+            config.probeTimeout()));
   }
 }

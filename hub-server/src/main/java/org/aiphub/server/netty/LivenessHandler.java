@@ -8,6 +8,9 @@ import io.netty.handler.timeout.IdleState;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -19,6 +22,53 @@ public final class LivenessHandler extends ChannelDuplexHandler {
   private final Duration pingTimeout;
   private final ConnectionEvents events;
   private ScheduledFuture<?> deadline;
+  private final List<CompletableFuture<Boolean>> probes = new ArrayList<>(1);
+  private ChannelHandlerContext ctx;
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+  }
+
+  /**
+   * Pings the peer and completes with {@code true} at its next inbound frame (a pong or anything
+   * else), {@code false} after {@code timeout} or when the channel closes. Any thread.
+   */
+  CompletableFuture<Boolean> probe(Duration timeout) {
+    CompletableFuture<Boolean> result = new CompletableFuture<>();
+    if (ctx == null || !ctx.channel().isActive()) {
+      result.complete(false);
+      return result;
+    }
+    ctx.executor()
+        .execute(
+            () -> {
+              if (!ctx.channel().isActive()) {
+                result.complete(false);
+                return;
+              }
+              probes.add(result);
+              ctx.writeAndFlush(new PingWebSocketFrame(Unpooled.EMPTY_BUFFER));
+              ctx.executor()
+                  .schedule(
+                      () -> {
+                        if (probes.remove(result)) {
+                          result.complete(false);
+                        }
+                      },
+                      timeout.toMillis(),
+                      TimeUnit.MILLISECONDS);
+            });
+    return result;
+  }
+
+  private void answerProbes(boolean alive) {
+    if (!probes.isEmpty()) {
+      List<CompletableFuture<Boolean>> done = new ArrayList<>(probes);
+      probes.clear();
+      done.forEach(f -> f.complete(alive));
+    }
+  }
 
   /** A handler that waits {@code pingTimeout} for an answer to its ping. */
   public LivenessHandler(Duration pingTimeout, ConnectionEvents events) {
@@ -51,12 +101,14 @@ public final class LivenessHandler extends ChannelDuplexHandler {
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     disarm();
+    answerProbes(true);
     ctx.fireChannelRead(msg);
   }
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
     disarm();
+    answerProbes(false);
     super.channelInactive(ctx);
   }
 

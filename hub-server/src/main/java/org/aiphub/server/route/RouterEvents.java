@@ -29,6 +29,18 @@ public interface RouterEvents {
   /** A session was dispatched to its device; {@code receivedNanos} is when its task arrived. */
   default void sessionStarted(Session session, long receivedNanos) {}
 
+  /**
+   * The task frame of a session was written to its device; {@code receivedNanos} is when the
+   * constellation's task arrived.
+   */
+  default void taskDispatched(Session session, long receivedNanos) {}
+
+  /**
+   * A device ended a session with {@code task_end} or {@code error}; {@code receivedNanos} is when
+   * that frame arrived.
+   */
+  default void taskEndReceived(Session session, long receivedNanos) {}
+
   /** A session reached its final state. */
   default void sessionFinished(Session session) {}
 }

@@ -12,6 +12,7 @@ import org.aiphub.core.aip.ClientMessageType;
 import org.aiphub.core.aip.ClientType;
 import org.aiphub.core.aip.Result;
 import org.aiphub.core.aip.TaskStatus;
+import org.aiphub.core.device.DeviceEntry;
 import org.aiphub.core.registry.BindOutcome;
 import org.aiphub.core.registry.ClientConnection;
 import org.aiphub.core.registry.ClientInfo;
@@ -23,6 +24,7 @@ import org.aiphub.core.session.Session;
 import org.aiphub.core.session.SessionConflictException;
 import org.aiphub.core.session.SessionState;
 import org.aiphub.core.session.SessionTable;
+import org.aiphub.server.security.ClientTokens;
 
 /**
  * The AIP behaviour of the hub (every row of AIP.md's table): registration, the task relay between
@@ -46,9 +48,10 @@ public final class TaskRouter {
   private final SessionTable sessions;
   private final Messages messages;
   private final RouterEvents events;
+  private volatile boolean shuttingDown;
 
   /** What became of a {@code register} frame. */
-  public sealed interface Registration permits Registered, Refused {}
+  public sealed interface Registration permits Registered, Refused, Contested {}
 
   /**
    * The client is registered; the reply went out.
@@ -64,6 +67,16 @@ public final class TaskRouter {
    * @param outcome a short label for metrics, e.g. {@code duplicate}
    */
   public record Refused(String reason, String outcome) implements Registration {}
+
+  /**
+   * The id is held by a live entry under the reject policy, and the caller asked to check first
+   * whether that holder is really alive: nothing was sent yet. Probe {@code holder}, then call
+   * {@link #refuseDuplicate} (it answered) or {@link #replaceDead} and register again (it did not).
+   *
+   * @param holder the entry holding the id
+   * @param reason the refusal text, should the holder prove alive
+   */
+  public record Contested(ClientInfo holder, String reason) implements Registration {}
 
   /** A router over a registry and a session table. */
   public TaskRouter(
@@ -86,6 +99,18 @@ public final class TaskRouter {
    * any outcomes held for this client while it was away.
    */
   public Registration register(ClientConnection conn, ClientMessage m) {
+    return register(conn, m, false);
+  }
+
+  /**
+   * Handles the first frame of a connection; with {@code probeDuplicates}, a registration whose id
+   * is held under the reject policy comes back {@link Contested} instead of refused, so the caller
+   * can check whether the holder is a half-open socket before refusing.
+   */
+  public Registration register(ClientConnection conn, ClientMessage m, boolean probeDuplicates) {
+    if (shuttingDown) {
+      return refuse(conn, "the hub is shutting down", "shutting_down");
+    }
     if (m.type() != ClientMessageType.REGISTER) {
       return refuse(
           conn,
@@ -98,6 +123,27 @@ public final class TaskRouter {
     }
     String clientId = m.clientId();
     Map<String, Object> metadata = m.metadata();
+    DeviceEntry entry = registry.deviceConfig().entry(clientId);
+    if (entry != null && entry.tokenSha256() != null) {
+      Object token = metadata == null ? null : metadata.get(ClientTokens.METADATA_FIELD);
+      if (!(token instanceof String)
+          || !ClientTokens.matches((String) token, entry.tokenSha256())) {
+        return refuse(
+            conn,
+            "client_id "
+                + Text.quote(clientId)
+                + " requires its own credential: metadata."
+                + ClientTokens.METADATA_FIELD
+                + " is missing or wrong",
+            "bad_credentials");
+      }
+    }
+    if (metadata != null && metadata.containsKey(ClientTokens.METADATA_FIELD)) {
+      // The credential did its job; it must not be stored, logged or shown anywhere.
+      Map<String, Object> withoutToken = new LinkedHashMap<>(metadata);
+      withoutToken.remove(ClientTokens.METADATA_FIELD);
+      metadata = withoutToken;
+    }
     String target = null;
     String platform = null;
     if (m.clientType() == ClientType.CONSTELLATION) {
@@ -121,6 +167,13 @@ public final class TaskRouter {
     try {
       displaced = registry.addClient(clientId, platform, conn, m.clientType(), metadata);
     } catch (DuplicateClientException e) {
+      Optional<ClientInfo> holder = registry.getClientInfo(clientId);
+      if (probeDuplicates
+          && holder.isPresent()
+          && holder.get().clientType() == m.clientType()
+          && registry.policy() == org.aiphub.core.registry.DuplicatePolicy.REJECT) {
+        return new Contested(holder.get(), e.getMessage());
+      }
       return refuse(conn, e.getMessage(), "duplicate");
     }
     Identity identity = new Identity(clientId, m.clientType(), target);
@@ -135,6 +188,22 @@ public final class TaskRouter {
       drainHeld(clientId, conn);
     }
     return new Registered(identity);
+  }
+
+  /** Refuses a contested registration whose holder proved alive. */
+  public Refused refuseDuplicate(ClientConnection conn, Contested contested) {
+    return refuse(conn, contested.reason(), "duplicate");
+  }
+
+  /**
+   * Treats a holder that did not answer its probe as dead: runs its disconnect path (its sessions
+   * end and their owners are told) and closes it, so a new registration can take the id.
+   */
+  public void replaceDead(Contested contested) {
+    ClientInfo dead = contested.holder();
+    disconnected(dead.connection(), new Identity(dead.clientId(), dead.clientType(), null));
+    dead.connection().close(4001, "replaced: did not answer a ping");
+    events.takenOver(dead.clientId(), dead.clientType());
   }
 
   private Refused refuse(ClientConnection conn, String reason, String outcome) {
@@ -182,7 +251,7 @@ public final class TaskRouter {
         break;
       case TASK_END:
         if (id.isDevice()) {
-          endTask(conn, id, m);
+          endTask(conn, id, m, receivedNanos);
         } else {
           reject(
               conn,
@@ -193,7 +262,7 @@ public final class TaskRouter {
         }
         break;
       case ERROR:
-        deviceError(conn, id, m);
+        deviceError(conn, id, m, receivedNanos);
         break;
       case DEVICE_INFO_REQUEST:
         deviceInfoRequest(conn, id, m);
@@ -226,6 +295,10 @@ public final class TaskRouter {
   }
 
   private void startTask(ClientConnection conn, Identity id, ClientMessage m, long receivedNanos) {
+    if (shuttingDown) {
+      reject(conn, id, "the hub is shutting down", m.sessionId(), "shutting_down");
+      return;
+    }
     String target = m.targetId();
     if (target == null || target.isEmpty()) {
       reject(
@@ -282,7 +355,13 @@ public final class TaskRouter {
     Session session = reservation.session();
     conn.send(messages.taskAccepted(sessionId));
     // The device may have left since the bind; its departure then fails this session.
-    registry.getClient(target).ifPresent(device -> device.send(messages.taskForDevice(session)));
+    registry
+        .getClient(target)
+        .ifPresent(
+            device ->
+                device.send(
+                    messages.taskForDevice(session),
+                    () -> events.taskDispatched(session, receivedNanos)));
     events.sessionStarted(session, receivedNanos);
   }
 
@@ -295,6 +374,10 @@ public final class TaskRouter {
             + " already runs its limit of "
             + limit
             + " concurrent tasks (max_concurrent_tasks)";
+      case OWNER_AT_CAPACITY:
+        return "this constellation already has its limit of "
+            + registry.maxSessionsPerOwner()
+            + " running sessions (max_sessions_per_constellation)";
       case DEVICE_OFFLINE:
         return "target device " + Text.quote(target) + " is not connected";
       case SESSION_IN_USE:
@@ -309,6 +392,8 @@ public final class TaskRouter {
     switch (outcome) {
       case DEVICE_AT_CAPACITY:
         return "device_at_capacity";
+      case OWNER_AT_CAPACITY:
+        return "owner_at_capacity";
       case DEVICE_OFFLINE:
         return "target_offline";
       case SESSION_IN_USE:
@@ -318,7 +403,7 @@ public final class TaskRouter {
     }
   }
 
-  private void endTask(ClientConnection conn, Identity id, ClientMessage m) {
+  private void endTask(ClientConnection conn, Identity id, ClientMessage m, long receivedNanos) {
     Session running = runningOn(id, m.sessionId());
     if (running == null) {
       reject(conn, id, noSession(m.sessionId()), m.sessionId(), "unknown_session");
@@ -339,10 +424,17 @@ public final class TaskRouter {
       return;
     }
     Object result = m.result() != null ? m.result() : resultsAsJson(m.actionResults());
-    sessions.finish(running, outcome, result, m.error()).ifPresent(this::finished);
+    sessions
+        .finish(running, outcome, result, m.error())
+        .ifPresent(
+            done -> {
+              events.taskEndReceived(done, receivedNanos);
+              finished(done);
+            });
   }
 
-  private void deviceError(ClientConnection conn, Identity id, ClientMessage m) {
+  private void deviceError(
+      ClientConnection conn, Identity id, ClientMessage m, long receivedNanos) {
     if (!id.isDevice() || m.sessionId() == null) {
       return; // an informational error: nothing to fail, and answering errors invites loops
     }
@@ -352,7 +444,13 @@ public final class TaskRouter {
       return;
     }
     String why = m.error() == null || m.error().isEmpty() ? "device reported an error" : m.error();
-    sessions.finish(running, SessionState.FAILED, m.result(), why).ifPresent(this::finished);
+    sessions
+        .finish(running, SessionState.FAILED, m.result(), why)
+        .ifPresent(
+            done -> {
+              events.taskEndReceived(done, receivedNanos);
+              finished(done);
+            });
   }
 
   /** The running session {@code sessionId} if the device {@code id} executes it, else null. */
@@ -436,6 +534,52 @@ public final class TaskRouter {
     return out;
   }
 
+  // ------------------------------------------------------------------------- HTTP dispatch
+
+  /**
+   * Sends a device a task on behalf of the hub itself (the HTTP API): the session has no owner, and
+   * its outcome stays in the session history for {@code /api/task_result}.
+   *
+   * @throws DispatchException when the device is offline or at its task limit
+   */
+  public Session dispatch(String deviceId, String request, String taskName)
+      throws DispatchException {
+    long received = System.nanoTime();
+    if (shuttingDown) {
+      throw new DispatchException(DispatchException.Reason.DEVICE_BUSY, "the hub is shutting down");
+    }
+    if (!registry.isDeviceConnected(deviceId)) {
+      throw new DispatchException(
+          DispatchException.Reason.DEVICE_NOT_FOUND,
+          "client " + Text.quote(deviceId) + " is not an online device");
+    }
+    Reservation reservation;
+    try {
+      reservation = sessions.reserve(Ids.uuid(), null, deviceId, taskName, request);
+    } catch (SessionConflictException e) {
+      throw new IllegalStateException("a fresh random session id collided", e);
+    }
+    Session session = reservation.session();
+    BindOutcome bound = registry.bindSession(session.id(), null, deviceId);
+    if (bound != BindOutcome.BOUND) {
+      sessions.abort(reservation);
+      throw new DispatchException(
+          bound == BindOutcome.DEVICE_AT_CAPACITY
+              ? DispatchException.Reason.DEVICE_BUSY
+              : DispatchException.Reason.DEVICE_NOT_FOUND,
+          bindRefusal(bound, deviceId, session.id()));
+    }
+    registry
+        .getClient(deviceId)
+        .ifPresent(
+            device ->
+                device.send(
+                    messages.taskForDevice(session),
+                    () -> events.taskDispatched(session, received)));
+    events.sessionStarted(session, received);
+    return session;
+  }
+
   // ------------------------------------------------------------------------------ departures
 
   /**
@@ -485,6 +629,34 @@ public final class TaskRouter {
           finished(c);
         });
     return cancelled;
+  }
+
+  /** Refuses new registrations and tasks from now on (the hub is stopping). */
+  public void beginShutdown() {
+    shuttingDown = true;
+  }
+
+  /**
+   * Fails every running session with {@code reason} (a shutdown): each device is told to stop and
+   * each owner gets its {@code task_end} (or has it held).
+   *
+   * @return how many sessions this call ended
+   */
+  public int failAll(String reason) {
+    int n = 0;
+    for (Session running : sessions.list(Session::isRunning, Integer.MAX_VALUE)) {
+      Optional<Session> failed = sessions.finish(running, SessionState.FAILED, null, reason);
+      if (failed.isPresent()) {
+        Session f = failed.get();
+        registry
+            .getClientInfo(f.executorId())
+            .filter(ClientInfo::isDevice)
+            .ifPresent(d -> d.connection().send(messages.cancelForDevice(f.id(), reason)));
+        finished(f);
+        n++;
+      }
+    }
+    return n;
   }
 
   // -------------------------------------------------------------------------------- outcomes

@@ -1,0 +1,66 @@
+package org.aiphub.server;
+
+import java.nio.file.Path;
+import org.aiphub.core.device.DeviceConfig;
+import org.aiphub.core.device.DeviceConfigException;
+import org.aiphub.core.device.DeviceConfigLoader;
+import org.aiphub.core.registry.ClientRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Re-reads the device config file and re-merges every online device's system info with it. A file
+ * that fails to load changes nothing: the previous config stays in force.
+ */
+public final class DeviceConfigReloader {
+  private static final Logger log = LoggerFactory.getLogger(DeviceConfigReloader.class);
+
+  /**
+   * What a reload did.
+   *
+   * @param source the file read
+   * @param entries device entries in it
+   * @param remerged online devices whose system info was re-merged
+   */
+  public record Result(String source, int entries, int remerged) {}
+
+  private final Path file;
+  private final ClientRegistry registry;
+
+  /** A reloader for {@code file} (null when the hub runs without a device config). */
+  public DeviceConfigReloader(Path file, ClientRegistry registry) {
+    this.file = file;
+    this.registry = registry;
+  }
+
+  /** Whether a device config file is configured. */
+  public boolean configured() {
+    return file != null;
+  }
+
+  /**
+   * Reloads. Serialised, since two overlapping reloads could otherwise install an older file last.
+   *
+   * @throws DeviceConfigException with the loader's message; the old config stays
+   * @throws IllegalStateException when no file is configured
+   */
+  public synchronized Result reload() throws DeviceConfigException {
+    if (file == null) {
+      throw new IllegalStateException("no device config file is configured");
+    }
+    DeviceConfig config;
+    try {
+      config = DeviceConfigLoader.load(file);
+    } catch (DeviceConfigException e) {
+      log.warn("device config reload failed, previous config stays in force: {}", e.getMessage());
+      throw e;
+    }
+    int remerged = registry.applyDeviceConfig(config);
+    log.info(
+        "device config reloaded from {}: {} entries, {} online devices re-merged",
+        file,
+        config.devices().size(),
+        remerged);
+    return new Result(file.toString(), config.devices().size(), remerged);
+  }
+}

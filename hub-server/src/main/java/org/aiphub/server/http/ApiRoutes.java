@@ -1,0 +1,420 @@
+package org.aiphub.server.http;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonFactoryBuilder;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+import org.aiphub.core.aip.AipTimestamps;
+import org.aiphub.core.aip.ClientType;
+import org.aiphub.core.device.DeviceConfigException;
+import org.aiphub.core.json.JsonValues;
+import org.aiphub.core.registry.ClientInfo;
+import org.aiphub.core.registry.ClientRegistry;
+import org.aiphub.core.registry.RegistryStats;
+import org.aiphub.core.session.Session;
+import org.aiphub.core.session.SessionCounts;
+import org.aiphub.core.session.SessionState;
+import org.aiphub.core.session.SessionTable;
+import org.aiphub.server.DeviceConfigReloader;
+import org.aiphub.server.route.ClientIds;
+import org.aiphub.server.route.DispatchException;
+import org.aiphub.server.route.TaskRouter;
+import org.aiphub.server.route.Text;
+
+/**
+ * The HTTP API: the reference server's routes ({@code /api/health}, {@code /api/clients}, {@code
+ * /api/dispatch}, {@code /api/task_result/{name}}) and the hub's own (devices, selection, stats,
+ * sessions, metrics, reload). Knows nothing of Netty: a request in, an {@link ApiResponse} out.
+ * Authentication happens before; every route here but {@code /healthz} is behind the key.
+ */
+public final class ApiRoutes {
+  /** Task names the dispatch route accepts (no path tricks: no slash, no leading dot). */
+  public static final Pattern TASK_NAME = Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}");
+
+  private static final JsonFactory JSON =
+      new JsonFactoryBuilder()
+          .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(16).build())
+          .build();
+  private static final int DEFAULT_LIMIT = 100;
+  private static final int MAX_LIMIT = 1000;
+
+  private final ClientRegistry registry;
+  private final SessionTable sessions;
+  private final TaskRouter router;
+  private final Supplier<String> metrics;
+  private final DeviceConfigReloader reloader;
+  private final Clock clock;
+  private final Instant startedAt;
+
+  /** Routes over the hub's state. */
+  public ApiRoutes(
+      ClientRegistry registry,
+      SessionTable sessions,
+      TaskRouter router,
+      Supplier<String> metrics,
+      DeviceConfigReloader reloader,
+      Clock clock) {
+    this.registry = registry;
+    this.sessions = sessions;
+    this.router = router;
+    this.metrics = metrics;
+    this.reloader = reloader;
+    this.clock = clock;
+    this.startedAt = clock.instant();
+  }
+
+  /** Whether the path is served without the API key (only the liveness probe). */
+  public static boolean isPublic(String path) {
+    return "/healthz".equals(path);
+  }
+
+  /** Whether answering may block (file I/O), so the caller runs it off the event loop. */
+  public static boolean isBlocking(ApiRequest req) {
+    return "/api/admin/reload-devices".equals(req.path());
+  }
+
+  /** A short route label for metrics (no ids, so the label set stays small). */
+  public static String routeLabel(String path) {
+    if (path.startsWith("/api/task_result/")) {
+      return "/api/task_result/{task_name}";
+    }
+    if (path.startsWith("/api/devices/") && !path.equals("/api/devices/select")) {
+      return "/api/devices/{id}";
+    }
+    if (path.startsWith("/api/sessions/")) {
+      return "/api/sessions/{id}";
+    }
+    switch (path) {
+      case "/healthz":
+      case "/metrics":
+      case "/api/health":
+      case "/api/clients":
+      case "/api/dispatch":
+      case "/api/devices":
+      case "/api/devices/select":
+      case "/api/stats":
+      case "/api/sessions":
+      case "/api/admin/reload-devices":
+        return path;
+      default:
+        return "other";
+    }
+  }
+
+  /** Answers one request. */
+  public ApiResponse handle(ApiRequest req) {
+    String path = req.path();
+    String m = req.method();
+    switch (path) {
+      case "/healthz":
+        return get(m).orElseGet(() -> ApiResponse.text(200, "ok", "text/plain; charset=utf-8"));
+      case "/metrics":
+        return get(m)
+            .orElseGet(
+                () ->
+                    ApiResponse.text(
+                        200, metrics.get(), "text/plain; version=0.0.4; charset=utf-8"));
+      case "/api/health":
+        return get(m).orElseGet(this::health);
+      case "/api/clients":
+        return get(m).orElseGet(() -> ApiResponse.json(200, Map.of("online_clients", clientIds())));
+      case "/api/dispatch":
+        return post(m).orElseGet(() -> dispatch(req));
+      case "/api/devices":
+        return get(m).orElseGet(this::devices);
+      case "/api/devices/select":
+        return get(m).orElseGet(() -> select(req));
+      case "/api/stats":
+        return get(m).orElseGet(this::stats);
+      case "/api/sessions":
+        return get(m).orElseGet(() -> listSessions(req));
+      case "/api/admin/reload-devices":
+        return post(m).orElseGet(this::reload);
+      default:
+        break;
+    }
+    if (path.startsWith("/api/task_result/")) {
+      return get(m).orElseGet(() -> taskResult(path.substring("/api/task_result/".length())));
+    }
+    if (path.startsWith("/api/devices/")) {
+      return get(m).orElseGet(() -> device(path.substring("/api/devices/".length())));
+    }
+    if (path.startsWith("/api/sessions/")) {
+      return get(m).orElseGet(() -> session(path.substring("/api/sessions/".length())));
+    }
+    return ApiResponse.error(404, "no route " + Text.quote(path));
+  }
+
+  private static Optional<ApiResponse> get(String method) {
+    return allow(method, "GET");
+  }
+
+  private static Optional<ApiResponse> post(String method) {
+    return allow(method, "POST");
+  }
+
+  private static Optional<ApiResponse> allow(String method, String allowed) {
+    if (allowed.equals(method)) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        ApiResponse.error(405, "method " + method + " not allowed here; use " + allowed)
+            .withHeader("Allow", allowed));
+  }
+
+  // ------------------------------------------------------------------ reference-compatible routes
+
+  private ApiResponse health() {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("status", "healthy");
+    body.put("online_clients", clientIds());
+    return ApiResponse.json(200, body);
+  }
+
+  private List<String> clientIds() {
+    List<String> ids = registry.listClients();
+    Collections.sort(ids);
+    return ids;
+  }
+
+  private ApiResponse dispatch(ApiRequest req) {
+    Map<String, Object> body;
+    try {
+      body = jsonObject(req.body());
+    } catch (IllegalArgumentException e) {
+      return ApiResponse.error(400, e.getMessage());
+    }
+    Object clientId = body.get("client_id");
+    Object request = body.get("request");
+    Object taskName = body.get("task_name");
+    if (!(clientId instanceof String) || ((String) clientId).isEmpty()) {
+      return ApiResponse.error(400, "client_id must be a non-empty string");
+    }
+    if (!(request instanceof String) || ((String) request).isBlank()) {
+      return ApiResponse.error(400, "request must be a non-empty string");
+    }
+    if (taskName != null
+        && (!(taskName instanceof String) || !TASK_NAME.matcher((String) taskName).matches())) {
+      return ApiResponse.error(
+          400,
+          "task_name must be 1-128 characters of A-Z a-z 0-9 . _ - and must not start with a dot");
+    }
+    String name =
+        taskName == null ? "task_" + org.aiphub.server.route.Ids.uuid() : (String) taskName;
+    Session s;
+    try {
+      s = router.dispatch((String) clientId, (String) request, name);
+    } catch (DispatchException e) {
+      return ApiResponse.error(
+          e.reason() == DispatchException.Reason.DEVICE_BUSY ? 429 : 404, e.getMessage());
+    }
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("status", "dispatched");
+    out.put("task_name", name);
+    out.put("client_id", clientId);
+    out.put("session_id", s.id());
+    return ApiResponse.json(200, out);
+  }
+
+  private ApiResponse taskResult(String taskName) {
+    if (!TASK_NAME.matcher(taskName).matches()) {
+      return ApiResponse.error(400, "invalid task_name " + Text.quote(taskName));
+    }
+    Optional<Session> latest = sessions.latestWithTaskName(taskName);
+    if (latest.isEmpty()) {
+      return ApiResponse.error(404, "no task named " + Text.quote(taskName));
+    }
+    Session s = latest.get();
+    Map<String, Object> out = new LinkedHashMap<>();
+    if (s.isRunning()) {
+      out.put("status", "pending");
+      out.put("session_id", s.id());
+      return ApiResponse.json(200, out);
+    }
+    out.put("status", "done");
+    out.put("result", s.result());
+    out.put("state", s.state().wire());
+    out.put("error", s.error());
+    out.put("session_id", s.id());
+    return ApiResponse.json(200, out);
+  }
+
+  // --------------------------------------------------------------------------- hub routes
+
+  private ApiResponse devices() {
+    List<String> ids = registry.listClientsByType(ClientType.DEVICE);
+    Collections.sort(ids);
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("devices", ids);
+    out.put("count", ids.size());
+    out.put("by_platform", new TreeMap<>(registry.getStats().devicesByPlatform()));
+    return ApiResponse.json(200, out);
+  }
+
+  private ApiResponse device(String id) {
+    Optional<ClientInfo> info = registry.getClientInfo(id).filter(ClientInfo::isDevice);
+    if (info.isEmpty()) {
+      return ApiResponse.error(404, "no online device " + Text.quote(id));
+    }
+    ClientInfo i = info.get();
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("device_id", i.clientId());
+    out.put("platform", i.platform());
+    out.put("connected_at", AipTimestamps.format(i.connectedAt()));
+    out.put("system_info", i.systemInfo());
+    out.put("running_sessions", new ArrayList<>(registry.getDeviceSessions(id)));
+    out.put("max_concurrent_tasks", i.maxConcurrentTasks() == 0 ? null : i.maxConcurrentTasks());
+    return ApiResponse.json(200, out);
+  }
+
+  private ApiResponse select(ApiRequest req) {
+    String platform = req.param("platform");
+    List<String> capabilities = req.params("capability");
+    List<String> tags = req.params("tag");
+    Optional<String> pick = registry.selectOptimalDevice(platform, capabilities, tags);
+    if (pick.isEmpty()) {
+      return ApiResponse.error(
+          404,
+          "no online device with room for a task matches platform="
+              + (platform == null ? "any" : Text.quote(platform))
+              + ", capabilities="
+              + capabilities);
+    }
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("device_id", pick.get());
+    out.put("platform", registry.getClientInfo(pick.get()).map(ClientInfo::platform).orElse(null));
+    out.put("running_sessions", registry.getDeviceSessions(pick.get()).size());
+    return ApiResponse.json(200, out);
+  }
+
+  private ApiResponse stats() {
+    RegistryStats r = registry.getStats();
+    SessionCounts c = sessions.counts();
+    Map<String, Object> out = new LinkedHashMap<>(r.toMap());
+    Map<String, Object> s = new LinkedHashMap<>();
+    s.put("running", c.running());
+    s.put("completed", c.completed());
+    s.put("failed", c.failed());
+    s.put("cancelled", c.cancelled());
+    s.put("held", c.held());
+    s.put("history", sessions.historySize());
+    out.put("sessions", s);
+    out.put("started_at", AipTimestamps.format(startedAt));
+    out.put("uptime_seconds", Duration.between(startedAt, clock.instant()).toSeconds());
+    return ApiResponse.json(200, out);
+  }
+
+  private ApiResponse listSessions(ApiRequest req) {
+    String stateParam = req.param("state");
+    SessionState state = stateParam == null ? null : SessionState.fromWire(stateParam);
+    if (stateParam != null && state == null) {
+      return ApiResponse.error(400, "state must be one of running, completed, failed, cancelled");
+    }
+    String client = req.param("client");
+    int limit = DEFAULT_LIMIT;
+    String limitParam = req.param("limit");
+    if (limitParam != null) {
+      try {
+        limit = Integer.parseInt(limitParam);
+      } catch (NumberFormatException e) {
+        limit = -1;
+      }
+      if (limit < 1 || limit > MAX_LIMIT) {
+        return ApiResponse.error(400, "limit must be an integer from 1 to " + MAX_LIMIT);
+      }
+    }
+    Predicate<Session> filter =
+        s ->
+            (state == null || s.state() == state)
+                && (client == null || client.equals(s.ownerId()) || client.equals(s.executorId()));
+    List<Object> out = new ArrayList<>();
+    for (Session s : sessions.list(filter, limit)) {
+      out.add(sessionJson(s));
+    }
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("sessions", out);
+    body.put("count", out.size());
+    return ApiResponse.json(200, body);
+  }
+
+  private ApiResponse session(String id) {
+    if (ClientIds.problem("session_id", id) != null) {
+      return ApiResponse.error(400, "invalid session id " + Text.quote(id));
+    }
+    return sessions
+        .get(id)
+        .map(s -> ApiResponse.json(200, sessionJson(s)))
+        .orElseGet(() -> ApiResponse.error(404, "no session " + Text.quote(id)));
+  }
+
+  /** A session as JSON, as {@code /api/sessions} shows it. */
+  public Map<String, Object> sessionJson(Session s) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("session_id", s.id());
+    m.put("state", s.state().wire());
+    m.put("owner", s.ownerId());
+    m.put("origin", s.ownerId() == null ? "api" : "constellation");
+    m.put("device", s.executorId());
+    m.put("task_name", s.taskName());
+    m.put("request", s.request());
+    m.put("created_at", AipTimestamps.format(s.createdAt()));
+    m.put("ended_at", s.endedAt() == null ? null : AipTimestamps.format(s.endedAt()));
+    m.put("duration_ms", s.duration(clock.instant()).toMillis());
+    m.put("result", s.result());
+    m.put("error", s.error());
+    m.put("held_for_owner", s.held());
+    return m;
+  }
+
+  private ApiResponse reload() {
+    if (!reloader.configured()) {
+      return ApiResponse.error(400, "no device config file is configured (device_config)");
+    }
+    try {
+      DeviceConfigReloader.Result r = reloader.reload();
+      Map<String, Object> out = new LinkedHashMap<>();
+      out.put("status", "reloaded");
+      out.put("source", r.source());
+      out.put("devices", r.entries());
+      out.put("remerged_online_devices", r.remerged());
+      return ApiResponse.json(200, out);
+    } catch (DeviceConfigException e) {
+      return ApiResponse.error(
+          500, "reload failed, the previous device config stays in force: " + e.getMessage());
+    }
+  }
+
+  /** Parses a request body that must be one JSON object. */
+  static Map<String, Object> jsonObject(byte[] body) {
+    if (body.length == 0) {
+      throw new IllegalArgumentException("the body must be a JSON object");
+    }
+    try (JsonParser p = JSON.createParser(body)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        throw new IllegalArgumentException("the body must be a JSON object");
+      }
+      Map<String, Object> m = JsonValues.readObject(p);
+      if (p.nextToken() != null) {
+        throw new IllegalArgumentException("unexpected data after the JSON object");
+      }
+      return m;
+    } catch (IOException e) {
+      throw new IllegalArgumentException("the body is not valid JSON");
+    }
+  }
+}

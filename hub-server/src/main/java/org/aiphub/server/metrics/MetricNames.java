@@ -1,0 +1,67 @@
+package org.aiphub.server.metrics;
+
+/**
+ * Every hub metric name, in Micrometer's dotted form; Prometheus shows them with underscores and
+ * the usual suffixes ({@code hub.registrations} is {@code hub_registrations_total}, the timers are
+ * {@code _seconds} histograms).
+ */
+public final class MetricNames {
+  /** Gauge, tag {@code type}: online clients by type. */
+  public static final String CLIENTS_CONNECTED = "hub.clients.connected";
+
+  /** Gauge: open WebSocket and HTTP connections. */
+  public static final String CONNECTIONS_OPEN = "hub.connections.open";
+
+  /** Counter, tag {@code outcome}: registrations ({@code ok} or why refused). */
+  public static final String REGISTRATIONS = "hub.registrations";
+
+  /** Counter, tag {@code type}: AIP messages received. */
+  public static final String MESSAGES_IN = "hub.messages.in";
+
+  /** Counter, tag {@code type}: AIP messages sent. */
+  public static final String MESSAGES_OUT = "hub.messages.out";
+
+  /** Counter, tag {@code reason}: frames refused (undecodable, or refused by the router). */
+  public static final String FRAMES_REJECTED = "hub.frames.rejected";
+
+  /** Gauge: sessions running now. */
+  public static final String SESSIONS_RUNNING = "hub.sessions.running";
+
+  /** Gauge: finished sessions whose outcome waits for an offline owner. */
+  public static final String SESSIONS_HELD = "hub.sessions.held";
+
+  /** Counter, tag {@code outcome}: sessions finished (completed, failed, cancelled). */
+  public static final String SESSIONS_FINISHED = "hub.sessions.finished";
+
+  /** Timer (histogram): hub received {@code task} to hub received its {@code task_end}. */
+  public static final String TASK_ROUND_TRIP = "hub.task.round.trip";
+
+  /** Timer (histogram): hub received {@code task} to task frame written to the device. */
+  public static final String TASK_DISPATCH = "hub.task.dispatch";
+
+  /** Counter: connections closed because the client stopped reading. */
+  public static final String SLOW_CONSUMER_CLOSES = "hub.slow.consumer.closes";
+
+  /** Counter: connections closed after staying silent past a ping. */
+  public static final String IDLE_CLOSES = "hub.idle.closes";
+
+  /** Counter: sockets that upgraded but never registered in time. */
+  public static final String REGISTRATION_TIMEOUTS = "hub.registration.timeouts";
+
+  /** Counter: connections closed for too many bad frames. */
+  public static final String BAD_FRAME_CLOSES = "hub.bad.frame.closes";
+
+  /** Counter: connections displaced by a takeover. */
+  public static final String TAKEOVERS = "hub.takeovers";
+
+  /**
+   * Counter, tag {@code reason}: sockets turned away before any AIP traffic (connection caps,
+   * handshake timeout).
+   */
+  public static final String CONNECTIONS_REFUSED = "hub.connections.refused";
+
+  /** Counter, tags {@code route} and {@code status}: HTTP API requests. */
+  public static final String HTTP_REQUESTS = "hub.http.requests";
+
+  private MetricNames() {}
+}

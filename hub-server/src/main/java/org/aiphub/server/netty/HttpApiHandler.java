@@ -1,0 +1,134 @@
+package org.aiphub.server.netty;
+
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.ObjIntConsumer;
+import org.aiphub.server.http.ApiRequest;
+import org.aiphub.server.http.ApiResponse;
+import org.aiphub.server.http.ApiRoutes;
+import org.aiphub.server.security.ApiKey;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Serves the HTTP API: checks the key ({@code X-API-Key: KEY} or {@code Authorization: Bearer KEY},
+ * compared in constant time), hands the request to {@link ApiRoutes} and writes its answer. Routes
+ * that touch files run on a separate executor, never on the event loop. Stateless and shared by all
+ * channels.
+ */
+@ChannelHandler.Sharable
+public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+  private static final Logger log = LoggerFactory.getLogger(HttpApiHandler.class);
+
+  private final ApiRoutes routes;
+  private final ApiKey apiKey;
+  private final Executor blocking;
+  private final ObjIntConsumer<String> requests;
+
+  /**
+   * A handler.
+   *
+   * @param blocking runs routes that may block
+   * @param requests told (route label, status) of every answered request
+   */
+  public HttpApiHandler(
+      ApiRoutes routes, ApiKey apiKey, Executor blocking, ObjIntConsumer<String> requests) {
+    this.routes = routes;
+    this.apiKey = apiKey;
+    this.blocking = blocking;
+    this.requests = requests;
+  }
+
+  @Override
+  protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+    boolean keepAlive = HttpUtil.isKeepAlive(req);
+    if (!req.decoderResult().isSuccess()) {
+      // The decoder drops everything after a malformed request: keeping the connection would
+      // leave the client's next request on it unanswered.
+      write(ctx, false, "other", ApiResponse.error(400, "malformed HTTP request"));
+      return;
+    }
+    QueryStringDecoder uri = new QueryStringDecoder(req.uri());
+    String path = uri.path();
+    String label = ApiRoutes.routeLabel(path);
+    if (!ApiRoutes.isPublic(path) && !authorized(req)) {
+      write(
+          ctx,
+          keepAlive,
+          label,
+          ApiResponse.error(401, "missing or invalid API key: send X-API-Key: KEY")
+              .withHeader("WWW-Authenticate", "Bearer"));
+      return;
+    }
+    ApiRequest request =
+        new ApiRequest(
+            req.method().name(), path, uri.parameters(), ByteBufUtil.getBytes(req.content()));
+    if (!ApiRoutes.isBlocking(request)) {
+      write(ctx, keepAlive, label, answer(request));
+      return;
+    }
+    try {
+      blocking.execute(
+          () -> {
+            ApiResponse r = answer(request);
+            ctx.executor().execute(() -> write(ctx, keepAlive, label, r));
+          });
+    } catch (RejectedExecutionException e) {
+      write(ctx, keepAlive, label, ApiResponse.error(500, "the hub is shutting down"));
+    }
+  }
+
+  private ApiResponse answer(ApiRequest request) {
+    try {
+      return routes.handle(request);
+    } catch (RuntimeException e) {
+      log.warn("HTTP {} {} failed", request.method(), ApiRoutes.routeLabel(request.path()), e);
+      return ApiResponse.error(500, "internal error");
+    }
+  }
+
+  private boolean authorized(FullHttpRequest req) {
+    String key = req.headers().get("X-API-Key");
+    if (key == null) {
+      key = HandshakeGuard.bearer(req.headers().get(HttpHeaderNames.AUTHORIZATION));
+    }
+    return apiKey.matches(key);
+  }
+
+  private void write(ChannelHandlerContext ctx, boolean keepAlive, String label, ApiResponse r) {
+    FullHttpResponse response;
+    HttpResponseStatus status = HttpResponseStatus.valueOf(r.status());
+    if (r.json() != null) {
+      response = HttpResponses.json(ctx, status, r.json());
+    } else {
+      byte[] body = r.text().getBytes(StandardCharsets.UTF_8);
+      response =
+          new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
+      response
+          .headers()
+          .set(HttpHeaderNames.CONTENT_TYPE, r.contentType())
+          .set(HttpHeaderNames.CONTENT_LENGTH, body.length)
+          .set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+    }
+    for (Map.Entry<String, String> h : r.headers().entrySet()) {
+      response.headers().set(h.getKey(), h.getValue());
+    }
+    requests.accept(label, r.status());
+    HttpResponses.send(ctx, keepAlive, response);
+  }
+}

@@ -1,0 +1,237 @@
+package org.aiphub.server.netty;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import java.util.ArrayList;
+import java.util.List;
+import org.aiphub.server.security.ApiKey;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class HandshakeGuardTest {
+  private static final String KEY = "s3cret-key";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final List<ChannelHandlerContext> installs = new ArrayList<>();
+  private final EmbeddedChannel channel = new EmbeddedChannel();
+
+  {
+    channel
+        .pipeline()
+        .addLast(
+            ChannelHandlerNames.HANDSHAKE_GUARD,
+            new HandshakeGuard(
+                "/ws",
+                ApiKey.of(KEY),
+                ctx -> {
+                  installs.add(ctx);
+                  ctx.pipeline()
+                      .addAfter(ctx.name(), "ws-marker", new ChannelInboundHandlerAdapter());
+                }));
+  }
+
+  private static FullHttpRequest upgrade(String uri) {
+    FullHttpRequest req =
+        new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, uri, Unpooled.buffer(0));
+    req.headers()
+        .set(HttpHeaderNames.HOST, "127.0.0.1:5000")
+        .set(HttpHeaderNames.UPGRADE, "websocket")
+        .set(HttpHeaderNames.CONNECTION, "Upgrade")
+        .set(HttpHeaderNames.SEC_WEBSOCKET_KEY, "dGhlIHNhbXBsZSBub25jZQ==")
+        .set(HttpHeaderNames.SEC_WEBSOCKET_VERSION, "13");
+    return req;
+  }
+
+  /** Sends {@code req}, expects a JSON refusal with {@code status}, and returns its error text. */
+  private String refused(FullHttpRequest req, HttpResponseStatus status) throws Exception {
+    assertFalse(channel.writeInbound(req), "a refused request goes no further");
+    assertThat(req.refCnt()).as("the request is released").isZero();
+    FullHttpResponse r = channel.readOutbound();
+    try {
+      assertThat(r.status()).isEqualTo(status);
+      assertThat(r.headers().get(HttpHeaderNames.CONTENT_TYPE))
+          .isEqualTo("application/json; charset=utf-8");
+      assertThat(r.headers().get(HttpHeaderNames.CONNECTION)).isEqualTo("close");
+      assertThat(r.headers().getInt(HttpHeaderNames.CONTENT_LENGTH))
+          .isEqualTo(r.content().readableBytes());
+      JsonNode body = JSON.readTree(r.content().toString(UTF_8));
+      assertThat(body.isObject()).isTrue();
+      assertThat(body.size()).isEqualTo(1);
+      assertThat(body.get("error").isTextual()).isTrue();
+      if (status == HttpResponseStatus.UNAUTHORIZED) {
+        assertThat(r.headers().get(HttpHeaderNames.WWW_AUTHENTICATE)).isEqualTo("Bearer");
+      } else {
+        assertThat(r.headers().contains(HttpHeaderNames.WWW_AUTHENTICATE)).isFalse();
+      }
+      return body.get("error").asText();
+    } finally {
+      r.release();
+      assertThat(installs).as("no upgrade handlers").isEmpty();
+      assertThat(channel.pipeline().get("ws-marker")).isNull();
+      assertThat(channel.isOpen()).as("closed after the refusal").isFalse();
+      assertThat(channel.<Object>readOutbound()).isNull();
+    }
+  }
+
+  /** Sends {@code req} and expects it to be accepted and passed on. */
+  private void accepted(FullHttpRequest req) {
+    channel.writeInbound(req);
+
+    assertThat(installs).hasSize(1);
+    assertThat(channel.pipeline().get(HandshakeGuard.class)).as("the guard stepped out").isNull();
+    assertThat(channel.pipeline().get("ws-marker")).isNotNull();
+    assertThat(channel.<Object>readInbound()).isSameAs(req);
+    assertThat(req.refCnt()).isEqualTo(1);
+    req.release();
+    assertThat(channel.<Object>readOutbound()).isNull();
+    assertThat(channel.isOpen()).isTrue();
+    assertFalse(channel.finish());
+  }
+
+  @Test
+  void withoutKeyTheUpgradeIsRefusedWith401() throws Exception {
+    String error = refused(upgrade("/ws"), HttpResponseStatus.UNAUTHORIZED);
+
+    assertThat(error).contains("API key");
+    assertFalse(channel.finish());
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {"/ws?token=wrong", "/ws?token=", "/ws?token=S3CRET-KEY", "/ws?key=s3cret-key"})
+  void aWrongKeyInTheQueryIsRefusedWith401(String uri) throws Exception {
+    refused(upgrade(uri), HttpResponseStatus.UNAUTHORIZED);
+    assertFalse(channel.finish());
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {"Bearer wrong", "Basic czNjcmV0LWtleQ==", "s3cret-key", "Bearer", "Bearer "})
+  void aWrongAuthorizationHeaderIsRefusedWith401(String header) throws Exception {
+    FullHttpRequest req = upgrade("/ws");
+    req.headers().set(HttpHeaderNames.AUTHORIZATION, header);
+
+    refused(req, HttpResponseStatus.UNAUTHORIZED);
+    assertFalse(channel.finish());
+  }
+
+  @Test
+  void theKeyInTheQueryIsAccepted() {
+    accepted(upgrade("/ws?token=" + KEY));
+  }
+
+  @Test
+  void aUrlEncodedKeyInTheQueryIsAccepted() {
+    installs.clear();
+    EmbeddedChannel ch = new EmbeddedChannel();
+    ch.pipeline().addLast(new HandshakeGuard("/ws", ApiKey.of("a b+c"), ctx -> installs.add(ctx)));
+    FullHttpRequest req = upgrade("/ws?token=a%20b%2Bc");
+
+    ch.writeInbound(req);
+
+    assertThat(installs).hasSize(1);
+    assertThat(ch.<Object>readInbound()).isSameAs(req);
+    req.release();
+    assertFalse(ch.finish());
+    assertFalse(channel.finish());
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "Bearer s3cret-key",
+        "bearer s3cret-key",
+        "BEARER s3cret-key",
+        "Bearer  s3cret-key "
+      })
+  void theKeyAsBearerTokenIsAccepted(String header) {
+    FullHttpRequest req = upgrade("/ws");
+    req.headers().set(HttpHeaderNames.AUTHORIZATION, header);
+
+    accepted(req);
+  }
+
+  @Test
+  void otherMethodsOnTheWsPathAreRefusedWith405() throws Exception {
+    FullHttpRequest req =
+        new DefaultFullHttpRequest(
+            HttpVersion.HTTP_1_1,
+            HttpMethod.POST,
+            "/ws?token=" + KEY,
+            Unpooled.copiedBuffer("x", UTF_8));
+
+    String error = refused(req, HttpResponseStatus.METHOD_NOT_ALLOWED);
+
+    assertThat(error).contains("GET");
+    assertFalse(channel.finish());
+  }
+
+  @Test
+  void aGetWithoutUpgradeIsRefusedWith400() throws Exception {
+    FullHttpRequest req =
+        new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/ws?token=" + KEY);
+
+    String error = refused(req, HttpResponseStatus.BAD_REQUEST);
+
+    assertThat(error).contains("WebSocket upgrade");
+    assertFalse(channel.finish());
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {"/api/clients", "/", "/metrics", "/wss", "/ws/", "/ws/extra", "/healthz?token=x"})
+  void otherPathsPassThroughUntouched(String uri) {
+    FullHttpRequest req = upgrade(uri);
+
+    channel.writeInbound(req);
+
+    assertThat(channel.<Object>readInbound()).isSameAs(req);
+    assertThat(req.refCnt()).isEqualTo(1);
+    req.release();
+    assertThat(installs).isEmpty();
+    assertThat(channel.pipeline().get(HandshakeGuard.class)).as("still guarding").isNotNull();
+    assertThat(channel.<Object>readOutbound()).isNull();
+    assertThat(channel.isOpen()).isTrue();
+    assertFalse(channel.finish());
+  }
+
+  @Test
+  void messagesThatAreNotRequestsPassThrough() {
+    ByteBuf raw = Unpooled.copiedBuffer("raw", UTF_8);
+
+    channel.writeInbound(raw);
+
+    assertThat(channel.<Object>readInbound()).isSameAs(raw);
+    assertThat(raw.refCnt()).isEqualTo(1);
+    raw.release();
+    assertFalse(channel.finish());
+  }
+
+  @Test
+  void bearerParsing() {
+    assertThat(HandshakeGuard.bearer(null)).isNull();
+    assertThat(HandshakeGuard.bearer("")).isNull();
+    assertThat(HandshakeGuard.bearer("Bearer")).isNull();
+    assertThat(HandshakeGuard.bearer("Basic abc")).isNull();
+    assertThat(HandshakeGuard.bearer("Bearer abc")).isEqualTo("abc");
+    assertThat(HandshakeGuard.bearer("bEaReR  abc  ")).isEqualTo("abc");
+    assertThat(HandshakeGuard.bearer("Bearerabc")).isNull();
+  }
+}

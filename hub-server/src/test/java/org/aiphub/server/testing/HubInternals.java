@@ -1,0 +1,49 @@
+package org.aiphub.server.testing;
+
+import io.netty.channel.Channel;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.util.List;
+import org.aiphub.core.registry.ClientConnection;
+import org.aiphub.core.registry.ClientRegistry;
+
+/**
+ * Reflective looks at package-private hub internals, for observations the wire cannot give
+ * deterministically (is this channel unwritable, has this connection begun closing) and for the
+ * registry's own consistency check.
+ */
+public final class HubInternals {
+  private HubInternals() {}
+
+  /** {@code ClientRegistry.checkConsistency()}: every problem found, empty when consistent. */
+  public static List<String> consistencyProblems(ClientRegistry registry) {
+    Object r = invoke(registry, ClientRegistry.class, "checkConsistency");
+    List<String> problems = new java.util.ArrayList<>();
+    for (Object o : (List<?>) r) {
+      problems.add(String.valueOf(o));
+    }
+    return problems;
+  }
+
+  /** The Netty channel under a hub connection. */
+  public static Channel channel(ClientConnection connection) {
+    return (Channel) invoke(connection, connection.getClass(), "channel");
+  }
+
+  /** Whether the hub has begun closing this connection (writes are refused from then on). */
+  public static boolean isClosing(ClientConnection connection) {
+    return (Boolean) invoke(connection, connection.getClass(), "isClosing");
+  }
+
+  private static Object invoke(Object target, Class<?> type, String name) {
+    try {
+      Method m = type.getDeclaredMethod(name);
+      m.setAccessible(true);
+      return m.invoke(target);
+    } catch (NoSuchMethodException | IllegalAccessException e) {
+      throw new AssertionError("cannot reach " + type.getName() + "." + name + "()", e);
+    } catch (InvocationTargetException e) {
+      throw new AssertionError(name + "() failed", e.getCause());
+    }
+  }
+}
