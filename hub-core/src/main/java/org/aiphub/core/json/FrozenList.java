@@ -1,31 +1,34 @@
 package org.aiphub.core.json;
 
 import java.util.AbstractList;
-import java.util.ArrayList;
+import java.util.List;
 import java.util.RandomAccess;
 
-/** Read-only JSON array that may hold nulls. Only {@link JsonValues} creates instances. */
+/**
+ * Read-only JSON array (nulls allowed) in an exact-size array. Only {@link JsonValues} creates
+ * instances.
+ */
 final class FrozenList extends AbstractList<Object> implements RandomAccess {
-  static final FrozenList EMPTY = new FrozenList(new ArrayList<>(0));
+  static final FrozenList EMPTY = new FrozenList(new Object[0]);
 
-  private final ArrayList<Object> delegate;
+  private final Object[] elements;
 
-  /** Takes ownership of {@code delegate}: the caller must not keep a reference to it. */
-  FrozenList(ArrayList<Object> delegate) {
-    this.delegate = delegate;
+  private FrozenList(Object[] elements) {
+    this.elements = elements;
   }
 
   @Override
   public Object get(int index) {
-    return delegate.get(index);
+    return elements[index];
   }
 
   @Override
   public int size() {
-    return delegate.size();
+    return elements.length;
   }
 
-  static FrozenList wrap(ArrayList<Object> owned) {
-    return owned.isEmpty() ? EMPTY : new FrozenList(owned);
+  /** Freezes a list of already-frozen values (the list itself is only read). */
+  static FrozenList wrap(List<Object> source) {
+    return source.isEmpty() ? EMPTY : new FrozenList(source.toArray());
   }
 }

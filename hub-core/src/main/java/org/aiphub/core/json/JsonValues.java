@@ -137,7 +137,7 @@ public final class JsonValues {
           return FrozenList.wrap(list);
         }
       case VALUE_STRING:
-        return p.getText();
+        return StringCache.share(p.getText());
       case VALUE_NUMBER_INT:
         switch (p.getNumberType()) {
           case INT:

@@ -1,50 +1,124 @@
 package org.aiphub.core.registry;
 
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import org.aiphub.core.aip.ClientType;
 import org.aiphub.core.json.JsonValues;
 
 /**
  * Everything the registry knows about one online client. Immutable: a refresh of a device's system
- * info replaces the whole record.
- *
- * @param clientId the registered id
- * @param clientType device or constellation
- * @param connection the live connection
- * @param platform the platform the client reported ({@code windows} when absent), as sent
- * @param connectedAt when the registration was accepted
- * @param metadata the registration's {@code metadata}, frozen (empty when absent)
- * @param reportedSystemInfo devices: the {@code system_info} the device itself sent, or null
- * @param systemInfo devices: the reported info merged with the device config, or null
- * @param maxConcurrentTasks devices: most sessions it may run at once; 0 means no limit
+ * info replaces the whole object. Routing reads features, tags and the platform key often, so they
+ * are derived once here rather than on every query.
  */
-public record ClientInfo(
-    String clientId,
-    ClientType clientType,
-    ClientConnection connection,
-    String platform,
-    Instant connectedAt,
-    Map<String, Object> metadata,
-    Map<String, Object> reportedSystemInfo,
-    Map<String, Object> systemInfo,
-    int maxConcurrentTasks) {
+public final class ClientInfo {
+  private final String clientId;
+  private final ClientType clientType;
+  private final ClientConnection connection;
+  private final String platform;
+  private final String platformKey;
+  private final Instant connectedAt;
+  private final Map<String, Object> metadata;
+  private final Map<String, Object> reportedSystemInfo;
+  private final Map<String, Object> systemInfo;
+  private final int maxConcurrentTasks;
+  private final Set<String> featureSet;
+  private final Set<String> tagSet;
 
-  /** Validates required fields and freezes the JSON values. */
-  public ClientInfo {
-    Objects.requireNonNull(clientId, "clientId");
-    Objects.requireNonNull(clientType, "clientType");
-    Objects.requireNonNull(connection, "connection");
-    Objects.requireNonNull(platform, "platform");
-    Objects.requireNonNull(connectedAt, "connectedAt");
-    metadata = metadata == null ? JsonValues.emptyObject() : JsonValues.freezeObject(metadata);
-    reportedSystemInfo = JsonValues.freezeObject(reportedSystemInfo);
-    systemInfo = JsonValues.freezeObject(systemInfo);
+  /**
+   * Describes a client.
+   *
+   * @param clientId the registered id
+   * @param clientType device or constellation
+   * @param connection the live connection
+   * @param platform the platform the client reported ({@code windows} when absent), as sent
+   * @param connectedAt when the registration was accepted
+   * @param metadata the registration's {@code metadata} (frozen; empty when null)
+   * @param reportedSystemInfo devices: the {@code system_info} the device itself sent, or null
+   * @param systemInfo devices: the reported info merged with the device config, or null
+   * @param maxConcurrentTasks devices: most sessions it may run at once; 0 means no limit
+   */
+  public ClientInfo(
+      String clientId,
+      ClientType clientType,
+      ClientConnection connection,
+      String platform,
+      Instant connectedAt,
+      Map<String, Object> metadata,
+      Map<String, Object> reportedSystemInfo,
+      Map<String, Object> systemInfo,
+      int maxConcurrentTasks) {
+    this.clientId = Objects.requireNonNull(clientId, "clientId");
+    this.clientType = Objects.requireNonNull(clientType, "clientType");
+    this.connection = Objects.requireNonNull(connection, "connection");
+    this.platform = Objects.requireNonNull(platform, "platform");
+    this.connectedAt = Objects.requireNonNull(connectedAt, "connectedAt");
     if (maxConcurrentTasks < 0) {
       throw new IllegalArgumentException("maxConcurrentTasks must be >= 0");
     }
+    this.platformKey = platform.toLowerCase(Locale.ROOT);
+    this.metadata = metadata == null ? JsonValues.emptyObject() : JsonValues.freezeObject(metadata);
+    this.reportedSystemInfo = JsonValues.freezeObject(reportedSystemInfo);
+    this.systemInfo = JsonValues.freezeObject(systemInfo);
+    this.maxConcurrentTasks = maxConcurrentTasks;
+    // Only compact sets are kept (this object exists once per device); the ordered lists are
+    // derived from the system info when somebody asks, which routing never does.
+    this.featureSet = Set.copyOf(strings(this.systemInfo, "supported_features"));
+    this.tagSet = Set.copyOf(strings(this.systemInfo, "tags"));
+  }
+
+  /** The registered id. */
+  public String clientId() {
+    return clientId;
+  }
+
+  /** Device or constellation. */
+  public ClientType clientType() {
+    return clientType;
+  }
+
+  /** The live connection. */
+  public ClientConnection connection() {
+    return connection;
+  }
+
+  /** The platform as the client reported it. */
+  public String platform() {
+    return platform;
+  }
+
+  /** The platform lower-cased, as indexes and queries compare it. */
+  public String platformKey() {
+    return platformKey;
+  }
+
+  /** When the registration was accepted. */
+  public Instant connectedAt() {
+    return connectedAt;
+  }
+
+  /** The registration's metadata (frozen, never null). */
+  public Map<String, Object> metadata() {
+    return metadata;
+  }
+
+  /** Devices: the {@code system_info} the device sent, or null. */
+  public Map<String, Object> reportedSystemInfo() {
+    return reportedSystemInfo;
+  }
+
+  /** Devices: the merged system info, or null. */
+  public Map<String, Object> systemInfo() {
+    return systemInfo;
+  }
+
+  /** Devices: most sessions it may run at once; 0 means no limit. */
+  public int maxConcurrentTasks() {
+    return maxConcurrentTasks;
   }
 
   /** True for device clients. */
@@ -52,29 +126,80 @@ public record ClientInfo(
     return clientType == ClientType.DEVICE;
   }
 
-  /** The strings in {@code systemInfo.supported_features}; empty when there are none. */
+  /** The strings in {@code systemInfo.supported_features}, in order; empty when there are none. */
   public List<String> features() {
-    return strings("supported_features");
+    return strings(systemInfo, "supported_features");
   }
 
-  /** The strings in {@code systemInfo.tags}; empty when there are none. */
+  /** {@link #features()} as a set, for membership tests (no defined order). */
+  public Set<String> featureSet() {
+    return featureSet;
+  }
+
+  /** The strings in {@code systemInfo.tags}, in order; empty when there are none. */
   public List<String> tags() {
-    return strings("tags");
+    return strings(systemInfo, "tags");
   }
 
-  private List<String> strings(String key) {
-    Object v = systemInfo == null ? null : systemInfo.get(key);
+  /** {@link #tags()} as a set, for membership tests (no defined order). */
+  public Set<String> tagSet() {
+    return tagSet;
+  }
+
+  private static List<String> strings(Map<String, Object> info, String key) {
+    Object v = info == null ? null : info.get(key);
     if (!(v instanceof List)) {
       return List.of();
     }
-    List<?> raw = (List<?>) v;
-    String[] out = new String[raw.size()];
-    int n = 0;
-    for (Object o : raw) {
+    List<String> out = new ArrayList<>();
+    for (Object o : (List<?>) v) {
       if (o instanceof String) {
-        out[n++] = (String) o;
+        out.add((String) o);
       }
     }
-    return List.of(java.util.Arrays.copyOf(out, n));
+    return List.copyOf(out);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    if (this == o) {
+      return true;
+    }
+    if (!(o instanceof ClientInfo)) {
+      return false;
+    }
+    ClientInfo c = (ClientInfo) o;
+    return maxConcurrentTasks == c.maxConcurrentTasks
+        && clientId.equals(c.clientId)
+        && clientType == c.clientType
+        && connection.equals(c.connection)
+        && platform.equals(c.platform)
+        && connectedAt.equals(c.connectedAt)
+        && metadata.equals(c.metadata)
+        && Objects.equals(reportedSystemInfo, c.reportedSystemInfo)
+        && Objects.equals(systemInfo, c.systemInfo);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(
+        clientId, clientType, connection, platform, connectedAt, maxConcurrentTasks);
+  }
+
+  @Override
+  public String toString() {
+    return "ClientInfo[clientId="
+        + clientId
+        + ", clientType="
+        + clientType
+        + ", connection="
+        + connection
+        + ", platform="
+        + platform
+        + ", connectedAt="
+        + connectedAt
+        + ", maxConcurrentTasks="
+        + maxConcurrentTasks
+        + "]";
   }
 }

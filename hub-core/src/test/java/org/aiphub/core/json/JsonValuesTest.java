@@ -59,4 +59,53 @@ class JsonValuesTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("keys must be strings");
   }
+
+  @Test
+  void largeObjectsAreIndexedAndKeepTheirOrder() {
+    Map<String, Object> source = new LinkedHashMap<>();
+    for (int i = 40; i > 0; i--) {
+      source.put("key" + i, i);
+    }
+    Map<String, Object> frozen = JsonValues.freezeObject(source);
+    assertThat(List.copyOf(frozen.keySet())).isEqualTo(List.copyOf(source.keySet()));
+    for (int i = 1; i <= 40; i++) {
+      assertThat(frozen.get("key" + i)).isEqualTo(i);
+      assertThat(frozen.containsKey("key" + i)).isTrue();
+    }
+    assertThat(frozen.get("key0")).isNull();
+    assertThat(frozen.containsKey("key41")).isFalse();
+    assertThat(frozen.get(7)).isNull();
+    assertThat(frozen).isEqualTo(source).hasSameHashCodeAs(source);
+  }
+
+  @Test
+  void smallObjectsAnswerLookupsAndEqualOrdinaryMaps() {
+    Map<String, Object> source = new LinkedHashMap<>();
+    source.put("b", null);
+    source.put("a", List.of(1));
+    Map<String, Object> frozen = JsonValues.freezeObject(source);
+    assertThat(frozen.containsKey("b")).isTrue();
+    assertThat(frozen.get("b")).isNull();
+    assertThat(frozen.get("a")).isEqualTo(List.of(1));
+    assertThat(frozen).isEqualTo(source);
+    assertThat(JsonValues.mutableCopy(frozen)).isEqualTo(source);
+  }
+
+  @Test
+  void parsedShortStringsAreSharedBetweenDocuments() throws Exception {
+    com.fasterxml.jackson.core.JsonFactory f = new com.fasterxml.jackson.core.JsonFactory();
+    String doc = "{\"platform\":\"windows\",\"long\":\"" + "x".repeat(100) + "\"}";
+    Map<String, Object> one;
+    Map<String, Object> two;
+    try (com.fasterxml.jackson.core.JsonParser p = f.createParser(doc)) {
+      p.nextToken();
+      one = JsonValues.readObject(p);
+    }
+    try (com.fasterxml.jackson.core.JsonParser p = f.createParser(doc)) {
+      p.nextToken();
+      two = JsonValues.readObject(p);
+    }
+    assertThat(one.get("platform")).isSameAs(two.get("platform"));
+    assertThat(one.get("long")).isEqualTo(two.get("long")).isNotSameAs(two.get("long"));
+  }
 }
