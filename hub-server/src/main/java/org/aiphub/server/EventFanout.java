@@ -15,6 +15,7 @@ final class EventFanout implements RouterEvents, ConnectionEvents {
   private final ConnectionEvents[] transport;
 
   EventFanout(List<RouterEvents> router, List<ConnectionEvents> transport) {
+    // Copied into arrays: listeners are called per frame, and arrays iterate without allocation.
     this.router = router.toArray(new RouterEvents[0]);
     this.transport = transport.toArray(new ConnectionEvents[0]);
   }
@@ -23,6 +24,13 @@ final class EventFanout implements RouterEvents, ConnectionEvents {
   public void registered(Identity identity, String remoteAddress) {
     for (RouterEvents e : router) {
       e.registered(identity, remoteAddress);
+    }
+  }
+
+  @Override
+  public void heartbeat(Identity identity) {
+    for (RouterEvents e : router) {
+      e.heartbeat(identity);
     }
   }
 
@@ -72,6 +80,13 @@ final class EventFanout implements RouterEvents, ConnectionEvents {
   public void taskEndReceived(Session session, long receivedNanos) {
     for (RouterEvents e : router) {
       e.taskEndReceived(session, receivedNanos);
+    }
+  }
+
+  @Override
+  public void deviceInfoUpdated(String deviceId, java.util.Map<String, Object> reported) {
+    for (RouterEvents e : router) {
+      e.deviceInfoUpdated(deviceId, reported);
     }
   }
 

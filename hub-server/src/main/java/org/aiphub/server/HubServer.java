@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -26,17 +27,21 @@ import org.aiphub.core.device.DeviceConfigException;
 import org.aiphub.core.device.DeviceConfigLoader;
 import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.session.SessionTable;
+import org.aiphub.server.cluster.ClusterNode;
 import org.aiphub.server.config.ConfigException;
 import org.aiphub.server.config.HubConfig;
+import org.aiphub.server.dashboard.DashboardState;
 import org.aiphub.server.http.ApiRoutes;
 import org.aiphub.server.logging.HubLog;
 import org.aiphub.server.metrics.HubMetrics;
 import org.aiphub.server.netty.ChannelHandlerNames;
 import org.aiphub.server.netty.CloseCodes;
 import org.aiphub.server.netty.CloseRequest;
+import org.aiphub.server.netty.EventStream;
 import org.aiphub.server.netty.HttpApiHandler;
 import org.aiphub.server.netty.HubChannelInitializer;
 import org.aiphub.server.netty.Transport;
+import org.aiphub.server.route.RouterEvents;
 import org.aiphub.server.route.TaskRouter;
 import org.aiphub.server.security.AdmissionControl;
 import org.aiphub.server.security.ApiKey;
@@ -59,6 +64,9 @@ public final class HubServer implements AutoCloseable {
   private final SessionTable sessions;
   private final TaskRouter router;
   private final HubMetrics metrics;
+  private final ClusterNode cluster;
+  private final DashboardState dashboard;
+  private final EventStream feed;
   private final DeviceConfigReloader reloader;
   private final Transport transport;
   private final EventLoopGroup boss;
@@ -94,18 +102,41 @@ public final class HubServer implements AutoCloseable {
     this.channels = new DefaultChannelGroup("aip-hub", GlobalEventExecutor.INSTANCE);
     this.metrics = new HubMetrics(registry, sessions, workers, channels::size);
     HubLog hubLog = new HubLog();
-    EventFanout events = new EventFanout(List.of(metrics, hubLog), List.of(metrics, hubLog));
+    this.cluster =
+        config.clustered() ? new ClusterNode(config, registry, sessions, metrics.registry()) : null;
+    List<RouterEvents> routerListeners =
+        cluster == null ? List.of(metrics, hubLog) : List.of(metrics, hubLog, cluster);
+    this.dashboard =
+        new DashboardState(
+            registry,
+            sessions,
+            clock,
+            cluster == null ? null : id -> cluster.nodeOfClient(id).orElse(cluster.nodeId()));
+    List<RouterEvents> withDashboard = new java.util.ArrayList<>(routerListeners);
+    withDashboard.add(dashboard);
+    EventFanout events = new EventFanout(withDashboard, List.of(metrics, hubLog));
     this.router = new TaskRouter(registry, sessions, clock, events);
     this.reloader = new DeviceConfigReloader(config.deviceConfig(), registry);
     ApiKey key = ApiKey.of(config.apiKey());
     SslContext tls = tlsContext(config);
+    OriginPolicy origins =
+        new OriginPolicy(config.allowedHosts(), config.allowedOrigins(), config.host());
     this.admission =
         new AdmissionControl(
             config.maxConnections(),
             config.maxConnectionsPerAddress(),
             config.registrationsPerAddressPerSecond(),
             System::nanoTime);
-    ApiRoutes routes = new ApiRoutes(registry, sessions, router, metrics::scrape, reloader, clock);
+    this.feed = new EventStream(dashboard, workers.next());
+    ApiRoutes routes =
+        new ApiRoutes(
+            registry,
+            sessions,
+            router,
+            metrics::scrape,
+            reloader,
+            clock,
+            cluster == null ? null : cluster::view);
     try {
       ServerBootstrap b =
           new ServerBootstrap()
@@ -124,10 +155,10 @@ public final class HubServer implements AutoCloseable {
                       router,
                       channels,
                       events,
-                      new HttpApiHandler(routes, key, blocking, metrics::httpRequest),
+                      new HttpApiHandler(
+                          routes, key, blocking, metrics::httpRequest, origins, feed),
                       admission,
-                      new OriginPolicy(
-                          config.allowedHosts(), config.allowedOrigins(), config.host()),
+                      origins,
                       tls));
       this.serverChannel = bind(b, config);
     } catch (RuntimeException | InterruptedException e) {
@@ -136,6 +167,9 @@ public final class HubServer implements AutoCloseable {
       stopLoops(Duration.ZERO);
       metrics.close();
       throw e;
+    }
+    if (cluster != null) {
+      cluster.start(router);
     }
     workers.next().scheduleAtFixedRate(sessions::evictExpired, 30, 30, TimeUnit.SECONDS);
     workers.next().scheduleAtFixedRate(admission::sweep, 5, 5, TimeUnit.SECONDS);
@@ -263,6 +297,31 @@ public final class HubServer implements AutoCloseable {
     return reloader;
   }
 
+  /** This node's cluster membership, when cluster mode is on. */
+  public Optional<ClusterNode> cluster() {
+    return Optional.ofNullable(cluster);
+  }
+
+  /**
+   * Stops as a crash would, for failure tests: the cluster hears nothing (no release, no lease
+   * renewal) and every socket is cut without a close handshake or any session outcome.
+   */
+  public synchronized void kill() {
+    if (stopped) {
+      return;
+    }
+    stopped = true;
+    feed.close();
+    if (cluster != null) {
+      cluster.kill();
+    }
+    serverChannel.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
+    channels.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+    blocking.shutdownNow();
+    stopLoops(Duration.ZERO);
+    metrics.close();
+  }
+
   /** The transport in use. */
   public Transport transport() {
     return transport;
@@ -299,6 +358,10 @@ public final class HubServer implements AutoCloseable {
       channels.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
     }
     blocking.shutdownNow();
+    feed.close();
+    if (cluster != null) {
+      cluster.close(); // after the sockets: their departures are published first
+    }
     stopLoops(Duration.ofNanos(remaining(deadline)));
     metrics.close();
     log.info("AIP hub stopped ({} running sessions failed with {})", failed, SERVER_SHUTDOWN);

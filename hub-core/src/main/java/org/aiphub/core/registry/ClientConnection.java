@@ -44,6 +44,15 @@ public interface ClientConnection {
     return CompletableFuture.completedFuture(true);
   }
 
+  /**
+   * Whether a message sent now can reach the client at all. Local connections always can; a client
+   * held by another hub node cannot while the cluster backplane is down, and routing refuses work
+   * for it up front instead of losing it.
+   */
+  default boolean reachable() {
+    return true;
+  }
+
   /** Closes the connection with a WebSocket close code and a short reason. */
   void close(int code, String reason);
 

@@ -8,7 +8,6 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -637,12 +636,12 @@ public final class ClientRegistry {
       if (info == null || !info.isDevice()) {
         continue;
       }
-      if (wantedPlatform != null && !wantedPlatform.equals(lower(info.platform()))) {
+      if (wantedPlatform != null && !wantedPlatform.equals(info.platformKey())) {
         continue;
       }
       if (requiredCapabilities != null
           && !requiredCapabilities.isEmpty()
-          && !info.features().containsAll(requiredCapabilities)) {
+          && !info.featureSet().containsAll(requiredCapabilities)) {
         continue;
       }
       int running = getDeviceSessions(id).size();
@@ -651,7 +650,7 @@ public final class ClientRegistry {
       }
       int score = 0;
       if (preferredTags != null && !preferredTags.isEmpty()) {
-        List<String> tags = info.tags();
+        Set<String> tags = info.tagSet();
         for (String t : preferredTags) {
           if (t != null && tags.contains(t)) {
             score++;
@@ -735,8 +734,8 @@ public final class ClientRegistry {
     String id = info.clientId();
     byType.get(info.clientType()).add(id);
     if (info.isDevice()) {
-      addTo(devicesByPlatform, lower(info.platform()), id);
-      for (String f : info.features()) {
+      addTo(devicesByPlatform, info.platformKey(), id);
+      for (String f : info.featureSet()) {
         addTo(devicesByCapability, f, id);
       }
     }
@@ -758,14 +757,14 @@ public final class ClientRegistry {
       return;
     }
     String id = next.clientId();
-    String oldPlatform = lower(old.platform());
-    String newPlatform = lower(next.platform());
+    String oldPlatform = old.platformKey();
+    String newPlatform = next.platformKey();
     if (!oldPlatform.equals(newPlatform)) {
       addTo(devicesByPlatform, newPlatform, id);
       removeFrom(devicesByPlatform, oldPlatform, id);
     }
-    Set<String> oldFeatures = new HashSet<>(old.features());
-    Set<String> newFeatures = new HashSet<>(next.features());
+    Set<String> oldFeatures = old.featureSet();
+    Set<String> newFeatures = next.featureSet();
     for (String f : newFeatures) {
       if (!oldFeatures.contains(f)) {
         addTo(devicesByCapability, f, id);
@@ -783,8 +782,8 @@ public final class ClientRegistry {
     String id = info.clientId();
     byType.get(info.clientType()).remove(id);
     if (info.isDevice()) {
-      removeFrom(devicesByPlatform, lower(info.platform()), id);
-      for (String f : info.features()) {
+      removeFrom(devicesByPlatform, info.platformKey(), id);
+      for (String f : info.featureSet()) {
         removeFrom(devicesByCapability, f, id);
       }
     }
@@ -911,11 +910,11 @@ public final class ClientRegistry {
       }
       if (info.isDevice()) {
         devices++;
-        Set<String> p = devicesByPlatform.get(lower(info.platform()));
+        Set<String> p = devicesByPlatform.get(info.platformKey());
         if (p == null || !p.contains(info.clientId())) {
           problems.add("platform index misses " + info.clientId());
         }
-        for (String f : info.features()) {
+        for (String f : info.featureSet()) {
           Set<String> c = devicesByCapability.get(f);
           if (c == null || !c.contains(info.clientId())) {
             problems.add("capability index misses " + info.clientId() + "/" + f);
@@ -931,7 +930,7 @@ public final class ClientRegistry {
             ids.forEach(
                 id -> {
                   ClientInfo info = clients.get(id);
-                  if (info == null || !info.isDevice() || !lower(info.platform()).equals(p)) {
+                  if (info == null || !info.isDevice() || !info.platformKey().equals(p)) {
                     problems.add("platform index " + p + " holds " + id);
                   }
                 }));
@@ -940,7 +939,7 @@ public final class ClientRegistry {
             ids.forEach(
                 id -> {
                   ClientInfo info = clients.get(id);
-                  if (info == null || !info.features().contains(c)) {
+                  if (info == null || !info.featureSet().contains(c)) {
                     problems.add("capability index " + c + " holds " + id);
                   }
                 }));

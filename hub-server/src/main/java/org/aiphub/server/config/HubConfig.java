@@ -48,6 +48,11 @@ import org.aiphub.core.registry.DuplicatePolicy;
  *     registration with that id replaces it
  * @param tlsCert PEM certificate chain for wss:// and https://, or {@code null} for plain text
  * @param tlsKey PEM private key (PKCS#8) matching {@code tlsCert}, or {@code null}
+ * @param clusterRedis Redis URI ({@code redis://HOST:PORT}) of the cluster backplane, or {@code
+ *     null} for a single node
+ * @param clusterNodeId this node's id in the cluster, or {@code null} to generate one
+ * @param clusterLease how long the cluster keeps a node's clients after its last lease renewal
+ * @param clusterRenewInterval how often a node renews its lease and checks its peers'
  */
 public record HubConfig(
     String host,
@@ -83,7 +88,11 @@ public record HubConfig(
     Duration handshakeTimeout,
     Duration probeTimeout,
     Path tlsCert,
-    Path tlsKey) {
+    Path tlsKey,
+    String clusterRedis,
+    String clusterNodeId,
+    Duration clusterLease,
+    Duration clusterRenewInterval) {
 
   /** Validates every setting. */
   public HubConfig {
@@ -139,12 +148,34 @@ public record HubConfig(
     atLeast("max_sessions_per_constellation", maxSessionsPerConstellation, 0);
     positive("handshake_timeout", handshakeTimeout);
     positive("probe_timeout", probeTimeout);
+    if (clusterRedis != null
+        && !(clusterRedis.startsWith("redis://") || clusterRedis.startsWith("rediss://"))) {
+      throw ConfigException.invalid(
+          "cluster.redis", clusterRedis, "must be a URI like redis://127.0.0.1:6379");
+    }
+    if (clusterNodeId != null && !clusterNodeId.matches("[A-Za-z0-9._-]{1,64}")) {
+      throw ConfigException.invalid(
+          "cluster.node_id", clusterNodeId, "must be 1-64 letters, digits, '.', '_' or '-'");
+    }
+    positive("cluster.lease", clusterLease);
+    positive("cluster.renew_interval", clusterRenewInterval);
+    if (clusterRenewInterval.compareTo(clusterLease) >= 0) {
+      throw ConfigException.invalid(
+          "cluster.renew_interval",
+          clusterRenewInterval,
+          "must be shorter than cluster.lease " + clusterLease);
+    }
     if ((tlsCert == null) != (tlsKey == null)) {
       throw ConfigException.invalid(
           tlsCert == null ? "tls_cert" : "tls_key",
           null,
           "tls_cert and tls_key must be set together");
     }
+  }
+
+  /** Whether this node is part of a cluster (a Redis backplane is configured). */
+  public boolean clustered() {
+    return clusterRedis != null;
   }
 
   /** Whether the hub serves wss:// and https:// (a certificate and key are configured). */
@@ -179,6 +210,8 @@ public record HubConfig(
         + workerThreads
         + ", tls="
         + tls()
+        + ", cluster="
+        + (clusterRedis == null ? "off" : "on")
         + "]";
   }
 
@@ -250,6 +283,10 @@ public record HubConfig(
     private Duration probeTimeout = Duration.ofSeconds(2);
     private Path tlsCert;
     private Path tlsKey;
+    private String clusterRedis;
+    private String clusterNodeId;
+    private Duration clusterLease = Duration.ofSeconds(10);
+    private Duration clusterRenewInterval = Duration.ofSeconds(3);
 
     Builder() {}
 
@@ -288,6 +325,10 @@ public record HubConfig(
       probeTimeout = c.probeTimeout;
       tlsCert = c.tlsCert;
       tlsKey = c.tlsKey;
+      clusterRedis = c.clusterRedis;
+      clusterNodeId = c.clusterNodeId;
+      clusterLease = c.clusterLease;
+      clusterRenewInterval = c.clusterRenewInterval;
     }
 
     /** Sets {@code host}. */
@@ -494,6 +535,30 @@ public record HubConfig(
       return this;
     }
 
+    /** Sets {@code cluster.redis}. */
+    public Builder clusterRedis(String v) {
+      clusterRedis = v;
+      return this;
+    }
+
+    /** Sets {@code cluster.node_id}. */
+    public Builder clusterNodeId(String v) {
+      clusterNodeId = v;
+      return this;
+    }
+
+    /** Sets {@code cluster.lease}. */
+    public Builder clusterLease(Duration v) {
+      clusterLease = v;
+      return this;
+    }
+
+    /** Sets {@code cluster.renew_interval}. */
+    public Builder clusterRenewInterval(Duration v) {
+      clusterRenewInterval = v;
+      return this;
+    }
+
     /** Validates and builds. */
     public HubConfig build() {
       return new HubConfig(
@@ -530,7 +595,11 @@ public record HubConfig(
           handshakeTimeout,
           probeTimeout,
           tlsCert,
-          tlsKey);
+          tlsKey,
+          clusterRedis,
+          clusterNodeId,
+          clusterLease,
+          clusterRenewInterval);
     }
   }
 }

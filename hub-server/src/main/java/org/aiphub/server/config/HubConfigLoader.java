@@ -108,6 +108,10 @@ public final class HubConfigLoader {
     add("probe_timeout", Kind.DURATION, (b, v) -> b.probeTimeout((Duration) v));
     add("tls_cert", Kind.PATH, (b, v) -> b.tlsCert((Path) v));
     add("tls_key", Kind.PATH, (b, v) -> b.tlsKey((Path) v));
+    add("cluster.redis", Kind.STRING, (b, v) -> b.clusterRedis((String) v));
+    add("cluster.node_id", Kind.STRING, (b, v) -> b.clusterNodeId((String) v));
+    add("cluster.lease", Kind.DURATION, (b, v) -> b.clusterLease((Duration) v));
+    add("cluster.renew_interval", Kind.DURATION, (b, v) -> b.clusterRenewInterval((Duration) v));
   }
 
   private static void add(String key, Kind kind, BiConsumer<HubConfig.Builder, Object> apply) {
@@ -126,7 +130,7 @@ public final class HubConfigLoader {
 
   /** The environment variable that sets {@code key}, e.g. {@code HUB_API_KEY}. */
   public static String envName(String key) {
-    return ENV_PREFIX + key.toUpperCase(Locale.ROOT);
+    return ENV_PREFIX + key.replace('.', '_').toUpperCase(Locale.ROOT);
   }
 
   /**
@@ -153,7 +157,7 @@ public final class HubConfigLoader {
         throw new ConfigException("unknown setting '" + f.getKey() + "'");
       }
       if (f.getValue() != null) {
-        l.set(s, f.getValue(), "flag --" + f.getKey().replace('_', '-'), null);
+        l.set(s, f.getValue(), "flag --" + f.getKey().replace('_', '-').replace('.', '-'), null);
       }
     }
     try {
@@ -202,8 +206,8 @@ public final class HubConfigLoader {
       throw new ConfigException(where + ": top level must be a mapping of setting to value");
     }
     Path dir = file.toAbsolutePath().getParent();
-    for (Map.Entry<?, ?> e : ((Map<?, ?>) root).entrySet()) {
-      String key = String.valueOf(e.getKey());
+    for (Map.Entry<String, Object> e : flatten((Map<?, ?>) root).entrySet()) {
+      String key = e.getKey();
       Setting s = SETTINGS.get(key);
       if (s == null) {
         throw new ConfigException(
@@ -213,6 +217,29 @@ public final class HubConfigLoader {
         set(s, e.getValue(), where + ": key '" + key + "'", dir);
       }
     }
+  }
+
+  /**
+   * Flattens sections one level deep: {@code cluster: {redis: X}} becomes {@code cluster.redis}.
+   * Only mappings whose name is a section prefix of known keys are sections; other mappings stay
+   * values, so their type errors name the key.
+   */
+  static Map<String, Object> flatten(Map<?, ?> root) {
+    Map<String, Object> flat = new LinkedHashMap<>();
+    for (Map.Entry<?, ?> e : root.entrySet()) {
+      String key = String.valueOf(e.getKey());
+      boolean section =
+          e.getValue() instanceof Map
+              && SETTINGS.keySet().stream().anyMatch(k -> k.startsWith(key + "."));
+      if (section) {
+        for (Map.Entry<?, ?> sub : ((Map<?, ?>) e.getValue()).entrySet()) {
+          flat.put(key + "." + sub.getKey(), sub.getValue());
+        }
+      } else {
+        flat.put(key, e.getValue());
+      }
+    }
+    return flat;
   }
 
   private void set(Setting s, Object raw, String source, Path baseDir) {

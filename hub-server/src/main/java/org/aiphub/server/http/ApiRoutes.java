@@ -31,6 +31,7 @@ import org.aiphub.core.session.SessionCounts;
 import org.aiphub.core.session.SessionState;
 import org.aiphub.core.session.SessionTable;
 import org.aiphub.server.DeviceConfigReloader;
+import org.aiphub.server.cluster.ClusterNode;
 import org.aiphub.server.route.ClientIds;
 import org.aiphub.server.route.DispatchException;
 import org.aiphub.server.route.TaskRouter;
@@ -60,6 +61,8 @@ public final class ApiRoutes {
   private final DeviceConfigReloader reloader;
   private final Clock clock;
   private final Instant startedAt;
+  private final Supplier<ClusterNode.View> cluster;
+  private final DashboardAssets assets = new DashboardAssets();
 
   /** Routes over the hub's state. */
   public ApiRoutes(
@@ -69,6 +72,22 @@ public final class ApiRoutes {
       Supplier<String> metrics,
       DeviceConfigReloader reloader,
       Clock clock) {
+    this(registry, sessions, router, metrics, reloader, clock, null);
+  }
+
+  /**
+   * Routes over the hub's state; with {@code cluster}, the health, stats and device answers also
+   * describe the cluster (the registry already mirrors every node's clients).
+   */
+  public ApiRoutes(
+      ClientRegistry registry,
+      SessionTable sessions,
+      TaskRouter router,
+      Supplier<String> metrics,
+      DeviceConfigReloader reloader,
+      Clock clock,
+      Supplier<ClusterNode.View> cluster) {
+    this.cluster = cluster;
     this.registry = registry;
     this.sessions = sessions;
     this.router = router;
@@ -80,7 +99,8 @@ public final class ApiRoutes {
 
   /** Whether the path is served without the API key (only the liveness probe). */
   public static boolean isPublic(String path) {
-    return "/healthz".equals(path);
+    // The dashboard's files hold no data: the page asks for the key before it shows anything.
+    return "/healthz".equals(path) || DashboardAssets.serves(path);
   }
 
   /** Whether answering may block (file I/O), so the caller runs it off the event loop. */
@@ -92,6 +112,9 @@ public final class ApiRoutes {
   public static String routeLabel(String path) {
     if (path.startsWith("/api/task_result/")) {
       return "/api/task_result/{task_name}";
+    }
+    if (DashboardAssets.serves(path)) {
+      return "/dashboard";
     }
     if (path.startsWith("/api/devices/") && !path.equals("/api/devices/select")) {
       return "/api/devices/{id}";
@@ -110,6 +133,7 @@ public final class ApiRoutes {
       case "/api/stats":
       case "/api/sessions":
       case "/api/admin/reload-devices":
+      case "/api/events":
         return path;
       default:
         return "other";
@@ -120,6 +144,14 @@ public final class ApiRoutes {
   public ApiResponse handle(ApiRequest req) {
     String path = req.path();
     String m = req.method();
+    if (DashboardAssets.serves(path)) {
+      return get(m)
+          .orElseGet(
+              () ->
+                  assets
+                      .get(path)
+                      .orElseGet(() -> ApiResponse.error(404, "the dashboard is not packaged")));
+    }
     switch (path) {
       case "/healthz":
         return get(m).orElseGet(() -> ApiResponse.text(200, "ok", "text/plain; charset=utf-8"));
@@ -181,8 +213,18 @@ public final class ApiRoutes {
 
   private ApiResponse health() {
     Map<String, Object> body = new LinkedHashMap<>();
-    body.put("status", "healthy");
+    ClusterNode.View view = cluster == null ? null : cluster.get();
+    body.put("status", view != null && view.degraded() ? "degraded" : "healthy");
     body.put("online_clients", clientIds());
+    if (view != null) {
+      body.put("node_id", view.nodeId());
+      if (view.degraded()) {
+        body.put(
+            "reason",
+            "cluster backplane (Redis) unavailable: serving local clients, refusing cross-node"
+                + " work");
+      }
+    }
     return ApiResponse.json(200, body);
   }
 
@@ -275,11 +317,22 @@ public final class ApiRoutes {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("device_id", i.clientId());
     out.put("platform", i.platform());
+    if (cluster != null) {
+      out.put("node", nodeOf(i));
+    }
     out.put("connected_at", AipTimestamps.format(i.connectedAt()));
     out.put("system_info", i.systemInfo());
     out.put("running_sessions", new ArrayList<>(registry.getDeviceSessions(id)));
     out.put("max_concurrent_tasks", i.maxConcurrentTasks() == 0 ? null : i.maxConcurrentTasks());
     return ApiResponse.json(200, out);
+  }
+
+  /** The hub node holding a client's socket (its remote address names it for remote ones). */
+  private String nodeOf(ClientInfo i) {
+    String address = i.connection().remoteAddress();
+    return address.startsWith("hub node ")
+        ? address.substring("hub node ".length())
+        : cluster.get().nodeId();
   }
 
   private ApiResponse select(ApiRequest req) {
@@ -314,6 +367,14 @@ public final class ApiRoutes {
     s.put("held", c.held());
     s.put("history", sessions.historySize());
     out.put("sessions", s);
+    ClusterNode.View view = cluster == null ? null : cluster.get();
+    if (view != null) {
+      Map<String, Object> clusterInfo = new LinkedHashMap<>();
+      clusterInfo.put("node_id", view.nodeId());
+      clusterInfo.put("degraded", view.degraded());
+      clusterInfo.put("nodes", view.nodes());
+      out.put("cluster", clusterInfo);
+    }
     out.put("started_at", AipTimestamps.format(startedAt));
     out.put("uptime_seconds", Duration.between(startedAt, clock.instant()).toSeconds());
     return ApiResponse.json(200, out);
@@ -364,21 +425,7 @@ public final class ApiRoutes {
 
   /** A session as JSON, as {@code /api/sessions} shows it. */
   public Map<String, Object> sessionJson(Session s) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("session_id", s.id());
-    m.put("state", s.state().wire());
-    m.put("owner", s.ownerId());
-    m.put("origin", s.ownerId() == null ? "api" : "constellation");
-    m.put("device", s.executorId());
-    m.put("task_name", s.taskName());
-    m.put("request", s.request());
-    m.put("created_at", AipTimestamps.format(s.createdAt()));
-    m.put("ended_at", s.endedAt() == null ? null : AipTimestamps.format(s.endedAt()));
-    m.put("duration_ms", s.duration(clock.instant()).toMillis());
-    m.put("result", s.result());
-    m.put("error", s.error());
-    m.put("held_for_owner", s.held());
-    return m;
+    return JsonViews.session(s, clock.instant());
   }
 
   private ApiResponse reload() {

@@ -95,9 +95,10 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
         status = HttpResponseStatus.UNAUTHORIZED;
         refusal = "missing or invalid API key: pass ?token=KEY or Authorization: Bearer KEY";
       } else if (!req.headers()
-          .containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
+              .containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)
+          || !req.headers().contains(HttpHeaderNames.SEC_WEBSOCKET_KEY)) {
         status = HttpResponseStatus.BAD_REQUEST;
-        refusal = "expected a WebSocket upgrade request";
+        refusal = "expected a WebSocket upgrade request (Upgrade: websocket, Sec-WebSocket-Key)";
       } else if (!admission.allowUpgrade(remote(ctx))) {
         status = HttpResponseStatus.TOO_MANY_REQUESTS;
         refusal = "too many registrations from this address; retry later";

@@ -9,11 +9,13 @@ import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -22,6 +24,7 @@ import org.aiphub.server.http.ApiRequest;
 import org.aiphub.server.http.ApiResponse;
 import org.aiphub.server.http.ApiRoutes;
 import org.aiphub.server.security.ApiKey;
+import org.aiphub.server.security.OriginPolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,6 +42,8 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
   private final ApiKey apiKey;
   private final Executor blocking;
   private final ObjIntConsumer<String> requests;
+  private final OriginPolicy origins;
+  private final EventStream events;
 
   /**
    * A handler.
@@ -48,10 +53,41 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
    */
   public HttpApiHandler(
       ApiRoutes routes, ApiKey apiKey, Executor blocking, ObjIntConsumer<String> requests) {
+    this(routes, apiKey, blocking, requests, new OriginPolicy(List.of("*"), List.of("*"), "::"));
+  }
+
+  /**
+   * A handler that also refuses (403) requests whose {@code Host} or browser {@code Origin} the
+   * policy does not allow, before looking at the key.
+   */
+  public HttpApiHandler(
+      ApiRoutes routes,
+      ApiKey apiKey,
+      Executor blocking,
+      ObjIntConsumer<String> requests,
+      OriginPolicy origins) {
     this.routes = routes;
     this.apiKey = apiKey;
     this.blocking = blocking;
     this.requests = requests;
+    this.origins = origins;
+    this.events = null;
+  }
+
+  /** A handler that also serves the dashboard's live feed at {@code GET /api/events}. */
+  public HttpApiHandler(
+      ApiRoutes routes,
+      ApiKey apiKey,
+      Executor blocking,
+      ObjIntConsumer<String> requests,
+      OriginPolicy origins,
+      EventStream events) {
+    this.routes = routes;
+    this.apiKey = apiKey;
+    this.blocking = blocking;
+    this.requests = requests;
+    this.origins = origins;
+    this.events = events;
   }
 
   @Override
@@ -66,6 +102,15 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
     QueryStringDecoder uri = new QueryStringDecoder(req.uri());
     String path = uri.path();
     String label = ApiRoutes.routeLabel(path);
+    String host = req.headers().get(HttpHeaderNames.HOST);
+    String refusal = origins.refuseHost(host);
+    if (refusal == null) {
+      refusal = origins.refuseOrigin(req.headers().get(HttpHeaderNames.ORIGIN), host);
+    }
+    if (refusal != null) {
+      write(ctx, keepAlive, label, ApiResponse.error(403, refusal));
+      return;
+    }
     if (!ApiRoutes.isPublic(path) && !authorized(req)) {
       write(
           ctx,
@@ -73,6 +118,11 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
           label,
           ApiResponse.error(401, "missing or invalid API key: send X-API-Key: KEY")
               .withHeader("WWW-Authenticate", "Bearer"));
+      return;
+    }
+    if (events != null && "/api/events".equals(path) && HttpMethod.GET.equals(req.method())) {
+      requests.accept(label, 200);
+      events.subscribe(ctx);
       return;
     }
     ApiRequest request =

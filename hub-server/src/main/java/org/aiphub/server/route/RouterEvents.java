@@ -14,6 +14,9 @@ public interface RouterEvents {
   /** A client registered. */
   default void registered(Identity identity, String remoteAddress) {}
 
+  /** A registered client sent a heartbeat. */
+  default void heartbeat(Identity identity) {}
+
   /** A registration was refused; {@code outcome} is a short label such as {@code duplicate}. */
   default void registrationRefused(String outcome, String remoteAddress) {}
 
@@ -40,6 +43,9 @@ public interface RouterEvents {
    * that frame arrived.
    */
   default void taskEndReceived(Session session, long receivedNanos) {}
+
+  /** A device refreshed its system info ({@code device_info_response}). */
+  default void deviceInfoUpdated(String deviceId, java.util.Map<String, Object> reported) {}
 
   /** A session reached its final state. */
   default void sessionFinished(Session session) {}

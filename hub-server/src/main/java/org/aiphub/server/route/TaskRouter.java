@@ -228,6 +228,7 @@ public final class TaskRouter {
     switch (m.type()) {
       case HEARTBEAT:
         conn.send(messages.heartbeatOk());
+        events.heartbeat(id);
         break;
       case REGISTER:
         reject(
@@ -337,6 +338,11 @@ public final class TaskRouter {
           "target device " + Text.quote(target) + " is not connected",
           sessionId,
           "target_offline");
+      return;
+    }
+    String unreachable = unreachable(target);
+    if (unreachable != null) {
+      reject(conn, id, unreachable, sessionId, "target_unreachable");
       return;
     }
     Reservation reservation;
@@ -514,7 +520,9 @@ public final class TaskRouter {
     }
     @SuppressWarnings("unchecked")
     Map<String, Object> systemInfo = (Map<String, Object>) si;
-    registry.updateDeviceSystemInfo(id.clientId(), conn, systemInfo);
+    if (registry.updateDeviceSystemInfo(id.clientId(), conn, systemInfo)) {
+      events.deviceInfoUpdated(id.clientId(), systemInfo);
+    }
   }
 
   private static Object resultsAsJson(List<Result> results) {
@@ -553,6 +561,10 @@ public final class TaskRouter {
           DispatchException.Reason.DEVICE_NOT_FOUND,
           "client " + Text.quote(deviceId) + " is not an online device");
     }
+    String unreachable = unreachable(deviceId);
+    if (unreachable != null) {
+      throw new DispatchException(DispatchException.Reason.DEVICE_BUSY, unreachable);
+    }
     Reservation reservation;
     try {
       reservation = sessions.reserve(Ids.uuid(), null, deviceId, taskName, request);
@@ -578,6 +590,77 @@ public final class TaskRouter {
                     () -> events.taskDispatched(session, received)));
     events.sessionStarted(session, received);
     return session;
+  }
+
+  /** Why work for {@code deviceId} cannot be delivered now, or null when it can. */
+  private String unreachable(String deviceId) {
+    ClientInfo device = registry.getClientInfo(deviceId).orElse(null);
+    if (device == null || device.connection().reachable()) {
+      return null;
+    }
+    return "device "
+        + Text.quote(deviceId)
+        + " is connected to "
+        + device.connection().remoteAddress()
+        + ", which cannot be reached while the cluster backplane (Redis) is unavailable";
+  }
+
+  // ------------------------------------------------------------------------ cluster (remote)
+
+  /**
+   * The executing side of a task that a constellation on another hub node started for a device on
+   * this node: enters the session here too (owner: the constellation's remote entry) and sends the
+   * device its task.
+   *
+   * @return null when the task went to the device, else why not (the caller reports it back)
+   */
+  public String acceptRemoteTask(
+      String sessionId, String ownerId, String deviceId, String taskName, String request) {
+    long received = System.nanoTime();
+    Reservation reservation;
+    try {
+      reservation = sessions.reserve(sessionId, ownerId, deviceId, taskName, request);
+    } catch (SessionConflictException e) {
+      return e.getMessage();
+    }
+    BindOutcome bound = registry.bindSession(sessionId, ownerId, deviceId);
+    if (bound != BindOutcome.BOUND) {
+      sessions.abort(reservation);
+      return bindRefusal(bound, deviceId, sessionId);
+    }
+    Session session = reservation.session();
+    registry
+        .getClient(deviceId)
+        .ifPresent(
+            device ->
+                device.send(
+                    messages.taskForDevice(session),
+                    () -> events.taskDispatched(session, received)));
+    events.sessionStarted(session, received);
+    return null;
+  }
+
+  /**
+   * The owning side learns from another node how a session ended there (the device's task_end or
+   * error, or its departure): the session ends here too and the owner is told, once.
+   */
+  public void remoteOutcome(String sessionId, SessionState outcome, Object result, String error) {
+    Session running = sessions.running(sessionId).orElse(null);
+    if (running == null || !outcome.isFinal()) {
+      return;
+    }
+    sessions
+        .finish(running, outcome, result, error)
+        .ifPresent(
+            done -> {
+              events.taskEndReceived(done, System.nanoTime());
+              finished(done);
+            });
+  }
+
+  /** The executing side learns that the owner's node cancelled a session: stop the device. */
+  public void remoteCancel(String sessionId, String reason) {
+    sessions.running(sessionId).ifPresent(s -> cancel(s, reason));
   }
 
   // ------------------------------------------------------------------------------ departures

@@ -111,7 +111,8 @@ class HubConfigLoaderTest {
 
   @Test
   void repoHubYamlDocumentsEveryKeyTheLoaderKnowsAndNoOther() throws IOException {
-    Map<?, ?> root = new Yaml().load(Files.readString(repoHubYaml()));
+    Map<?, ?> root =
+        HubConfigLoader.flatten(new Yaml().<Map<?, ?>>load(Files.readString(repoHubYaml())));
     assertThat(root.keySet().stream().map(String::valueOf).toList())
         .containsExactlyInAnyOrderElementsOf(HubConfigLoader.keys());
     assertThat(HubConfigLoader.keys()).doesNotHaveDuplicates();
@@ -121,7 +122,8 @@ class HubConfigLoaderTest {
   void repoHubYamlDocumentsTheDefaultOfEveryKey() throws IOException {
     // Each documented value, fed through the environment, gives the same config as the default:
     // the file is a faithful reference of the defaults, whatever the layer.
-    Map<?, ?> root = new Yaml().load(Files.readString(repoHubYaml()));
+    Map<?, ?> root =
+        HubConfigLoader.flatten(new Yaml().<Map<?, ?>>load(Files.readString(repoHubYaml())));
     Map<String, String> env = new HashMap<>();
     root.forEach(
         (k, v) -> {
@@ -197,6 +199,10 @@ class HubConfigLoaderTest {
     m.put("probe_timeout", "750ms");
     m.put("tls_cert", dir.toAbsolutePath().resolve("hub.crt").toString());
     m.put("tls_key", dir.toAbsolutePath().resolve("hub.key").toString());
+    m.put("cluster.redis", "redis://127.0.0.1:6390");
+    m.put("cluster.node_id", "node-a");
+    m.put("cluster.lease", "6s");
+    m.put("cluster.renew_interval", "2s");
     return m;
   }
 
@@ -236,6 +242,10 @@ class HubConfigLoaderTest {
         .probeTimeout(Duration.ofMillis(750))
         .tlsCert(dir.toAbsolutePath().resolve("hub.crt"))
         .tlsKey(dir.toAbsolutePath().resolve("hub.key"))
+        .clusterRedis("redis://127.0.0.1:6390")
+        .clusterNodeId("node-a")
+        .clusterLease(Duration.ofSeconds(6))
+        .clusterRenewInterval(Duration.ofSeconds(2))
         .build();
   }
 
@@ -305,7 +315,12 @@ class HubConfigLoaderTest {
                 + "handshake_timeout: 4\n"
                 + "probe_timeout: 750ms\n"
                 + "tls_cert: hub.crt\n"
-                + "tls_key: hub.key\n");
+                + "tls_key: hub.key\n"
+                + "cluster:\n"
+                + "  redis: redis://127.0.0.1:6390\n"
+                + "  node_id: node-a\n"
+                + "  lease: 6\n"
+                + "  renew_interval: 2\n");
     assertThat(load(file)).isEqualTo(expectedNonDefaults());
   }
 

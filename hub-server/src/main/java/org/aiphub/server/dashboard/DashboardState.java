@@ -1,0 +1,297 @@
+package org.aiphub.server.dashboard;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import org.aiphub.core.aip.AipTimestamps;
+import org.aiphub.core.aip.ClientType;
+import org.aiphub.core.registry.ClientInfo;
+import org.aiphub.core.registry.ClientRegistry;
+import org.aiphub.core.session.Session;
+import org.aiphub.core.session.SessionCounts;
+import org.aiphub.core.session.SessionTable;
+import org.aiphub.server.http.JsonViews;
+import org.aiphub.server.route.Identity;
+import org.aiphub.server.route.RouterEvents;
+
+/**
+ * What the live dashboard shows, as JSON values: a full snapshot for a new viewer, then deltas that
+ * carry only what changed since the last one (clients that joined, left or sent a heartbeat;
+ * sessions that started or ended), plus a time series of connected clients and tasks per second.
+ * Change tracking costs one set insertion per event, and nothing while nobody watches. Thread-safe.
+ */
+public final class DashboardState implements RouterEvents {
+  /** Most sessions a snapshot or a delta carries (the page lists recent ones only). */
+  static final int SESSION_LIMIT = 200;
+
+  /** Samples kept for the chart: five minutes at one every two seconds. */
+  static final int SERIES_LENGTH = 150;
+
+  private final ClientRegistry registry;
+  private final SessionTable sessions;
+  private final Clock clock;
+  private final Function<String, String> nodeOf;
+  private final Map<String, Instant> lastHeartbeat = new ConcurrentHashMap<>();
+  private final Map<String, String> targets = new ConcurrentHashMap<>();
+  private final Map<String, AtomicLong> started = new ConcurrentHashMap<>();
+  private final AtomicReference<Set<String>> dirtyClients =
+      new AtomicReference<>(ConcurrentHashMap.newKeySet());
+  private final AtomicReference<Set<String>> dirtySessions =
+      new AtomicReference<>(ConcurrentHashMap.newKeySet());
+  private final ArrayDeque<Map<String, Object>> series = new ArrayDeque<>();
+  private volatile boolean watched;
+  private long lastFinished = -1;
+  private Instant lastSampleAt;
+
+  /**
+   * A dashboard view over the hub's state.
+   *
+   * @param nodeOf the hub node holding a client's socket, or null for a single node
+   */
+  public DashboardState(
+      ClientRegistry registry,
+      SessionTable sessions,
+      Clock clock,
+      Function<String, String> nodeOf) {
+    this.registry = registry;
+    this.sessions = sessions;
+    this.clock = clock;
+    this.nodeOf = nodeOf;
+  }
+
+  /** Whether anybody is watching; changes are only tracked while somebody is. */
+  public void watched(boolean anyone) {
+    watched = anyone;
+  }
+
+  // ----------------------------------------------------------------------------- tracking
+
+  @Override
+  public void registered(Identity identity, String remoteAddress) {
+    if (identity.targetId() != null) {
+      targets.put(identity.clientId(), identity.targetId());
+    }
+    dirtyClient(identity.clientId());
+  }
+
+  @Override
+  public void departed(Identity identity, int sessionsEnded) {
+    lastHeartbeat.remove(identity.clientId());
+    targets.remove(identity.clientId());
+    started.remove(identity.clientId());
+    dirtyClient(identity.clientId());
+  }
+
+  @Override
+  public void heartbeat(Identity identity) {
+    lastHeartbeat.put(identity.clientId(), clock.instant());
+    dirtyClient(identity.clientId());
+  }
+
+  @Override
+  public void deviceInfoUpdated(String deviceId, Map<String, Object> reported) {
+    dirtyClient(deviceId);
+  }
+
+  @Override
+  public void sessionStarted(Session session, long receivedNanos) {
+    if (session.ownerId() != null) {
+      started.computeIfAbsent(session.ownerId(), k -> new AtomicLong()).incrementAndGet();
+      dirtyClient(session.ownerId());
+    }
+    dirtyClient(session.executorId());
+    dirtySession(session.id());
+  }
+
+  @Override
+  public void sessionFinished(Session session) {
+    dirtyClient(session.executorId());
+    dirtySession(session.id());
+  }
+
+  private void dirtyClient(String id) {
+    if (watched && id != null) {
+      dirtyClients.get().add(id);
+    }
+  }
+
+  private void dirtySession(String id) {
+    if (watched) {
+      dirtySessions.get().add(id);
+    }
+  }
+
+  // ---------------------------------------------------------------------------- snapshot
+
+  /** Everything the page shows, for a viewer that just connected. */
+  public Map<String, Object> snapshot() {
+    List<Object> devices = new ArrayList<>();
+    List<Object> constellations = new ArrayList<>();
+    List<String> ids = registry.listClients();
+    ids.sort(Comparator.naturalOrder());
+    for (String id : ids) {
+      registry
+          .getClientInfo(id)
+          .ifPresent(i -> (i.isDevice() ? devices : constellations).add(client(i)));
+    }
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("type", "snapshot");
+    m.put("devices", devices);
+    m.put("constellations", constellations);
+    m.put("sessions", recentSessions());
+    m.put("totals", totals());
+    synchronized (series) {
+      m.put("series", new ArrayList<>(series));
+    }
+    return m;
+  }
+
+  private List<Object> recentSessions() {
+    Instant now = clock.instant();
+    List<Object> out = new ArrayList<>();
+    // Running first (they matter most), then the newest finished ones.
+    for (Session s : sessions.list(Session::isRunning, SESSION_LIMIT)) {
+      out.add(JsonViews.session(s, now));
+    }
+    for (Session s : sessions.list(s -> !s.isRunning(), SESSION_LIMIT - out.size())) {
+      out.add(JsonViews.session(s, now));
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------------------- deltas
+
+  /**
+   * What changed since the previous call, or {@code null} when nothing did. Clients that left come
+   * as {@code {"id": ..., "gone": true}}.
+   */
+  public Map<String, Object> delta() {
+    Set<String> clients = dirtyClients.getAndSet(ConcurrentHashMap.newKeySet());
+    Set<String> changedSessions = dirtySessions.getAndSet(ConcurrentHashMap.newKeySet());
+    if (clients.isEmpty() && changedSessions.isEmpty()) {
+      return null;
+    }
+    List<Object> clientJson = new ArrayList<>();
+    for (String id : clients) {
+      ClientInfo i = registry.getClientInfo(id).orElse(null);
+      if (i == null) {
+        Map<String, Object> gone = new LinkedHashMap<>();
+        gone.put("id", id);
+        gone.put("gone", true);
+        clientJson.add(gone);
+      } else {
+        clientJson.add(client(i));
+      }
+    }
+    Instant now = clock.instant();
+    List<Session> changed = new ArrayList<>();
+    for (String id : changedSessions) {
+      sessions.get(id).ifPresent(changed::add);
+    }
+    changed.sort(Comparator.comparing(Session::createdAt).reversed());
+    List<Object> sessionJson = new ArrayList<>();
+    for (Session s : changed.subList(0, Math.min(SESSION_LIMIT, changed.size()))) {
+      sessionJson.add(JsonViews.session(s, now));
+    }
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("type", "delta");
+    m.put("clients", clientJson);
+    m.put("sessions", sessionJson);
+    m.put("totals", totals());
+    return m;
+  }
+
+  /**
+   * Takes a chart sample (connected clients, tasks finished per second since the last sample) and
+   * returns it as a delta message.
+   */
+  public Map<String, Object> sample() {
+    Instant now = clock.instant();
+    SessionCounts c = sessions.counts();
+    long finished = c.completed() + c.failed() + c.cancelled();
+    double perSecond = 0;
+    synchronized (series) {
+      if (lastFinished >= 0 && lastSampleAt != null) {
+        double seconds = Math.max(0.001, (now.toEpochMilli() - lastSampleAt.toEpochMilli()) / 1e3);
+        perSecond = Math.round((finished - lastFinished) / seconds * 10) / 10.0;
+      }
+      lastFinished = finished;
+      lastSampleAt = now;
+      Map<String, Object> point = new LinkedHashMap<>();
+      point.put("t", now.toEpochMilli());
+      point.put(
+          "clients", registry.count(ClientType.DEVICE) + registry.count(ClientType.CONSTELLATION));
+      point.put("devices", registry.count(ClientType.DEVICE));
+      point.put("tasks_per_second", perSecond);
+      series.addLast(point);
+      while (series.size() > SERIES_LENGTH) {
+        series.removeFirst();
+      }
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("type", "sample");
+      m.put("sample", point);
+      m.put("totals", totals());
+      return m;
+    }
+  }
+
+  private Map<String, Object> totals() {
+    SessionCounts c = sessions.counts();
+    Map<String, Object> t = new LinkedHashMap<>();
+    t.put("devices", registry.count(ClientType.DEVICE));
+    t.put("constellations", registry.count(ClientType.CONSTELLATION));
+    t.put("running", c.running());
+    t.put("completed", c.completed());
+    t.put("failed", c.failed());
+    t.put("cancelled", c.cancelled());
+    return t;
+  }
+
+  private Map<String, Object> client(ClientInfo i) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("id", i.clientId());
+    m.put("type", i.clientType().wire());
+    m.put("connected_at", AipTimestamps.format(i.connectedAt()));
+    Instant beat = lastHeartbeat.get(i.clientId());
+    m.put("last_heartbeat", beat == null ? null : AipTimestamps.format(beat));
+    if (nodeOf != null) {
+      m.put("node", nodeOf.apply(i.clientId()));
+    }
+    if (i.isDevice()) {
+      m.put("platform", i.platform());
+      m.put("tags", i.tags());
+      m.put("features", i.features());
+      m.put("tier", tier(i));
+      m.put("running", registry.getDeviceSessions(i.clientId()).size());
+      m.put("limit", i.maxConcurrentTasks() == 0 ? null : i.maxConcurrentTasks());
+    } else {
+      m.put("target", targets.get(i.clientId()));
+      AtomicLong n = started.get(i.clientId());
+      m.put("sessions_started", n == null ? 0 : n.get());
+      m.put("running", registry.getConstellationSessions(i.clientId()).size());
+    }
+    return m;
+  }
+
+  private static Object tier(ClientInfo i) {
+    Map<String, Object> si = i.systemInfo();
+    if (si == null) {
+      return null;
+    }
+    Object custom = si.get("custom_metadata");
+    if (custom instanceof Map && ((Map<?, ?>) custom).get("tier") instanceof String) {
+      return ((Map<?, ?>) custom).get("tier");
+    }
+    return si.get("tier") instanceof String ? si.get("tier") : null;
+  }
+}
