@@ -727,8 +727,17 @@ class HttpApiEndToEndTest {
   @Test
   void unknownRoutesAre404Json() {
     start();
+    // "/" is the dashboard (DashboardBrowserTest); "/index.htm" and "/dashboard" are not routes.
     for (String path :
-        List.of("/api/nope", "/", "/api", "/api/", "/api/health/extra", "/nope", "/api/DEVICES")) {
+        List.of(
+            "/api/nope",
+            "/index.htm",
+            "/dashboard",
+            "/api",
+            "/api/",
+            "/api/health/extra",
+            "/nope",
+            "/api/DEVICES")) {
       assertThat(http.get(path).error(404)).as(path).isNotBlank();
     }
     assertThat(http.get("/api/nope").error(404)).contains("/api/nope");
