@@ -22,6 +22,9 @@ import org.aiphub.server.security.AdmissionControl;
 public final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
   private static final AttributeKey<InetAddress> ADMITTED = AttributeKey.valueOf("hub.admitted");
 
+  /** Refusal reason of an upgrade over the per-address rate (counted by the handshake guard). */
+  static final String TOO_MANY_REGISTRATIONS = "too_many_registrations";
+
   private final AdmissionControl admission;
   private final boolean tls;
   private final Consumer<String> refused;
@@ -62,6 +65,11 @@ public final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
     }
     ctx.channel().attr(ADMITTED).set(address == null ? InetAddress.getLoopbackAddress() : address);
     super.channelActive(ctx);
+  }
+
+  /** Counts a socket turned away later than at connect time (e.g. an upgrade over the rate). */
+  void countRefusal(String reason) {
+    refused.accept(reason);
   }
 
   @Override

@@ -132,6 +132,11 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
         r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer");
       } else if (status == HttpResponseStatus.TOO_MANY_REQUESTS) {
         r.headers().set(HttpHeaderNames.RETRY_AFTER, "1");
+        // Counted with the other sockets turned away early (hub_connections_refused_total).
+        ConnectionLimiter limiter = ctx.pipeline().get(ConnectionLimiter.class);
+        if (limiter != null) {
+          limiter.countRefusal(ConnectionLimiter.TOO_MANY_REGISTRATIONS);
+        }
       }
       HttpResponses.send(ctx, req, r, true);
     } finally {

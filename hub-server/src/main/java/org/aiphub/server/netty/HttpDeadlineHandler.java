@@ -18,11 +18,17 @@ import java.util.function.Consumer;
  * is closed. This stops slowloris sockets that connect and never finish a request, however slowly
  * they trickle bytes. Removed once the connection upgrades to a WebSocket, which has its own
  * registration timeout. One instance per channel.
+ *
+ * <p>It also applies backpressure: while answers are queued above the write buffer's high water
+ * mark, no more requests are read, so a client that pipelines requests and never reads the answers
+ * cannot make the hub buffer them without bound; it then delivers no complete request in time and
+ * is closed, even when its 408 can no longer be written.
  */
 public final class HttpDeadlineHandler extends ChannelDuplexHandler {
   private final Duration timeout;
   private final Consumer<String> expired;
   private ScheduledFuture<?> deadline;
+  private boolean expiredOnce;
 
   /** A deadline of {@code timeout}; {@code expired} is told when one passes (for metrics). */
   public HttpDeadlineHandler(Duration timeout, Consumer<String> expired) {
@@ -61,8 +67,20 @@ public final class HttpDeadlineHandler extends ChannelDuplexHandler {
   }
 
   @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+    if (!expiredOnce) {
+      // Read the next request only once the client has taken the answers queued for it.
+      ctx.channel().config().setAutoRead(ctx.channel().isWritable());
+    }
+    super.channelWritabilityChanged(ctx);
+  }
+
+  @Override
   public void handlerRemoved(ChannelHandlerContext ctx) {
     disarm();
+    if (!expiredOnce && ctx.channel().isActive()) {
+      ctx.channel().config().setAutoRead(true); // upgraded: the WebSocket handlers take over
+    }
   }
 
   @Override
@@ -78,14 +96,29 @@ public final class HttpDeadlineHandler extends ChannelDuplexHandler {
             .schedule(
                 () -> {
                   deadline = null;
+                  expiredOnce = true;
                   expired.accept("handshake_timeout");
                   ctx.channel().config().setAutoRead(false);
+                  if (!ctx.channel().isWritable()) {
+                    ctx.close(); // it reads nothing: a 408 would only join the queue
+                    return;
+                  }
                   ctx.writeAndFlush(
                           HttpResponses.error(
                               ctx,
                               HttpResponseStatus.REQUEST_TIMEOUT,
                               "no complete request within " + timeout.toMillis() + " ms"))
                       .addListener(ChannelFutureListener.CLOSE);
+                  // A client whose socket is full never lets the 408 out: close it anyway.
+                  ctx.executor()
+                      .schedule(
+                          () -> {
+                            if (ctx.channel().isOpen()) {
+                              ctx.close();
+                            }
+                          },
+                          timeout.toMillis(),
+                          TimeUnit.MILLISECONDS);
                 },
                 timeout.toMillis(),
                 TimeUnit.MILLISECONDS);

@@ -1,0 +1,191 @@
+package org.aiphub.server.security;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.netty.channel.Channel;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.aiphub.core.aip.ServerMessage;
+import org.aiphub.core.aip.ServerMessageType;
+import org.aiphub.core.aip.TaskStatus;
+import org.aiphub.core.session.SessionState;
+import org.aiphub.server.netty.CloseCodes;
+import org.aiphub.server.testing.ClientFrames;
+import org.aiphub.server.testing.Clients;
+import org.aiphub.server.testing.PrometheusText;
+import org.aiphub.server.testing.RawWsClient;
+import org.aiphub.server.testing.SlowConsumerFlood;
+import org.aiphub.server.testing.WsClient;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Attack 14: dead peers. A device that stops reading (a slow consumer) is closed once it stays
+ * unwritable for the slow-consumer timeout; a peer that vanishes without a close (a half-open
+ * socket: it stops answering pings) is closed with 4001 after the idle and ping timeouts. Either
+ * way it is cleaned up: its sessions end, their owners (or devices) are told, and the innocents,
+ * who answer pings, stay through many idle periods. An HTTP client that pipelines requests and
+ * never reads the answers is throttled (the hub stops reading it) and cut off after the handshake
+ * timeout.
+ */
+class DeadPeerAttackTest {
+  private static final Duration IDLE = Duration.ofMillis(500);
+  private static final Duration PING = Duration.ofSeconds(1);
+  private static final Duration SLOW = Duration.ofMillis(500);
+
+  @Test
+  void aDeviceThatStopsReadingIsClosedAsASlowConsumerAndItsSessionsFail() {
+    try (Arena a =
+        Arena.start(
+            b ->
+                b.slowConsumerTimeout(SLOW)
+                    .idleTimeout(Duration.ofMinutes(1)) // only the slow-consumer timer may act
+                    .writeBufferLow(8 * 1024)
+                    .writeBufferHigh(16 * 1024)
+                    .slowConsumerMaxBytes(1L << 30))) {
+      RawWsClient slow = a.track(RawWsClient.connect(a.hub().wsUri(), 4096));
+      slow.sendText(ClientFrames.registerDevice("slow-dev"));
+      Clients.assertRegistered(slow.readMessage());
+      WsClient owner = a.constellation("slow-owner");
+      WsClient other = a.device("other-dev");
+      // From now on the slow device reads nothing.
+
+      SlowConsumerFlood flood =
+          SlowConsumerFlood.run(a.hub(), owner, "slow-owner", "slow-dev", other, "other-dev", 400);
+
+      assertThat(a.registry().isOnline("slow-dev")).isFalse();
+      assertThat(flood.accepted).isNotEmpty();
+      for (String s : flood.accepted) {
+        ServerMessage end = flood.ends.get(s);
+        assertThat(end.status()).as(s).isEqualTo(TaskStatus.FAILED);
+        assertThat(end.error()).as(s).isEqualTo("device_disconnected");
+        assertThat(a.sessions().get(s).orElseThrow().state()).isEqualTo(SessionState.FAILED);
+      }
+      assertThat(counter(a, "hub_slow_consumer_closes_total")).isEqualTo(1.0);
+      assertThat(counter(a, "hub_idle_closes_total")).isZero();
+      flood.roundTrip(other, "other-dev", "after");
+      a.assertInnocentsUntouchedAndSessionCompletes();
+    }
+  }
+
+  @Test
+  void aDeviceThatVanishesWithoutACloseIsClosedAfterTheIdleAndPingTimeouts() {
+    try (Arena a = Arena.start(b -> b.idleTimeout(IDLE).pingTimeout(PING))) {
+      RawWsClient ghost = a.raw();
+      ghost.sendText(ClientFrames.registerDevice("ghost-dev"));
+      Clients.assertRegistered(ghost.readMessage());
+      WsClient owner = a.constellation("ghost-owner");
+      owner.send(Frames.task("ghost-owner", "ghost-dev", "ghost-1", "work"));
+      assertThat(owner.next().sessionId()).isEqualTo("ghost-1");
+      assertThat(ghost.readMessage().sessionId()).isEqualTo("ghost-1");
+      // From now on the ghost answers nothing, not even a ping.
+
+      assertThat(ghost.readFrame().opcode()).isEqualTo(RawWsClient.PING);
+      RawWsClient.Frame close = ghost.readFrame();
+      assertThat(close.opcode()).isEqualTo(RawWsClient.CLOSE);
+      assertThat(close.closeCode()).isEqualTo(CloseCodes.IDLE_TIMEOUT);
+      assertThat(ghost.readUntilEof()).isEmpty();
+
+      ServerMessage failed = owner.next();
+      assertThat(failed.type()).isEqualTo(ServerMessageType.TASK_END);
+      assertThat(failed.status()).isEqualTo(TaskStatus.FAILED);
+      assertThat(failed.error()).isEqualTo("device_disconnected");
+      assertThat(failed.sessionId()).isEqualTo("ghost-1");
+      assertThat(a.registry().isOnline("ghost-dev")).isFalse();
+      assertThat(a.registry().getConstellationSessions("ghost-owner")).isEmpty();
+      assertThat(counter(a, "hub_idle_closes_total")).isEqualTo(1.0);
+      a.assertInnocentsUntouchedAndSessionCompletes();
+    }
+  }
+
+  @Test
+  void aConstellationThatVanishesWithoutACloseIsClosedAndItsDeviceTold() {
+    try (Arena a = Arena.start(b -> b.idleTimeout(IDLE).pingTimeout(PING))) {
+      WsClient worker = a.device("worker-dev");
+      RawWsClient ghost = a.raw();
+      ghost.sendText(ClientFrames.registerConstellation("ghost-galaxy"));
+      Clients.assertRegistered(ghost.readMessage());
+      ghost.sendText(Frames.task("ghost-galaxy", "worker-dev", "ghost-2", "work"));
+      assertThat(ghost.readMessage().sessionId()).isEqualTo("ghost-2");
+      assertThat(worker.next().sessionId()).isEqualTo("ghost-2");
+
+      assertThat(ghost.readFrame().opcode()).isEqualTo(RawWsClient.PING);
+      assertThat(ghost.readFrame().closeCode()).isEqualTo(CloseCodes.IDLE_TIMEOUT);
+
+      ServerMessage cancel = worker.next();
+      assertThat(cancel.type()).isEqualTo(ServerMessageType.TASK_END);
+      assertThat(cancel.status()).isEqualTo(TaskStatus.FAILED);
+      assertThat(cancel.error()).isEqualTo("constellation_disconnected");
+      assertThat(cancel.sessionId()).isEqualTo("ghost-2");
+      await().until(() -> !a.registry().isOnline("ghost-galaxy"));
+      assertThat(a.sessions().get("ghost-2").orElseThrow().state())
+          .isEqualTo(SessionState.CANCELLED);
+      assertThat(a.registry().getDeviceSessions("worker-dev")).isEmpty();
+      // Idle periods came and went meanwhile; the innocents answered their pings and stayed.
+      await()
+          .during(IDLE.multipliedBy(3))
+          .atMost(IDLE.multipliedBy(10))
+          .until(
+              () ->
+                  a.registry().listClients().containsAll(List.of(Arena.DEVICE, Arena.OWNER))
+                      && !a.device().isClosed()
+                      && !a.owner().isClosed());
+      a.assertInnocentsUntouchedAndSessionCompletes();
+    }
+  }
+
+  @Test
+  void anHttpClientThatPipelinesRequestsAndNeverReadsIsThrottledAndClosed() throws Exception {
+    try (Arena a = Arena.start(b -> b.handshakeTimeout(Duration.ofMillis(500)))) {
+      AdmissionControl admission = HubState.admission(a.hub().server());
+      RawSocket s = a.track(RawSocket.open(a.hub(), null, 4096));
+      await().until(() -> admission.open() == 3);
+      Channel ch = HubState.channel(a.hub().server(), s.localPort()).orElseThrow();
+      byte[] request = RawSocket.get("/healthz", RawSocket.host(a.hub())).getBytes(UTF_8);
+      byte[] batch = new byte[request.length * 1000];
+      for (int i = 0; i < 1000; i++) {
+        System.arraycopy(request, 0, batch, i * request.length, request.length);
+      }
+      // 200,000 requests (about 10 MB) sent as fast as the hub takes them; never a byte read.
+      AtomicLong sent = new AtomicLong();
+      Thread writer =
+          new Thread(
+              () -> {
+                for (int i = 0; i < 200 && s.tryWrite(batch); i++) {
+                  sent.addAndGet(batch.length);
+                }
+              },
+              "pipelining-attacker");
+      writer.setDaemon(true);
+      writer.start();
+      AtomicLong maxQueued = new AtomicLong();
+      await()
+          .pollInterval(Duration.ofMillis(10))
+          .atMost(Duration.ofSeconds(20))
+          .until(
+              () -> {
+                maxQueued.accumulateAndGet(HubState.pendingBytes(ch), Math::max);
+                return !ch.isOpen();
+              });
+      // Its answers (four times the size of its requests) were not buffered without bound: the
+      // hub stopped reading while they were queued (without that, some 40 MB pile up here).
+      assertThat(maxQueued.get())
+          .as("bytes queued for it, after %d bytes of requests", sent.get())
+          .isLessThan(4L << 20);
+      await().until(() -> admission.open() == 2);
+      writer.join(10_000);
+      assertThat(writer.isAlive()).isFalse();
+      assertThat(counter(a, "hub_connections_refused_total")).isPositive();
+      a.assertInnocentsUntouchedAndSessionCompletes();
+    }
+  }
+
+  private static double counter(Arena a, String name) {
+    return PrometheusText.named(PrometheusText.parse(a.hub().server().metrics().scrape()), name)
+        .stream()
+        .mapToDouble(PrometheusText.Sample::value)
+        .sum();
+  }
+}

@@ -1,0 +1,139 @@
+package org.aiphub.server.security;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOutboundBuffer;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.net.InetSocketAddress;
+import java.util.Collection;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.aiphub.core.registry.ClientRegistry;
+import org.aiphub.core.session.SessionTable;
+import org.aiphub.server.HubServer;
+import org.aiphub.server.metrics.MetricNames;
+
+/**
+ * How much the hub holds, read by reflection so that no internal map can grow unseen: the size of
+ * every map and collection field (and of the collections inside maps) of the registry, the session
+ * table, the metrics and the admission control, and the integer counters beside them. Two snapshots
+ * are equal when an attack left no bookkeeping behind.
+ */
+final class HubState {
+  /**
+   * Not bookkeeping: an id generator (it counts attempts), the open-socket count (HTTP clients keep
+   * connections alive; tests about sockets check it on their own), and the metrics' cache of
+   * labelled counters, which gains an entry the first time each refusal reason (a fixed set) is
+   * counted ({@link #hubMeters} watches it where repetition matters).
+   */
+  private static final Set<String> SEQUENCES =
+      Set.of("SessionTable.runs", "AdmissionControl.open", "HubMetrics.byLabel");
+
+  private HubState() {}
+
+  /** Every size, by {@code Class.field} name. */
+  static Map<String, Long> sizes(HubServer server) {
+    Map<String, Long> out = new TreeMap<>();
+    add(out, server.registry(), ClientRegistry.class);
+    add(out, server.sessions(), SessionTable.class);
+    add(out, server.metrics(), server.metrics().getClass());
+    add(out, admission(server), AdmissionControl.class);
+    return out;
+  }
+
+  /**
+   * How many meters of the hub's own the metrics registry holds, but the per-route HTTP counters (a
+   * fixed label set): a meter per client-chosen value would grow without bound.
+   */
+  static long hubMeters(HubServer server) {
+    MeterRegistry registry =
+        (MeterRegistry) read(server.metrics(), field(server.metrics().getClass(), "registry"));
+    return registry.getMeters().stream()
+        .map(m -> m.getId().getName())
+        .filter(n -> n.startsWith("hub.") && !n.equals(MetricNames.HTTP_REQUESTS))
+        .count();
+  }
+
+  /** The hub's channel for the client socket bound to local port {@code clientPort}, if open. */
+  static Optional<Channel> channel(HubServer server, int clientPort) {
+    Iterable<?> channels = (Iterable<?>) read(server, field(HubServer.class, "channels"));
+    for (Object o : channels) {
+      Channel ch = (Channel) o;
+      if (ch.remoteAddress() instanceof InetSocketAddress
+          && ((InetSocketAddress) ch.remoteAddress()).getPort() == clientPort) {
+        return Optional.of(ch);
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** Bytes the hub has queued for {@code ch} and not yet written to its socket. */
+  static long pendingBytes(Channel ch) {
+    ChannelOutboundBuffer b = ch.unsafe().outboundBuffer();
+    return b == null ? 0 : b.totalPendingWriteBytes();
+  }
+
+  /** The hub's admission control (connection caps and upgrade rate). */
+  static AdmissionControl admission(HubServer server) {
+    return (AdmissionControl) read(server, field(HubServer.class, "admission"));
+  }
+
+  private static void add(Map<String, Long> out, Object target, Class<?> type) {
+    for (Field f : type.getDeclaredFields()) {
+      if (Modifier.isStatic(f.getModifiers())) {
+        continue;
+      }
+      String name = type.getSimpleName() + "." + f.getName();
+      if (SEQUENCES.contains(name)) {
+        continue;
+      }
+      Object v = read(target, f);
+      if (v instanceof Map) {
+        Map<?, ?> m = (Map<?, ?>) v;
+        out.put(name, (long) m.size());
+        long inner = 0;
+        boolean nested = false;
+        for (Object value : m.values()) {
+          if (value instanceof Collection) {
+            inner += ((Collection<?>) value).size();
+            nested = true;
+          } else if (value instanceof Map) {
+            inner += ((Map<?, ?>) value).size();
+            nested = true;
+          }
+        }
+        if (nested) {
+          out.put(name + ".inner", inner);
+        }
+      } else if (v instanceof Collection) {
+        out.put(name, (long) ((Collection<?>) v).size());
+      } else if (v instanceof AtomicInteger) {
+        out.put(name, (long) ((AtomicInteger) v).get());
+      } else if (v instanceof AtomicLong) {
+        out.put(name, ((AtomicLong) v).get());
+      }
+    }
+  }
+
+  private static Field field(Class<?> type, String name) {
+    try {
+      return type.getDeclaredField(name);
+    } catch (NoSuchFieldException e) {
+      throw new AssertionError("no field " + type.getName() + "." + name, e);
+    }
+  }
+
+  private static Object read(Object target, Field f) {
+    try {
+      f.setAccessible(true);
+      return f.get(target);
+    } catch (IllegalAccessException | RuntimeException e) {
+      throw new AssertionError("cannot read " + f, e);
+    }
+  }
+}

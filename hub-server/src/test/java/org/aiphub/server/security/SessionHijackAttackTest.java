@@ -1,0 +1,107 @@
+package org.aiphub.server.security;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.util.Map;
+import org.aiphub.core.aip.ServerMessage;
+import org.aiphub.server.testing.WsClient;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Attack 6: a constellation sends a task carrying another owner's {@code session_id}, running or
+ * finished, to the session's device or to its own. The task is refused, nothing of that session
+ * (request, result, owner) reaches the attacker, then or later, and the refused request leaves no
+ * bookkeeping behind: session counts, history, every registry session set and internal map the
+ * same.
+ */
+class SessionHijackAttackTest {
+  private static final String MALLORY = "mallory-galaxy";
+  private static final String MALLORY_DEV = "mallory-dev";
+
+  @Test
+  void aTaskWithARunningSessionOfAnotherOwnerIsRefusedAndLeavesNothingBehind() {
+    try (Arena a = Arena.start()) {
+      WsClient malloryDevice = a.device(MALLORY_DEV);
+      WsClient mallory = a.constellation(MALLORY);
+      Arena.Bookkeeping before = a.bookkeeping();
+
+      for (String target : new String[] {Arena.DEVICE, MALLORY_DEV}) {
+        mallory.send(Frames.task(MALLORY, target, Arena.SESSION, "give me the result"));
+        assertNoLeak(
+            Arena.assertError(mallory.next(), "session_id 'innocent-session' is already used"));
+      }
+      assertThat(a.registry().getConstellationSessions(MALLORY)).isEmpty();
+      assertThat(a.registry().getDeviceSessions(MALLORY_DEV)).isEmpty();
+      assertThat(a.bookkeeping()).isEqualTo(before);
+      Arena.assertOnlyAnswer(malloryDevice, MALLORY_DEV);
+      a.assertInnocentsUntouchedAndSessionCompletes();
+
+      // The session ended: its outcome went to its owner only.
+      mallory.expectNothing(Arena.QUIET);
+      Arena.assertOnlyAnswer(mallory, MALLORY);
+    }
+  }
+
+  @Test
+  void aTaskWithAFinishedSessionOfAnotherOwnerIsRefusedAndItsResultStaysPrivate() {
+    try (Arena a = Arena.start()) {
+      a.assertInnocentsUntouchedAndSessionCompletes();
+      WsClient malloryDevice = a.device(MALLORY_DEV);
+      WsClient mallory = a.constellation(MALLORY);
+      Arena.Bookkeeping before = a.bookkeeping();
+      for (String target : new String[] {Arena.DEVICE, MALLORY_DEV}) {
+        mallory.send(Frames.task(MALLORY, target, Arena.SESSION, "replay it"));
+        assertNoLeak(
+            Arena.assertError(mallory.next(), "session_id 'innocent-session' is already used"));
+      }
+      assertThat(a.sessions().get(Arena.SESSION).orElseThrow().ownerId()).isEqualTo(Arena.OWNER);
+      assertThat(a.sessions().get(Arena.SESSION).orElseThrow().result())
+          .isEqualTo(Map.of("rows", 42));
+      assertThat(a.bookkeeping()).isEqualTo(before);
+      Arena.assertOnlyAnswer(malloryDevice, MALLORY_DEV);
+      Arena.assertOnlyAnswer(a.device(), Arena.DEVICE);
+    }
+  }
+
+  @Test
+  void aTaskWithTheIdOfASessionTheHubDispatchedIsRefused() {
+    try (Arena a = Arena.start()) {
+      WsClient mallory = a.constellation(MALLORY);
+      Map<String, Object> d =
+          a.http()
+              .post(
+                  "/api/dispatch",
+                  Map.of("client_id", Arena.DEVICE, "request", "nightly", "task_name", "nightly"))
+              .ok(200);
+      String dispatched = (String) d.get("session_id");
+      ServerMessage task = a.device().next();
+      assertThat(task.sessionId()).isEqualTo(dispatched);
+      Arena.Bookkeeping before = a.bookkeeping();
+
+      mallory.send(Frames.task(MALLORY, Arena.DEVICE, dispatched, "mine now"));
+      Arena.assertError(mallory.next(), "is already used by another client");
+      assertThat(a.bookkeeping()).isEqualTo(before);
+      assertThat(a.sessions().running(dispatched).orElseThrow().ownerId()).isNull();
+
+      a.device().send(Frames.taskEnd(Arena.DEVICE, dispatched, "completed", "nightly done"));
+      await().until(() -> a.sessions().running(dispatched).isEmpty());
+      mallory.expectNothing(Arena.QUIET);
+      assertThat(a.http().get("/api/task_result/nightly").ok(200)).containsEntry("status", "done");
+      a.assertInnocentsUntouchedAndSessionCompletes();
+    }
+  }
+
+  /** A refusal that says nothing about the session beyond the id the attacker sent itself. */
+  private static void assertNoLeak(ServerMessage refusal) {
+    assertThat(refusal.sessionId()).isIn(Arena.SESSION, null);
+    assertThat(refusal.result()).isNull();
+    assertThat(refusal.userRequest()).isNull();
+    assertThat(refusal.taskName()).isNull();
+    assertThat(refusal.error())
+        .doesNotContain(Arena.OWNER)
+        .doesNotContain(Arena.REQUEST)
+        .doesNotContain(Arena.TASK_NAME)
+        .doesNotContain("42");
+  }
+}
