@@ -30,6 +30,7 @@ import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.aiphub.core.aip.AipCodec;
 import org.aiphub.server.config.HubConfig;
 import org.aiphub.server.route.TaskRouter;
@@ -66,6 +67,7 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
   private final OriginPolicy origins;
   private final SslContext tls;
   private final ConnectionLimiter limiter;
+  private final Supplier<ChannelHandler> webSocketTerminal;
 
   /** An initializer for the hub's sockets. */
   public HubChannelInitializer(
@@ -78,6 +80,27 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
       AdmissionControl admission,
       OriginPolicy origins,
       SslContext tls) {
+    this(config, apiKey, router, channels, events, httpApi, admission, origins, tls, null);
+  }
+
+  /**
+   * An initializer whose upgraded pipelines end in {@code webSocketTerminal}'s handler (added as
+   * {@link ChannelHandlerNames#CONNECTION}, so it gets {@link CloseRequest}s) instead of the AIP
+   * codec and connection handler: the WebSocket conformance run's echo endpoint, behind the same
+   * handshake, limits and codecs. {@code null}: the AIP handlers.
+   */
+  public HubChannelInitializer(
+      HubConfig config,
+      ApiKey apiKey,
+      TaskRouter router,
+      ChannelGroup channels,
+      ConnectionEvents events,
+      ChannelHandler httpApi,
+      AdmissionControl admission,
+      OriginPolicy origins,
+      SslContext tls,
+      Supplier<ChannelHandler> webSocketTerminal) {
+    this.webSocketTerminal = webSocketTerminal;
     this.admission = admission;
     this.origins = origins;
     this.tls = tls;
@@ -94,6 +117,9 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
             .websocketPath(config.wsPath())
             .checkStartsWith(true) // the guard already matched the path; this admits ?token=
             .handleCloseFrames(false) // the connection handler runs the close handshake
+            // ...and writes every close frame itself: no automatic "1000 Bye" on close, which
+            // would follow Netty's own 1002/1007/1009 after a protocol violation (Autobahn 7.x).
+            .sendCloseFrame(null)
             .dropPongFrames(false) // pongs must reach the idle timer
             .handshakeTimeoutMillis(config.registrationTimeout().toMillis())
             .decoderConfig(
@@ -145,6 +171,10 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
         SLOW_CONSUMER,
         new SlowConsumerHandler(
             config.slowConsumerTimeout(), config.slowConsumerMaxBytes(), events));
+    if (webSocketTerminal != null) {
+      p.addBefore(EXCEPTIONS, CONNECTION, webSocketTerminal.get());
+      return;
+    }
     p.addBefore(EXCEPTIONS, AIP_CODEC, frameCodec);
     p.addBefore(
         EXCEPTIONS,

@@ -36,8 +36,16 @@ public final class WsClient implements AutoCloseable {
 
   /** Opens a connection; fails the test when the upgrade is refused. */
   public static WsClient connect(URI uri) {
+    return connect(HTTP, uri);
+  }
+
+  /**
+   * Opens a connection through {@code http} (e.g. a client trusting a test certificate, for {@code
+   * wss://}); fails the test when the upgrade is refused.
+   */
+  public static WsClient connect(HttpClient http, URI uri) {
     try {
-      return open(uri).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      return open(http, uri).get(WAIT.toSeconds(), TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new AssertionError("could not connect to " + uri, e);
     }
@@ -45,8 +53,13 @@ public final class WsClient implements AutoCloseable {
 
   /** Starts a connection attempt; the future fails when the upgrade is refused. */
   public static CompletableFuture<WsClient> open(URI uri) {
+    return open(HTTP, uri);
+  }
+
+  /** Starts a connection attempt through {@code http}; fails when the upgrade is refused. */
+  public static CompletableFuture<WsClient> open(HttpClient http, URI uri) {
     WsClient c = new WsClient();
-    return HTTP.newWebSocketBuilder()
+    return http.newWebSocketBuilder()
         .connectTimeout(WAIT)
         .buildAsync(uri, c.listener())
         .thenApply(
