@@ -5,6 +5,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -241,11 +242,28 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
     }
     beginClosing();
     int code = frame.statusCode();
-    CloseWebSocketFrame echo =
-        code < 0 ? new CloseWebSocketFrame() : new CloseWebSocketFrame(code, null);
+    CloseWebSocketFrame echo;
+    if (code < 0) {
+      echo = new CloseWebSocketFrame();
+    } else if (validCloseCode(code)) {
+      echo = new CloseWebSocketFrame(code, null);
+    } else {
+      // RFC 6455 7.4: a code outside the valid ranges (e.g. 5000) is a protocol error.
+      echo = new CloseWebSocketFrame(WebSocketCloseStatus.PROTOCOL_ERROR.code(), null);
+    }
     ctx.writeAndFlush(echo).addListener(ChannelFutureListener.CLOSE);
     // A peer that stopped reading after its close may never let the echo out either.
     forceCloseLater(ctx);
+  }
+
+  /**
+   * RFC 6455 section 7.4: the defined codes 1000-1003 and 1007-1014, and 3000-4999 for libraries
+   * and applications. (Netty's own check accepts anything from 3000 up.)
+   */
+  static boolean validCloseCode(int code) {
+    return (code >= 1000 && code <= 1003)
+        || (code >= 1007 && code <= 1014)
+        || (code >= 3000 && code <= 4999);
   }
 
   /** Starts a hub-side close with a close frame; {@code immediate} does not wait for it. */

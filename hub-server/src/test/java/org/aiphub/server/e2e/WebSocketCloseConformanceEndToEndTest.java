@@ -119,6 +119,18 @@ class WebSocketCloseConformanceEndToEndTest {
     }
   }
 
+  @ParameterizedTest(name = "close code {0}")
+  @ValueSource(ints = {5000, 65535})
+  void aCloseCodeAboveTheValidRangesIsAnsweredWithAProtocolError(int code) {
+    try (TestHub hub = TestHub.start();
+        RawWsClient c = registered(hub)) {
+      c.sendFrame(RawWsClient.CLOSE, true, new byte[] {(byte) (code >> 8), (byte) code});
+      List<Frame> closes = closeFrames(c);
+      assertThat(closes).hasSize(1);
+      assertThat(closes.get(0).closeCode()).isEqualTo(1002);
+    }
+  }
+
   private static byte[] concat(byte[] a, byte[] b) {
     byte[] out = new byte[a.length + b.length];
     System.arraycopy(a, 0, out, 0, a.length);
