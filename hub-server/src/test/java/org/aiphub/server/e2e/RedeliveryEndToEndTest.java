@@ -196,6 +196,8 @@ class RedeliveryEndToEndTest {
         Clients.assertRegistered(again.next());
         again.expectNothing(QUIET);
       }
+      // Its unregistering runs on the event loop after the close; the checks below want it done.
+      await().until(() -> !registry.isOnline("galaxy-raw"));
       assertThat(sessions.counts().held()).isZero();
       assertThat(sessions.counts().completed()).isEqualTo(all.size());
       Clients.assertNoMappingsAndConsistent(registry);

@@ -1,7 +1,9 @@
 package org.aiphub.server.testing;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.aiphub.core.aip.ClientType;
@@ -93,8 +95,19 @@ public final class Clients {
     assertThat(registry.getStats().runningSessions()).as("mapped sessions").isZero();
   }
 
-  /** Asserts that {@code getStats()} equals what the listings hold, and the internal check. */
+  /**
+   * Asserts that {@code getStats()} equals what the listings hold, and the internal check. Reads
+   * take no lock, so a client still closing may show in one view and not yet in the other for a
+   * moment: the check waits (briefly) for the registry to settle, and fails if it never does.
+   */
   public static void assertCountersMatchContents(ClientRegistry registry) {
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .pollInterval(Duration.ofMillis(20))
+        .untilAsserted(() -> assertSettled(registry));
+  }
+
+  private static void assertSettled(ClientRegistry registry) {
     RegistryStats stats = registry.getStats();
     List<String> all = registry.listClients();
     List<String> devices = registry.listClientsByType(ClientType.DEVICE);
