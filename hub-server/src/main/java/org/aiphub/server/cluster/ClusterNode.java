@@ -20,6 +20,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.aiphub.core.aip.AipCodec;
 import org.aiphub.core.aip.AipDecodeException;
 import org.aiphub.core.aip.ClientType;
@@ -504,7 +505,26 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
         conn.close(TaskRouter.CLOSE_TAKEN_OVER, "client_id taken over on hub node " + node);
       }
     }
-    addRemote(node, id, type, m.string("platform"), m.object("system_info"));
+    RemoteConnection rc = addRemote(node, id, type, m.string("platform"), m.object("system_info"));
+    if (rc != null && type == ClientType.CONSTELLATION) {
+      handOverHeld(rc);
+    }
+  }
+
+  /**
+   * A constellation registered (again) on another node: outcomes this node held for it while it was
+   * away (its sessions here ended when it left) go to it there, as the frames it would have got
+   * here on registering. Ones that cannot be sent are held again.
+   */
+  private void handOverHeld(RemoteConnection owner) {
+    for (Session s : sessions.takeHeld(owner.clientId())) {
+      String frame = new String(codec.encode(router.messages().taskEnd(s)), StandardCharsets.UTF_8);
+      publish(
+          owner.nodeId(),
+          ClusterMessage.of("frame", "to", owner.clientId(), "frame", frame),
+          null,
+          () -> sessions.hold(s));
+    }
   }
 
   private RemoteConnection addRemote(
@@ -867,8 +887,17 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
                 session.taskName())
             .encode();
     try {
-      r.hset(SESSIONS, session.id(), record);
       r.sadd("hub:node-sessions:" + nodeId, session.id());
+      r.hset(SESSIONS, session.id(), record)
+          .thenRun(
+              () -> {
+                // A fast cross-node outcome can overtake this event-loop write (its hdel runs on
+                // the cluster thread): then the record would stay forever.
+                if (sessions.running(session.id()).isEmpty()) {
+                  r.hdel(SESSIONS, session.id());
+                  r.srem("hub:node-sessions:" + nodeId, session.id());
+                }
+              });
     } catch (RuntimeException e) {
       // shut down meanwhile: the record goes with this node's lease
     }
@@ -1026,6 +1055,9 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted", e);
+    } catch (TimeoutException e) {
+      throw new IllegalStateException(
+          "Redis: no answer within " + REDIS_TIMEOUT.toMillis() + " ms", e);
     } catch (Exception e) {
       throw new IllegalStateException("Redis: " + e.getMessage(), e);
     }

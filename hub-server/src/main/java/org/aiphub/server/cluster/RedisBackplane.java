@@ -66,17 +66,35 @@ final class RedisBackplane implements AutoCloseable {
                     onConnection.accept(false);
                   }
                 });
-    connection = client.connect();
-    redis = connection.async();
-    pubsub = client.connectPubSub();
-    pubsub.addListener(
-        new RedisPubSubAdapter<>() {
-          @Override
-          public void message(String channel, String message) {
-            onMessage.accept(channel, message);
-          }
-        });
-    pubsub.sync().subscribe(channels.toArray(new String[0]));
+    StatefulRedisConnection<String, String> commands = null;
+    StatefulRedisPubSubConnection<String, String> subscriber = null;
+    try {
+      commands = client.connect();
+      subscriber = client.connectPubSub();
+      subscriber.addListener(
+          new RedisPubSubAdapter<>() {
+            @Override
+            public void message(String channel, String message) {
+              onMessage.accept(channel, message);
+            }
+          });
+      subscriber.sync().subscribe(channels.toArray(new String[0]));
+    } catch (RuntimeException e) {
+      // The caller retries every renewal interval while Redis is down: a failed attempt must not
+      // leave a client (and its threads) behind each time.
+      if (subscriber != null) {
+        subscriber.close();
+      }
+      if (commands != null) {
+        commands.close();
+      }
+      events.dispose();
+      client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+      throw e;
+    }
+    connection = commands;
+    redis = commands.async();
+    pubsub = subscriber;
   }
 
   /** Whether both connections are up right now. */

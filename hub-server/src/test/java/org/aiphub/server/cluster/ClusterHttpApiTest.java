@@ -1,0 +1,151 @@
+package org.aiphub.server.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.aiphub.server.testing.Clients;
+import org.aiphub.server.testing.HubHttp;
+import org.aiphub.server.testing.PrometheusText;
+import org.aiphub.server.testing.TestHub;
+import org.aiphub.server.testing.WsClient;
+import org.junit.jupiter.api.Test;
+
+/** The HTTP API of any node shows the whole cluster; {@code /metrics} stays per node. */
+class ClusterHttpApiTest {
+
+  private static String registerDevice(String id, String platform) {
+    return "{\"type\":\"register\",\"status\":\"ok\",\"client_type\":\"device\",\"client_id\":\""
+        + id
+        + "\",\"metadata\":{\"platform\":\""
+        + platform
+        + "\",\"system_info\":{\"device_id\":\""
+        + id
+        + "\",\"platform\":\""
+        + platform
+        + "\",\"supported_features\":[\"gui\"]}}}";
+  }
+
+  private static WsClient device(TestHub hub, String id, String platform) {
+    WsClient c = hub.connect();
+    c.send(registerDevice(id, platform));
+    Clients.assertRegistered(c.next());
+    return c;
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void everyNodeAnswersForTheWholeClusterButCountsItsOwnMetrics() {
+    try (ClusterRig rig = ClusterRig.start()) {
+      TestHub a = rig.node("a");
+      TestHub b = rig.node("b");
+      TestHub c = rig.node("c");
+      String nodeA = ClusterRig.nodeId(a);
+      String nodeB = ClusterRig.nodeId(b);
+      String nodeC = ClusterRig.nodeId(c);
+      List<WsClient> clients = new ArrayList<>();
+      try {
+        clients.add(device(a, "win-1", "windows"));
+        clients.add(device(a, "lin-1", "linux"));
+        clients.add(Clients.constellation(a, "gal-1"));
+        clients.add(device(b, "lin-2", "linux"));
+        clients.add(device(b, "mac-1", "macos"));
+        clients.add(Clients.constellation(b, "gal-2"));
+        clients.add(Clients.constellation(b, "gal-3"));
+        List<String> all = List.of("gal-1", "gal-2", "gal-3", "lin-1", "lin-2", "mac-1", "win-1");
+        List<TestHub> nodes = List.of(a, b, c);
+        ClusterRig.awaitEverywhere(nodes, all.toArray(new String[0]));
+        Map<String, Object> perNode =
+            Map.of(
+                nodeA, Map.of("devices", 2, "constellations", 1),
+                nodeB, Map.of("devices", 2, "constellations", 2),
+                nodeC, Map.of("devices", 0, "constellations", 0));
+
+        for (TestHub h : nodes) {
+          HubHttp http = new HubHttp(h);
+          String me = ClusterRig.nodeId(h);
+          assertThat(http.get("/api/clients").ok(200))
+              .as("clients on %s", me)
+              .containsEntry("online_clients", all);
+          Map<String, Object> health = http.get("/api/health").ok(200);
+          assertThat(health).containsEntry("status", "healthy").containsEntry("node_id", me);
+          assertThat(health.get("online_clients")).isEqualTo(all);
+
+          Map<String, Object> devices = http.get("/api/devices").ok(200);
+          assertThat(devices)
+              .containsEntry("devices", List.of("lin-1", "lin-2", "mac-1", "win-1"))
+              .containsEntry("count", 4)
+              .containsEntry("by_platform", Map.of("linux", 2, "macos", 1, "windows", 1));
+
+          Map<String, Object> win = http.get("/api/devices/win-1").ok(200);
+          assertThat(win)
+              .containsEntry("device_id", "win-1")
+              .containsEntry("platform", "windows")
+              .containsEntry("node", nodeA);
+          assertThat((Map<String, Object>) win.get("system_info"))
+              .containsEntry("supported_features", List.of("gui"));
+          assertThat(http.get("/api/devices/mac-1").ok(200)).containsEntry("node", nodeB);
+          assertThat(http.get("/api/devices/gal-1").error(404)).contains("gal-1");
+
+          assertThat(http.get("/api/devices/select?platform=macos").ok(200))
+              .containsEntry("device_id", "mac-1");
+
+          await()
+              .atMost(ClusterRig.SYNC)
+              .untilAsserted(
+                  () -> {
+                    Map<String, Object> stats = http.get("/api/stats").ok(200);
+                    Map<String, Object> cluster = (Map<String, Object>) stats.get("cluster");
+                    assertThat(cluster)
+                        .as("stats of %s", me)
+                        .containsEntry("node_id", me)
+                        .containsEntry("degraded", false)
+                        .containsEntry("nodes", perNode);
+                  });
+
+          // /metrics counts what this node did itself: the registrations it accepted.
+          List<PrometheusText.Sample> metrics = PrometheusText.parse(http.get("/metrics").body());
+          Map<String, Integer> own = (Map<String, Integer>) perNode.get(me);
+          assertThat(PrometheusText.value(metrics, "hub_registrations_total", "outcome", "ok"))
+              .as("registrations on %s", me)
+              .isEqualTo((double) (own.get("devices") + own.get("constellations")));
+          assertThat(PrometheusText.value(metrics, "hub_messages_in_total", "type", "register"))
+              .as("register frames on %s", me)
+              .isEqualTo((double) (own.get("devices") + own.get("constellations")));
+          assertThat(PrometheusText.value(metrics, "hub_cluster_degraded")).isZero();
+          assertThat(PrometheusText.value(metrics, "hub_cluster_nodes")).isEqualTo(3.0);
+        }
+      } finally {
+        clients.forEach(WsClient::close);
+      }
+    }
+  }
+
+  @Test
+  void clusterModeIsOffByDefaultAndANodeWithoutAnIdGetsAGeneratedOne() {
+    try (TestHub single = TestHub.start();
+        WsClient dev = device(single, "win-1", "windows")) {
+      assertThat(single.server().cluster()).isEmpty();
+      HubHttp http = new HubHttp(single);
+      assertThat(http.get("/api/stats").ok(200)).doesNotContainKey("cluster");
+      assertThat(http.get("/api/health").ok(200)).doesNotContainKey("node_id");
+      assertThat(http.get("/api/devices/win-1").ok(200)).doesNotContainKey("node");
+      assertThat(http.get("/metrics").body()).doesNotContain("hub_cluster_");
+      assertThat(dev.isClosed()).isFalse();
+    }
+    try (ClusterRig rig = ClusterRig.start()) {
+      TestHub named = rig.node("named");
+      TestHub anonymous = rig.node("ignored", c -> c.clusterNodeId(null));
+      String generated = ClusterRig.nodeId(anonymous);
+      assertThat(generated).matches("node-[0-9a-f]{8}");
+      try (WsClient dev = device(anonymous, "lin-1", "linux")) {
+        ClusterRig.awaitEverywhere(List.of(named), "lin-1");
+        assertThat(new HubHttp(named).get("/api/devices/lin-1").ok(200))
+            .containsEntry("node", generated);
+        assertThat(dev.isClosed()).isFalse();
+      }
+    }
+  }
+}
