@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
  * The load generator: real AIP WebSocket clients against the hub or a baseline. Modes: {@code rate}
  * (default) for open-loop task round trips, {@code connections} for memory per idle device, {@code
  * storm} for registrations per second, {@code compare} for the hub against both baselines in one
- * run. See hub-bench/README-loadgen.md.
+ * run, {@code cluster} for cross-node against same-node round trips on a two-node cluster. See
+ * hub-bench/README-loadgen.md.
  *
  * <p>Run: {@code java -cp hub-bench/target/benchmarks.jar org.aiphub.bench.loadgen.LoadGen [mode]
  * [options]}.
@@ -23,11 +24,13 @@ import picocli.CommandLine.Command;
       ConnectionsCommand.class,
       StormCommand.class,
       CompareCommand.class,
+      ClusterCommand.class,
       CommandLine.HelpCommand.class
     },
     description = {
       "AIP load generator: device and constellation clients over real WebSockets.",
-      "Modes: rate (default), connections, storm, compare. 'loadgen help MODE' for its options."
+      "Modes: rate (default), connections, storm, compare, cluster.",
+      "'loadgen help MODE' for its options."
     })
 public final class LoadGen implements Runnable {
   /** Exit code when the run finished but counted errors. */
@@ -37,7 +40,7 @@ public final class LoadGen implements Runnable {
   public static final int EXIT_FAILED = 3;
 
   private static final Set<String> MODES =
-      Set.of("rate", "connections", "storm", "compare", "help");
+      Set.of("rate", "connections", "storm", "compare", "cluster", "help");
   private static final Set<String> ROOT_OPTIONS = Set.of("-h", "--help", "-V", "--version");
 
   @Override

@@ -10,8 +10,10 @@ import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.Consumer;
 
 /**
  * One open-loop {@code rate} run: register the devices and constellations, send tasks on schedule,
@@ -29,12 +31,42 @@ final class RateRun {
     return "lg" + HexFormat.of().formatHex(b);
   }
 
+  /**
+   * A run's result, and the usage of every process measured, in the order they were named.
+   *
+   * @param result the run; its {@code server} is the first process's usage
+   * @param servers usage of each process named ({@link ServerUsage#NONE} when it could not be read)
+   */
+  record Measured(RateResult result, List<ServerUsage> servers) {}
+
   static RateResult run(Target target, RateSettings s, PrintWriter log)
+      throws InterruptedException {
+    return run(target, target, List.of(target.pid()), s, log, ids -> {}).result();
+  }
+
+  /**
+   * A run whose devices register with {@code devicesOn} and constellations with {@code
+   * constellationsOn} (two nodes of a cluster, or the same server twice), with the CPU and memory
+   * of every process in {@code pids} read over the measured window. {@code beforeLoad} gets every
+   * client id once all registered, before the first task is sent (to wait until every node of a
+   * cluster knows them, say).
+   */
+  static Measured run(
+      Target devicesOn,
+      Target constellationsOn,
+      List<Long> pids,
+      RateSettings s,
+      PrintWriter log,
+      Consumer<List<String>> beforeLoad)
       throws InterruptedException {
     TaskLedger ledger = new TaskLedger(s.warmupTasks(), s.measuredTasks(), s.rate());
     String runId = runId();
-    long pid = target.pid() > 0 && ProcStats.available(target.pid()) ? target.pid() : -1;
-    try (WsClients clients = new WsClients(target.uri(), s.clientThreads())) {
+    List<Long> readable = new ArrayList<>();
+    for (long pid : pids) {
+      readable.add(pid > 0 && ProcStats.available(pid) ? pid : -1L);
+    }
+    try (WsClients clients = new WsClients(devicesOn.uri(), s.clientThreads());
+        WsClients forConstellations = clients.to(constellationsOn.uri())) {
       SourceAddresses sources = new SourceAddresses(clients.remote(), s.spread());
       List<Registrar.Spec> deviceSpecs = new ArrayList<>();
       List<String> deviceIds = new ArrayList<>();
@@ -58,13 +90,16 @@ final class RateRun {
         all.addAll(devices.clients());
         requireAll("devices", devices);
         Registrar.Outcome constellations =
-            Registrar.registerAll(clients, sources, constellationSpecs, s.parallel());
+            Registrar.registerAll(forConstellations, sources, constellationSpecs, s.parallel());
         all.addAll(constellations.clients());
         requireAll("constellations", constellations);
+        List<String> everyone = new ArrayList<>(deviceIds);
+        constellationSpecs.forEach(c -> everyone.add(c.id()));
+        beforeLoad.accept(everyone);
         log.printf(
             "%s: %d devices and %d constellations registered; %d tasks at %.0f/s"
                 + " (%.1f s warm-up + %.1f s measured)%n",
-            target.kind().label(),
+            devicesOn.kind().label(),
             s.devices(),
             s.constellations(),
             s.warmupTasks() + s.measuredTasks(),
@@ -72,7 +107,8 @@ final class RateRun {
             s.warmupSeconds(),
             s.measuredSeconds());
         log.flush();
-        return drive(target, s, ledger, constellations.clients(), deviceIds, pid);
+        return drive(
+            devicesOn, constellationsOn, s, ledger, constellations.clients(), deviceIds, readable);
       } finally {
         ledger.closing();
         Registrar.closeAll(all);
@@ -109,20 +145,22 @@ final class RateRun {
     }
   }
 
-  private static RateResult drive(
-      Target target,
+  private static Measured drive(
+      Target devicesOn,
+      Target constellationsOn,
       RateSettings s,
       TaskLedger ledger,
       List<WsClient> constellations,
       List<String> deviceIds,
-      long pid)
+      List<Long> pids)
       throws InterruptedException {
     long self = ProcessHandle.current().pid();
+    int n = pids.size();
     AtomicReference<ProcStats.Sample> selfBefore = new AtomicReference<>();
     AtomicReference<Map<String, Long>> selfThreadsBefore = new AtomicReference<>(Map.of());
-    AtomicReference<ProcStats.Sample> before = new AtomicReference<>();
-    AtomicReference<Map<String, Long>> threadsBefore = new AtomicReference<>(Map.of());
-    AtomicLong rssMax = new AtomicLong(-1);
+    AtomicReferenceArray<ProcStats.Sample> before = new AtomicReferenceArray<>(n);
+    AtomicReferenceArray<Map<String, Long>> threadsBefore = new AtomicReferenceArray<>(n);
+    AtomicLongArray rssMax = new AtomicLongArray(n);
     ScheduledExecutorService sampler =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -138,15 +176,27 @@ final class RateRun {
             () -> {
               selfThreadsBefore.set(ProcStats.threadGroupTicks(self));
               selfBefore.set(ProcStats.sample(self));
-              if (pid > 0) {
-                threadsBefore.set(ProcStats.threadGroupTicks(pid));
-                before.set(ProcStats.sample(pid));
-                sampler.scheduleAtFixedRate(
-                    () -> rssMax.accumulateAndGet(ProcStats.sample(pid).rssBytes(), Math::max),
-                    0,
-                    RSS_SAMPLE_MS,
-                    TimeUnit.MILLISECONDS);
+              for (int i = 0; i < n; i++) {
+                long pid = pids.get(i);
+                rssMax.set(i, -1);
+                if (pid > 0) {
+                  threadsBefore.set(i, ProcStats.threadGroupTicks(pid));
+                  before.set(i, ProcStats.sample(pid));
+                }
               }
+              sampler.scheduleAtFixedRate(
+                  () -> {
+                    for (int i = 0; i < n; i++) {
+                      long pid = pids.get(i);
+                      if (pid > 0) {
+                        long rss = ProcStats.sample(pid).rssBytes();
+                        rssMax.accumulateAndGet(i, rss, Math::max);
+                      }
+                    }
+                  },
+                  0,
+                  RSS_SAMPLE_MS,
+                  TimeUnit.MILLISECONDS);
             });
     pacer.start();
     try {
@@ -162,43 +212,63 @@ final class RateRun {
     }
     ProcStats.Sample selfAfter = ProcStats.sample(self);
     Map<String, Long> selfThreadsAfter = ProcStats.threadGroupTicks(self);
-    ProcStats.Sample after = pid > 0 ? ProcStats.sample(pid) : null;
-    Map<String, Long> threadsAfter = pid > 0 ? ProcStats.threadGroupTicks(pid) : Map.of();
+    List<ProcStats.Sample> after = new ArrayList<>();
+    List<Map<String, Long>> threadsAfter = new ArrayList<>();
+    for (long pid : pids) {
+      after.add(pid > 0 ? ProcStats.sample(pid) : null);
+      threadsAfter.add(pid > 0 ? ProcStats.threadGroupTicks(pid) : Map.of());
+    }
     sampler.shutdownNow();
     TaskLedger.Counts counts = ledger.counts();
     long measureStart = ledger.scheduled(ledger.warmup());
     long last = ledger.lastCompletionNanos();
     double seconds = last > measureStart ? (last - measureStart) / 1e9 : Double.NaN;
     double throughput = counts.completed() / seconds;
-    ServerUsage usage = ServerUsage.NONE;
-    if (after != null && before.get() != null) {
-      double cpu = ProcStats.cpuMicros(before.get(), after);
-      double wallMicros = (after.atNanos() - before.get().atNanos()) / 1000.0;
-      usage =
+    List<ServerUsage> usages = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      ProcStats.Sample b = before.get(i);
+      ProcStats.Sample a = after.get(i);
+      if (a == null || b == null) {
+        usages.add(ServerUsage.NONE);
+        continue;
+      }
+      double cpu = ProcStats.cpuMicros(b, a);
+      double wallMicros = (a.atNanos() - b.atNanos()) / 1000.0;
+      usages.add(
           new ServerUsage(
               cpu,
               counts.completed() == 0 ? Double.NaN : cpu / counts.completed(),
               cpu / wallMicros,
-              after.rssBytes(),
-              Math.max(rssMax.get(), after.rssBytes()),
-              after.hwmBytes(),
+              a.rssBytes(),
+              Math.max(rssMax.get(i), a.rssBytes()),
+              a.hwmBytes(),
               ProcStats.clockTicks(),
-              threadDeltas(threadsBefore.get(), threadsAfter));
+              threadDeltas(threadsBefore.get(i), threadsAfter.get(i))));
     }
-    return new RateResult(
-        target.kind(),
-        target.how(),
-        Report.redact(target.uri()),
-        s,
-        counts,
-        throughput,
-        Latency.of(ledger.latencyFromSchedule()),
-        Latency.of(ledger.latencyFromSend()),
-        Latency.of(ledger.sendLag()),
-        usage,
-        counts.completed() == 0
-            ? Double.NaN
-            : ProcStats.cpuMicros(selfBefore.get(), selfAfter) / counts.completed(),
-        threadDeltas(selfThreadsBefore.get(), selfThreadsAfter));
+    boolean split = devicesOn != constellationsOn;
+    RateResult result =
+        new RateResult(
+            devicesOn.kind(),
+            split
+                ? "devices: " + devicesOn.how() + "; constellations: " + constellationsOn.how()
+                : devicesOn.how(),
+            split
+                ? Report.redact(devicesOn.uri())
+                    + " (devices), "
+                    + Report.redact(constellationsOn.uri())
+                    + " (constellations)"
+                : Report.redact(devicesOn.uri()),
+            s,
+            counts,
+            throughput,
+            Latency.of(ledger.latencyFromSchedule()),
+            Latency.of(ledger.latencyFromSend()),
+            Latency.of(ledger.sendLag()),
+            usages.isEmpty() ? ServerUsage.NONE : usages.get(0),
+            counts.completed() == 0
+                ? Double.NaN
+                : ProcStats.cpuMicros(selfBefore.get(), selfAfter) / counts.completed(),
+            threadDeltas(selfThreadsBefore.get(), selfThreadsAfter));
+    return new Measured(result, usages);
   }
 }

@@ -58,6 +58,30 @@ final class Targets {
     return new Simple(TargetKind.HUB, "in-process", uri, -1, hub::shutdown);
   }
 
+  /**
+   * A cluster node inside this JVM on a free loopback port, on the Redis at {@code redisUrl} (for
+   * smoke runs and tests of the {@code cluster} mode: no separate CPU or RSS).
+   */
+  static Target inProcessClusterNode(
+      String redisUrl, String nodeId, java.time.Duration lease, java.time.Duration renew)
+      throws InterruptedException {
+    Logging.quietHubEvents();
+    String key = newApiKey();
+    HubServer hub =
+        HubServer.start(
+            HubConfig.builder()
+                .host("127.0.0.1")
+                .port(0)
+                .apiKey(key)
+                .clusterRedis(redisUrl)
+                .clusterNodeId(nodeId)
+                .clusterLease(lease)
+                .clusterRenewInterval(renew)
+                .build());
+    URI uri = URI.create("ws://127.0.0.1:" + hub.port() + "/ws?token=" + key);
+    return new Simple(TargetKind.HUB, "in-process, node " + nodeId, uri, -1, hub::shutdown);
+  }
+
   /** A floor relay inside this JVM on a free loopback port. */
   static Target inProcessFloor() throws InterruptedException {
     FloorRelay relay = FloorRelay.start("127.0.0.1", 0, 0);

@@ -23,7 +23,8 @@ import org.aiphub.core.aip.ClientMessage;
 /**
  * Opens AIP WebSocket clients against one server with Netty's client handshaker, all on one small
  * event-loop group, so tens of thousands of sockets and thousands of tasks per second stay cheap on
- * the client side.
+ * the client side. {@link #to(URI)} opens clients against another server (another cluster node) on
+ * the same event loops.
  */
 final class WsClients implements AutoCloseable {
   private static final int MAX_FRAME = 1 << 20;
@@ -32,19 +33,14 @@ final class WsClients implements AutoCloseable {
   private final InetSocketAddress remote;
   private final EventLoopGroup group;
   private final Bootstrap bootstrap;
-  private final AipCodec codec = new AipCodec();
+  private final AipCodec codec;
+  private final boolean ownsGroup;
 
   WsClients(URI uri, int threads) {
     this.uri = uri;
-    if (!"ws".equals(uri.getScheme())) {
-      throw new LoadGenException("only ws:// URLs are supported, got " + uri);
-    }
-    try {
-      int port = uri.getPort() < 0 ? 80 : uri.getPort();
-      this.remote = new InetSocketAddress(InetAddress.getByName(uri.getHost()), port);
-    } catch (UnknownHostException e) {
-      throw new LoadGenException("unknown host in " + uri, e);
-    }
+    this.remote = resolve(uri);
+    this.codec = new AipCodec();
+    this.ownsGroup = true;
     this.group = ClientTransport.group(threads, "loadgen-io");
     this.bootstrap =
         new Bootstrap()
@@ -53,6 +49,32 @@ final class WsClients implements AutoCloseable {
             .option(ChannelOption.TCP_NODELAY, true)
             .option(ChannelOption.SO_REUSEADDR, true)
             .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 30_000);
+  }
+
+  private WsClients(WsClients base, URI uri) {
+    this.uri = uri;
+    this.remote = resolve(uri);
+    this.codec = base.codec;
+    this.ownsGroup = false;
+    this.group = base.group;
+    this.bootstrap = base.bootstrap;
+  }
+
+  /** Clients for another server on these clients' event loops; closing it leaves them running. */
+  WsClients to(URI other) {
+    return new WsClients(this, other);
+  }
+
+  private static InetSocketAddress resolve(URI uri) {
+    if (!"ws".equals(uri.getScheme())) {
+      throw new LoadGenException("only ws:// URLs are supported, got " + uri);
+    }
+    try {
+      int port = uri.getPort() < 0 ? 80 : uri.getPort();
+      return new InetSocketAddress(InetAddress.getByName(uri.getHost()), port);
+    } catch (UnknownHostException e) {
+      throw new LoadGenException("unknown host in " + uri, e);
+    }
   }
 
   InetSocketAddress remote() {
@@ -107,6 +129,9 @@ final class WsClients implements AutoCloseable {
 
   @Override
   public void close() {
+    if (!ownsGroup) {
+      return;
+    }
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
   }
 }

@@ -8,6 +8,7 @@ import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -132,5 +133,57 @@ class LoadGenTest {
 
     assertThat(code).isEqualTo(LoadGen.EXIT_FAILED);
     assertThat(err.toString()).contains("unknown target 'nginx'");
+  }
+
+  @Test
+  void clusterModeRunsSameNodeAndCrossNodeInOneRun(@TempDir Path dir) throws Exception {
+    Assumptions.assumeTrue(
+        Files.isExecutable(Path.of("/usr/bin/redis-server"))
+            || Files.isExecutable(Path.of("/usr/local/bin/redis-server")),
+        "redis-server is not installed");
+    Path json = dir.resolve("cluster.json");
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+
+    int code =
+        LoadGen.execute(
+            new String[] {
+              "cluster",
+              "--in-process",
+              "--devices",
+              "4",
+              "--constellations",
+              "2",
+              "--rate",
+              "200",
+              "--tasks",
+              "40",
+              "--warmup",
+              "0.1s",
+              "--client-warmup",
+              "0",
+              "--pause",
+              "0",
+              "--lease",
+              "3s",
+              "--renew-interval",
+              "500ms",
+              "--json",
+              json.toString()
+            },
+            new PrintWriter(out),
+            new PrintWriter(err));
+
+    String text = out.toString();
+    assertThat(code).as("stdout:%n%s%nstderr:%n%s", out, err).isZero();
+    assertThat(text)
+        .contains("-- same-node: devices on node A, constellations on node A")
+        .contains("-- cross-node: devices on node A, constellations on node B")
+        .contains("cross/same p50");
+    assertThat(text.split("sent 40, completed 40, errors 0", -1)).as(text).hasSize(3);
+    String written = Files.readString(json);
+    assertThat(written)
+        .contains("\"mode\": \"cluster\"", "\"same\": {", "\"cross\": {", "\"node_b\": {")
+        .contains("\"cpu_per_task_nodes\"");
   }
 }
