@@ -503,6 +503,9 @@ public final class AipCodec {
         return new AipDecodeException(
             Reason.TOO_DEEP, "JSON nested deeper than " + maxDepth + " levels");
       }
+      if (m.contains("exponent out of range")) {
+        return new AipDecodeException(Reason.TOO_LARGE, "JSON number out of range");
+      }
       return new AipDecodeException(
           Reason.TOO_LARGE, "JSON string, number or name longer than the parser allows");
     }

@@ -3,6 +3,7 @@ package org.aiphub.core.json;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -150,8 +151,16 @@ public final class JsonValues {
       case VALUE_NUMBER_FLOAT:
         {
           double d = p.getDoubleValue();
-          // Keep exact text when a double cannot represent the number (e.g. 1e400).
-          return Double.isInfinite(d) ? p.getDecimalValue() : (Object) d;
+          if (!Double.isInfinite(d)) {
+            return d;
+          }
+          // Keep exact text when a double cannot represent the number (e.g. 1e400), as far as
+          // BigDecimal can: its scale is an int, so 1e2147483648 cannot be held at all.
+          try {
+            return p.getDecimalValue();
+          } catch (NumberFormatException e) {
+            throw new StreamConstraintsException("number exponent out of range");
+          }
         }
       case VALUE_TRUE:
         return Boolean.TRUE;

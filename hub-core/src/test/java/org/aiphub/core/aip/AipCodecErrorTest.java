@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
@@ -180,6 +181,29 @@ class AipCodecErrorTest {
   void oversizedNumbersAreTooLarge() {
     String frame = "{\"type\":\"heartbeat\",\"status\":\"ok\",\"junk\":" + "9".repeat(5000) + "}";
     assertThat(clientError(frame).reason()).isEqualTo(Reason.TOO_LARGE);
+  }
+
+  @Test
+  void numbersBeyondBigDecimalRangeAreTooLargeNotACrash() throws Exception {
+    // Found by AipCodecPropertyTest: BigDecimal's scale is an int, so Jackson threw a
+    // NumberFormatException past it, which escaped the codec as an unexpected error.
+    for (String n : List.of("1e9999999999", "-2.5E2147483648")) {
+      for (String frame :
+          List.of(
+              "{\"type\":\"heartbeat\",\"status\":\"ok\",\"result\":" + n + "}",
+              "{\"type\":\"register\",\"status\":\"ok\",\"metadata\":{\"a\":[" + n + "]}}")) {
+        AipDecodeException e = clientError(frame);
+        assertThat(e).as(frame).isNotNull();
+        assertThat(e.reason()).as(frame).isEqualTo(Reason.TOO_LARGE);
+        assertThat(e.getMessage()).isEqualTo("JSON number out of range");
+        assertThat(clientError(frame.getBytes(StandardCharsets.UTF_8)).reason())
+            .isEqualTo(Reason.TOO_LARGE);
+      }
+    }
+    // The largest exponent BigDecimal holds still decodes, exactly.
+    ClientMessage m =
+        codec.decodeClient("{\"type\":\"heartbeat\",\"status\":\"ok\",\"result\":1e2147483647}");
+    assertThat(m.result()).isEqualTo(new BigDecimal("1e2147483647"));
   }
 
   @Test

@@ -58,8 +58,8 @@ public final class MetricNames {
    * Counter, tag {@code reason}: sockets turned away before any AIP traffic: {@code
    * too_many_connections} ({@code max_connections}), {@code too_many_from_address} ({@code
    * max_connections_per_address}), {@code too_many_registrations} ({@code
-   * registrations_per_address_per_second}), {@code handshake_timeout} (no complete HTTP request
-   * in time).
+   * registrations_per_address_per_second}), {@code handshake_timeout} (no complete HTTP request in
+   * time).
    */
   public static final String CONNECTIONS_REFUSED = "hub.connections.refused";
 
