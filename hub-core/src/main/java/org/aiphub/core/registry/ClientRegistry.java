@@ -257,7 +257,8 @@ public final class ClientRegistry {
 
   /** Everything known about an online client. */
   public Optional<ClientInfo> getClientInfo(String clientId) {
-    return clientId == null ? Optional.empty() : Optional.ofNullable(clients.get(clientId));
+    ClientInfo info = clientId == null ? null : clients.get(clientId);
+    return info == null ? Optional.empty() : info.asOptional();
   }
 
   /** The type of an online client. */
