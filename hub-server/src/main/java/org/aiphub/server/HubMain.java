@@ -4,6 +4,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
 import org.aiphub.core.device.DeviceConfigException;
@@ -122,6 +123,18 @@ public final class HubMain {
     }
   }
 
+  private static void reloadDevices(HubServer hub) {
+    if (!hub.reloader().configured()) {
+      log.info("SIGHUP ignored: no device_config is configured");
+      return;
+    }
+    try {
+      hub.reloader().reload();
+    } catch (DeviceConfigException | RuntimeException e) {
+      log.warn("SIGHUP reload failed: {}", e.getMessage());
+    }
+  }
+
   private HubConfig resolve(Map<String, String> env) {
     Path file = config;
     if (file == null && env.get("HUB_CONFIG") != null) {
@@ -155,23 +168,20 @@ public final class HubMain {
                   },
                   "aip-hub-shutdown"));
     }
+    // A SIGHUP that arrives while the hub is still starting (it may already be serving: the port
+    // is announced before start-up returns here) is applied once it is up, not dropped: the file
+    // may have changed after the hub first read it.
+    CompletableFuture<HubServer> started = new CompletableFuture<>();
     Signals.handle(
         "HUP",
         () -> {
           HubServer hub = running.get();
           if (hub == null) {
-            log.info("SIGHUP ignored: the hub is still starting");
+            log.info("SIGHUP during start-up: the device config is reloaded once the hub is up");
+            started.thenAccept(HubMain::reloadDevices);
             return;
           }
-          if (!hub.reloader().configured()) {
-            log.info("SIGHUP ignored: no device_config is configured");
-            return;
-          }
-          try {
-            hub.reloader().reload();
-          } catch (DeviceConfigException | RuntimeException e) {
-            log.warn("SIGHUP reload failed: {}", e.getMessage());
-          }
+          reloadDevices(hub);
         });
     int[] code = {0};
     HubServer hub = launch(args, System.getenv(), System.out, System.err, code);
@@ -181,6 +191,7 @@ public final class HubMain {
       return;
     }
     running.set(hub);
+    started.complete(hub);
     stopRequested.await();
     hub.shutdown();
     flushLogs();

@@ -30,6 +30,7 @@ import org.aiphub.server.testing.Clients;
 import org.aiphub.server.testing.Fixtures;
 import org.aiphub.server.testing.TestHub;
 import org.aiphub.server.testing.WsClient;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -214,10 +215,15 @@ class ShutdownEndToEndTest {
     Files.writeString(devices, "devices:\n  " + DEVICE + ":\n    tags: [after, reloaded]\n");
     p.signal("HUP");
 
-    await("merged info after SIGHUP")
-        .atMost(Duration.ofSeconds(30))
-        .pollInterval(Duration.ofMillis(200))
-        .until(() -> deviceTags(p.port()).equals(List.of("after", "reloaded")));
+    try {
+      await("merged info after SIGHUP")
+          .atMost(Duration.ofSeconds(30))
+          .pollInterval(Duration.ofMillis(200))
+          .until(() -> deviceTags(p.port()).equals(List.of("after", "reloaded")));
+    } catch (ConditionTimeoutException e) {
+      throw new AssertionError(
+          "tags " + deviceTags(p.port()) + " after SIGHUP; hub log:\n" + p.log(), e);
+    }
     assertThat(p.process().isAlive()).as("SIGHUP does not stop the hub").isTrue();
 
     Files.writeString(devices, "devices: [this is: not valid\n");
