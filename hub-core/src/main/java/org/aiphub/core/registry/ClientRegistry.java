@@ -554,7 +554,12 @@ public final class ClientRegistry {
 
   // ------------------------------------------------------------------------ queries, stats
 
-  /** Counters of online clients and mapped sessions. */
+  /**
+   * Counters of online clients and mapped sessions. Read without a lock: while clients come and go
+   * each count is a recent value, and {@code total} (the number of entries) may briefly differ from
+   * devices plus constellations; it never counts a client twice, as a sum could when one changes
+   * type between two reads. When nothing changes, they agree.
+   */
   public RegistryStats getStats() {
     Map<String, Integer> platforms = new HashMap<>();
     devicesByPlatform.forEach(
@@ -566,8 +571,7 @@ public final class ClientRegistry {
         });
     int devices = byType.get(ClientType.DEVICE).size();
     int constellations = byType.get(ClientType.CONSTELLATION).size();
-    return new RegistryStats(
-        devices + constellations, devices, constellations, platforms, links.size());
+    return new RegistryStats(clients.size(), devices, constellations, platforms, links.size());
   }
 
   /** Online devices whose platform equals {@code platform}, ignoring case. */
