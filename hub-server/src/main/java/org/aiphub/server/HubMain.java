@@ -172,17 +172,24 @@ public final class HubMain {
     // is announced before start-up returns here) is applied once it is up, not dropped: the file
     // may have changed after the hub first read it.
     CompletableFuture<HubServer> started = new CompletableFuture<>();
-    Signals.handle(
-        "HUP",
-        () -> {
-          HubServer hub = running.get();
-          if (hub == null) {
-            log.info("SIGHUP during start-up: the device config is reloaded once the hub is up");
-            started.thenAccept(HubMain::reloadDevices);
-            return;
-          }
-          reloadDevices(hub);
-        });
+    boolean hup =
+        Signals.handle(
+            "HUP",
+            () -> {
+              HubServer hub = running.get();
+              if (hub == null) {
+                log.info(
+                    "SIGHUP during start-up: the device config is reloaded once the hub is up");
+                started.thenAccept(HubMain::reloadDevices);
+                return;
+              }
+              reloadDevices(hub);
+            });
+    if (!hup) {
+      log.warn(
+          "SIGHUP cannot reach the hub (ignored since start-up, as under nohup): reload the"
+              + " device config with POST /api/admin/reload-devices");
+    }
     int[] code = {0};
     HubServer hub = launch(args, System.getenv(), System.out, System.err, code);
     if (hub == null) {

@@ -12,7 +12,12 @@ import java.lang.reflect.Proxy;
 final class Signals {
   private Signals() {}
 
-  /** Runs {@code action} on its own thread whenever the process gets signal {@code name}. */
+  /**
+   * Runs {@code action} on its own thread whenever the process gets signal {@code name}.
+   *
+   * @return false when no handler could be installed: no {@code sun.misc.Signal}, or the signal was
+   *     ignored when the JVM started (e.g. SIGHUP under {@code nohup}), which the JVM keeps
+   */
   static boolean handle(String name, Runnable action) {
     try {
       Class<?> signal = Class.forName("sun.misc.Signal");
@@ -36,8 +41,9 @@ final class Signals {
           Proxy.newProxyInstance(
               Signals.class.getClassLoader(), new Class<?>[] {handler}, onSignal);
       Method install = signal.getMethod("handle", signal, handler);
-      install.invoke(null, signal.getConstructor(String.class).newInstance(name), proxy);
-      return true;
+      Object previous =
+          install.invoke(null, signal.getConstructor(String.class).newInstance(name), proxy);
+      return previous != handler.getField("SIG_IGN").get(null);
     } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
       return false;
     }
