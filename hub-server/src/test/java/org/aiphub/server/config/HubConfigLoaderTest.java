@@ -630,9 +630,9 @@ class HubConfigLoaderTest {
     Path file = yaml("conf/nested/hub.yaml", "device_config: devices/d.yaml\n");
     assertThat(load(file).deviceConfig())
         .isEqualTo(dir.toAbsolutePath().resolve("conf/nested/devices/d.yaml"));
-    Path up = yaml("conf/other/hub.yaml", "device_config: ../shared/./d.yaml\n");
+    Path up = yaml("conf/other/hub.yaml", "device_config: ../common/./d.yaml\n");
     assertThat(load(up).deviceConfig())
-        .isEqualTo(dir.toAbsolutePath().resolve("conf/shared/d.yaml"));
+        .isEqualTo(dir.toAbsolutePath().resolve("conf/common/d.yaml"));
   }
 
   @Test
