@@ -97,6 +97,16 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
           + "redis.call('SADD', KEYS[3], ARGV[1])\n"
           + "redis.call('PUBLISH', ARGV[6], ARGV[5])\n"
           + "return false\n";
+  // A session's record and its node's index change together, in one round trip each way: four
+  // separate commands per task cost the node more CPU than the task itself (BENCHMARKS.md).
+  private static final String RECORD_SESSION =
+      "redis.call('SADD', KEYS[2], ARGV[1])\n"
+          + "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
+          + "return 1\n";
+  private static final String DROP_SESSION =
+      "redis.call('HDEL', KEYS[1], ARGV[1])\n"
+          + "redis.call('SREM', KEYS[2], ARGV[1])\n"
+          + "return 1\n";
   private static final String RELEASE =
       "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then\n"
           + "  redis.call('HDEL', KEYS[1], ARGV[1])\n"
@@ -887,15 +897,14 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
                 session.taskName())
             .encode();
     try {
-      r.sadd("hub:node-sessions:" + nodeId, session.id());
-      r.hset(SESSIONS, session.id(), record)
+      String[] keys = sessionKeys();
+      r.evalLong(RECORD_SESSION, keys, session.id(), record)
           .thenRun(
               () -> {
-                // A fast cross-node outcome can overtake this event-loop write (its hdel runs on
-                // the cluster thread): then the record would stay forever.
+                // A fast cross-node outcome can overtake this event-loop write (its removal runs
+                // on the cluster thread): then the record would stay forever.
                 if (sessions.running(session.id()).isEmpty()) {
-                  r.hdel(SESSIONS, session.id());
-                  r.srem("hub:node-sessions:" + nodeId, session.id());
+                  r.evalLong(DROP_SESSION, keys, session.id());
                 }
               });
     } catch (RuntimeException e) {
@@ -929,12 +938,16 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
     RedisBackplane r = redis;
     if (r != null && !degraded && !stopped) {
       try {
-        r.hdel(SESSIONS, session.id());
-        r.srem("hub:node-sessions:" + nodeId, session.id());
+        r.evalLong(DROP_SESSION, sessionKeys(), session.id());
       } catch (RuntimeException e) {
         // shut down meanwhile: the record goes with this node's lease
       }
     }
+  }
+
+  /** The session records and this node's index of its own, as a script's KEYS. */
+  private String[] sessionKeys() {
+    return new String[] {SESSIONS, "hub:node-sessions:" + nodeId};
   }
 
   // -------------------------------------------------------------------------------- the view

@@ -134,18 +134,6 @@ final class RedisBackplane implements AutoCloseable {
     return redis.hget(key, field);
   }
 
-  CompletionStage<Boolean> hset(String key, String field, String value) {
-    return redis.hset(key, field, value);
-  }
-
-  CompletionStage<Long> hdel(String key, String field) {
-    return redis.hdel(key, field);
-  }
-
-  CompletionStage<Long> srem(String key, String member) {
-    return redis.srem(key, member);
-  }
-
   /** Runs a Lua script returning a string (or null). */
   CompletionStage<String> evalString(String script, String[] keys, String... args) {
     return redis.<String>eval(script, ScriptOutputType.VALUE, keys, args);

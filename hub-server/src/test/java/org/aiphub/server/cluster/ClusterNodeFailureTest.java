@@ -128,6 +128,17 @@ class ClusterNodeFailureTest {
       Clients.startTask(galA, "gal-a", "dev-b2", "s-2");
       assertThat(Clients.takeTasks(devB, 1)).containsExactly("s-1");
       assertThat(Clients.takeTasks(devB2, 1)).containsExactly("s-2");
+      // The owner's node published both sessions, indexed under itself: what the others reap.
+      await()
+          .atMost(ClusterRig.SYNC)
+          .untilAsserted(
+              () -> {
+                assertThat(rig.redis().hkeys("hub:sessions")).contains("s-1", "s-2");
+                assertThat(rig.redis().hget("hub:sessions", "s-1"))
+                    .contains("\"owner\":\"gal-a\"", "\"executor\":\"dev-b\"", "running");
+                assertThat(rig.redis().smembers("hub:node-sessions:" + nodeA))
+                    .containsExactlyInAnyOrder("s-1", "s-2");
+              });
 
       a.server().kill();
 
