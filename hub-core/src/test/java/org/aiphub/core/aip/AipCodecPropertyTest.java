@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.aiphub.core.testing.Fuzz;
 import org.junit.jupiter.api.Test;
 
 /**

@@ -34,6 +34,7 @@ import org.aiphub.core.aip.AipDecodeException;
 import org.aiphub.core.aip.ClientMessage;
 import org.aiphub.core.aip.ClientMessageType;
 import org.aiphub.core.registry.ClientConnection;
+import org.aiphub.core.testing.Fuzz;
 import org.aiphub.server.testing.HubInternals;
 import org.junit.jupiter.api.Test;
 

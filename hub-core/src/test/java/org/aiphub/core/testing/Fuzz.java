@@ -1,4 +1,4 @@
-package org.aiphub.server.netty;
+package org.aiphub.core.testing;
 
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -32,18 +32,17 @@ import java.util.function.Function;
  * <p>There is no shrinking: the failure report shows every input the failing try drew (truncated),
  * and replaying a single try is cheap enough to debug it directly.
  *
- * <p>A copy of hub-core's {@code org.aiphub.core.aip.Fuzz}: test classes are not shared between
- * modules, and one small class is not worth a test-jar. Keep the two in step.
+ * <p>hub-server's property tests use it too, through hub-core's test-jar.
  */
-final class Fuzz {
-  static final String SEED_PROPERTY = "hub.fuzz.seed";
-  static final String TRIES_PROPERTY = "hub.fuzz.tries";
+public final class Fuzz {
+  public static final String SEED_PROPERTY = "hub.fuzz.seed";
+  public static final String TRIES_PROPERTY = "hub.fuzz.tries";
 
   /**
    * {@link Run#expectShare} checks a share only when it asks for at least this many tries: with
    * fewer (a short run, {@code -Dhub.fuzz.tries}), chance alone could miss the minimum.
    */
-  static final int MIN_EXPECTED = 25;
+  public static final int MIN_EXPECTED = 25;
 
   private static final int MAX_SHOWN = 1_000;
 
@@ -56,7 +55,7 @@ final class Fuzz {
   private Fuzz() {}
 
   /** A property body: draws its inputs from the try, then asserts. */
-  interface Property {
+  public interface Property {
     void check(Try t) throws Throwable;
   }
 
@@ -65,7 +64,7 @@ final class Fuzz {
    * failing try, a generator's exception included, ends the run with an {@link AssertionError} that
    * names the seeds, the inputs drawn and how to replay it.
    */
-  static Run forAll(int defaultTries, Property property) {
+  public static Run forAll(int defaultTries, Property property) {
     String override = property(TRIES_PROPERTY);
     int tries = Math.max(1, override == null ? defaultTries : Integer.parseInt(override));
     String test = caller();
@@ -109,7 +108,7 @@ final class Fuzz {
   }
 
   /** The tries of one property so far: how often each label came up. */
-  static final class Run {
+  public static final class Run {
     private final String test;
     private final int tries;
     private final Map<String, Integer> labels = new TreeMap<>();
@@ -119,7 +118,7 @@ final class Fuzz {
       this.tries = tries;
     }
 
-    int count(String label) {
+    public int count(String label) {
       return labels.getOrDefault(label, 0);
     }
 
@@ -129,7 +128,7 @@ final class Fuzz {
      * {@code minShare} to a third or less of the share usually seen, so that a random base seed
      * never misses it by chance; skipped if it asks for fewer than {@link #MIN_EXPECTED} tries.
      */
-    Run expectShare(String label, double minShare) {
+    public Run expectShare(String label, double minShare) {
       double min = minShare * tries;
       if (min >= MIN_EXPECTED && count(label) < min) {
         throw new AssertionError(
@@ -152,7 +151,7 @@ final class Fuzz {
   }
 
   /** One try of a property: its random source and the inputs drawn from it. */
-  static final class Try {
+  public static final class Try {
     private final long seed;
     private final Run run;
     private final SplittableRandom random;
@@ -166,7 +165,7 @@ final class Fuzz {
     }
 
     /** Draws an input and keeps it for the failure report. */
-    <T> T draw(String name, Function<SplittableRandom, T> generator) {
+    public <T> T draw(String name, Function<SplittableRandom, T> generator) {
       T value = generator.apply(random);
       names.add(name);
       values.add(value);
@@ -174,7 +173,7 @@ final class Fuzz {
     }
 
     /** Counts this try under {@code label} (see {@link Run#expectShare}). */
-    void label(String label) {
+    public void label(String label) {
       run.labels.merge(label, 1, Integer::sum);
     }
 
@@ -214,7 +213,7 @@ final class Fuzz {
   }
 
   /** A readable, truncated rendering of a generated value (byte arrays as text or hex). */
-  static String show(Object value) {
+  public static String show(Object value) {
     String s;
     if (value instanceof byte[]) {
       s = showBytes((byte[]) value);
