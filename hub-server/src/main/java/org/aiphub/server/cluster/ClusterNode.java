@@ -147,6 +147,7 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
 
   private final HubConfig config;
   private final String nodeId;
+  private final String nodeSessionsKey;
   private final ClientRegistry registry;
   private final SessionTable sessions;
   private final AipCodec codec = new AipCodec();
@@ -176,6 +177,7 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
         config.clusterNodeId() != null
             ? config.clusterNodeId()
             : "node-" + UUID.randomUUID().toString().substring(0, 8);
+    this.nodeSessionsKey = "hub:node-sessions:" + nodeId;
     this.registry = registry;
     this.sessions = sessions;
     this.thread =
@@ -947,7 +949,7 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
 
   /** The session records and this node's index of its own, as a script's KEYS. */
   private String[] sessionKeys() {
-    return new String[] {SESSIONS, "hub:node-sessions:" + nodeId};
+    return new String[] {SESSIONS, nodeSessionsKey};
   }
 
   // -------------------------------------------------------------------------------- the view
