@@ -32,8 +32,7 @@ public final class AdmissionControl {
   private final int upgradesPerSecond;
   private final LongSupplier nanoTime;
   private final AtomicInteger open = new AtomicInteger();
-  private final ConcurrentHashMap<InetAddress, AtomicInteger> openByAddress =
-      new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<InetAddress, Integer> openByAddress = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<InetAddress, Bucket> upgrades = new ConcurrentHashMap<>();
 
   /**
@@ -80,9 +79,19 @@ public final class AdmissionControl {
       return Verdict.TOO_MANY_CONNECTIONS;
     }
     if (perAddress > 0 && address != null) {
-      AtomicInteger n = openByAddress.computeIfAbsent(address, a -> new AtomicInteger());
-      if (n.incrementAndGet() > perAddress) {
-        release(address);
+      // Check and count inside compute(): counted outside it, the increment could land on a
+      // counter a concurrent release() of the address's last socket has just removed, and that
+      // socket would then count against nothing.
+      boolean[] full = new boolean[1];
+      openByAddress.compute(
+          address,
+          (a, n) -> {
+            int now = n == null ? 0 : n;
+            full[0] = now >= perAddress;
+            return full[0] ? n : Integer.valueOf(now + 1);
+          });
+      if (full[0]) {
+        open.decrementAndGet();
         return Verdict.TOO_MANY_FROM_ADDRESS;
       }
     }
@@ -94,7 +103,7 @@ public final class AdmissionControl {
     open.decrementAndGet();
     if (perAddress > 0 && address != null) {
       // compute() keeps "decrement, drop at zero" atomic against a concurrent admit.
-      openByAddress.computeIfPresent(address, (a, n) -> n.decrementAndGet() <= 0 ? null : n);
+      openByAddress.computeIfPresent(address, (a, n) -> n <= 1 ? null : Integer.valueOf(n - 1));
     }
   }
 
