@@ -39,10 +39,10 @@ class HubConfigLoaderTest {
 
   // ------------------------------------------------------------------------------- helpers
 
-  /** The copy of the repository's config/hub.yaml in this module's test resources. */
+  /** The repository's config/hub.yaml (the build puts it on the test class path). */
   static Path repoHubYaml() {
     URL url = HubConfigLoaderTest.class.getResource("/config/hub.yaml");
-    assertThat(url).as("test resource config/hub.yaml (a copy of the repo's)").isNotNull();
+    assertThat(url).as("the repository's config/hub.yaml on the test class path").isNotNull();
     try {
       return Path.of(url.toURI());
     } catch (URISyntaxException e) {
