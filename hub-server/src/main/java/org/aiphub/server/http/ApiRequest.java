@@ -12,10 +12,16 @@ import java.util.Map;
  * @param body the request body (empty when none)
  */
 public record ApiRequest(String method, String path, Map<String, List<String>> query, byte[] body) {
-  /** The first value of a query parameter, or null. */
+  /**
+   * The first value of a query parameter, trimmed, or null when it is absent or blank: a form or
+   * script that sends {@code ?state=&client=} means "any", not "the empty string".
+   */
   public String param(String name) {
     List<String> v = query.get(name);
-    return v == null || v.isEmpty() ? null : v.get(0);
+    if (v == null || v.isEmpty() || v.get(0).isBlank()) {
+      return null;
+    }
+    return v.get(0).trim();
   }
 
   /** Every value of a query parameter, comma-separated values split, blanks dropped. */

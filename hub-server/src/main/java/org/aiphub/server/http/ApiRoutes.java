@@ -262,8 +262,7 @@ public final class ApiRoutes {
     try {
       s = router.dispatch((String) clientId, (String) request, name);
     } catch (DispatchException e) {
-      return ApiResponse.error(
-          e.reason() == DispatchException.Reason.DEVICE_BUSY ? 429 : 404, e.getMessage());
+      return ApiResponse.error(e.reason().httpStatus(), e.getMessage());
     }
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("status", "dispatched");
@@ -278,11 +277,14 @@ public final class ApiRoutes {
       return ApiResponse.error(400, "invalid task_name " + Text.quote(taskName));
     }
     Optional<Session> latest = sessions.latestWithTaskName(taskName);
+    Map<String, Object> out = new LinkedHashMap<>();
     if (latest.isEmpty()) {
-      return ApiResponse.error(404, "no task named " + Text.quote(taskName));
+      // The reference answers "pending" for a name it holds no result for (not dispatched yet,
+      // or aged out of the history); polling scripts written against it rely on that.
+      out.put("status", "pending");
+      return ApiResponse.json(200, out);
     }
     Session s = latest.get();
-    Map<String, Object> out = new LinkedHashMap<>();
     if (s.isRunning()) {
       out.put("status", "pending");
       out.put("session_id", s.id());
@@ -346,7 +348,9 @@ public final class ApiRoutes {
           "no online device with room for a task matches platform="
               + (platform == null ? "any" : Text.quote(platform))
               + ", capabilities="
-              + capabilities);
+              + capabilities
+              + ", tags="
+              + tags);
     }
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("device_id", pick.get());

@@ -111,13 +111,26 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
       write(ctx, keepAlive, label, ApiResponse.error(403, refusal));
       return;
     }
+    // From here on the Origin (if any) is allowed: answers carry the CORS headers that let a page
+    // of that origin read them.
+    String origin = req.headers().get(HttpHeaderNames.ORIGIN);
+    if (origin != null
+        && HttpMethod.OPTIONS.equals(req.method())
+        && req.headers().contains(HttpHeaderNames.ACCESS_CONTROL_REQUEST_METHOD)) {
+      // A browser's preflight carries no key (it never sends credentials or custom headers on
+      // one); it only asks whether the real request may be sent.
+      write(ctx, keepAlive, label, CorsHeaders.preflight(origin));
+      return;
+    }
     if (!ApiRoutes.isPublic(path) && !authorized(req)) {
       write(
           ctx,
           keepAlive,
           label,
-          ApiResponse.error(401, "missing or invalid API key: send X-API-Key: KEY")
-              .withHeader("WWW-Authenticate", "Bearer"));
+          CorsHeaders.allow(
+              origin,
+              ApiResponse.error(401, "missing or invalid API key: send X-API-Key: KEY")
+                  .withHeader("WWW-Authenticate", "Bearer")));
       return;
     }
     if (events != null && "/api/events".equals(path) && HttpMethod.GET.equals(req.method())) {
@@ -129,13 +142,13 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
         new ApiRequest(
             req.method().name(), path, uri.parameters(), ByteBufUtil.getBytes(req.content()));
     if (!ApiRoutes.isBlocking(request)) {
-      write(ctx, keepAlive, label, answer(request));
+      write(ctx, keepAlive, label, CorsHeaders.allow(origin, answer(request)));
       return;
     }
     try {
       blocking.execute(
           () -> {
-            ApiResponse r = answer(request);
+            ApiResponse r = CorsHeaders.allow(origin, answer(request));
             ctx.executor().execute(() -> write(ctx, keepAlive, label, r));
           });
     } catch (RejectedExecutionException e) {
@@ -169,11 +182,16 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
       byte[] body = r.text().getBytes(StandardCharsets.UTF_8);
       response =
           new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
-      response
-          .headers()
-          .set(HttpHeaderNames.CONTENT_TYPE, r.contentType())
-          .set(HttpHeaderNames.CONTENT_LENGTH, body.length)
-          .set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+      if (r.status() == 204) {
+        // RFC 9110: a 204 has no body and must not send Content-Length or a content type.
+        response.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+      } else {
+        response
+            .headers()
+            .set(HttpHeaderNames.CONTENT_TYPE, r.contentType())
+            .set(HttpHeaderNames.CONTENT_LENGTH, body.length)
+            .set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+      }
     }
     for (Map.Entry<String, String> h : r.headers().entrySet()) {
       response.headers().set(h.getKey(), h.getValue());

@@ -7,9 +7,25 @@ public final class DispatchException extends Exception {
   /** Why the task was not dispatched. */
   public enum Reason {
     /** The client is not an online device. */
-    DEVICE_NOT_FOUND,
+    DEVICE_NOT_FOUND(404),
     /** The device already runs its {@code max_concurrent_tasks}. */
-    DEVICE_BUSY
+    DEVICE_BUSY(429),
+    /**
+     * The hub cannot take work now: it is shutting down, or the device sits on another node that
+     * cannot be reached while the cluster backplane is down.
+     */
+    UNAVAILABLE(503);
+
+    private final int httpStatus;
+
+    Reason(int httpStatus) {
+      this.httpStatus = httpStatus;
+    }
+
+    /** The HTTP status that answers a dispatch refused for this reason. */
+    public int httpStatus() {
+      return httpStatus;
+    }
   }
 
   private final Reason reason;

@@ -554,7 +554,7 @@ public final class TaskRouter {
       throws DispatchException {
     long received = System.nanoTime();
     if (shuttingDown) {
-      throw new DispatchException(DispatchException.Reason.DEVICE_BUSY, "the hub is shutting down");
+      throw new DispatchException(DispatchException.Reason.UNAVAILABLE, "the hub is shutting down");
     }
     if (!registry.isDeviceConnected(deviceId)) {
       throw new DispatchException(
@@ -563,7 +563,7 @@ public final class TaskRouter {
     }
     String unreachable = unreachable(deviceId);
     if (unreachable != null) {
-      throw new DispatchException(DispatchException.Reason.DEVICE_BUSY, unreachable);
+      throw new DispatchException(DispatchException.Reason.UNAVAILABLE, unreachable);
     }
     Reservation reservation;
     try {

@@ -104,7 +104,7 @@ class ClusterRedisOutageTest {
       String httpRefusal =
           new HubHttp(a)
               .post("/api/dispatch", Map.of("client_id", "dev-b", "request", "x"))
-              .error(429);
+              .error(503);
       assertThat(httpRefusal).contains("backplane (Redis)");
 
       // Health and metrics say so, on every node.

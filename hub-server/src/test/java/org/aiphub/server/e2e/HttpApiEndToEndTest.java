@@ -337,10 +337,10 @@ class HttpApiEndToEndTest {
   }
 
   @Test
-  void taskResultOfAnUnknownNameIs404AndOfAnInvalidName400() {
+  void taskResultOfAnUnknownNameIsPendingAsInTheReferenceAndOfAnInvalidName400() {
     start();
-    assertThat(http.get("/api/task_result/never-dispatched").error(404))
-        .contains("never-dispatched");
+    assertThat(http.get("/api/task_result/never-dispatched").ok(200))
+        .isEqualTo(Map.of("status", "pending"));
     for (String bad : List.of(".hidden", "..%2fx", "%2Fabs", "a%20b", "%0Aevil", "", "..")) {
       assertThat(http.get("/api/task_result/" + bad).error(400)).as("name %s", bad).isNotBlank();
     }
@@ -445,6 +445,7 @@ class HttpApiEndToEndTest {
     assertThat(select("?platform=WINDOWS&tag=gpu")).isEqualTo("win-1");
     assertThat(select("?tag=gpu")).isEqualTo("win-1");
     assertThat(select("?platform=windows")).isEqualTo("win-1"); // tie: longest connected
+    assertThat(select("?platform=&capability=docker&tag=")).isEqualTo("lin-1"); // empty: any
     for (String q : List.of("", "?platform=windows", "?tag=office")) {
       assertThat(select(q))
           .as("query %s", q)
@@ -464,6 +465,9 @@ class HttpApiEndToEndTest {
     assertThat(http.get("/api/devices/select?platform=macos").error(404)).contains("macos");
     assertThat(http.get("/api/devices/select?platform=linux&capability=office").error(404))
         .contains("linux");
+    // Tags are preferences, not requirements; the reason still names them.
+    assertThat(http.get("/api/devices/select?capability=office&tag=nowhere").error(404))
+        .contains("tags=[nowhere]");
   }
 
   private String select(String query) {
@@ -568,10 +572,15 @@ class HttpApiEndToEndTest {
     assertThat(ids("?limit=1")).containsExactly("con-sess-1");
     assertThat(ids("?limit=1000")).hasSize(3);
 
-    for (String q : List.of("?state=bogus", "?state=", "?state=runnin")) {
+    // An empty filter means "any", as a form with an empty field sends it.
+    assertThat(ids("?state=&client=")).containsExactly("con-sess-1", b, a);
+    assertThat(ids("?state=running&client=")).containsExactly("con-sess-1", b);
+    assertThat(ids("?client=%20&limit=")).hasSize(3);
+
+    for (String q : List.of("?state=bogus", "?state=runnin")) {
       assertThat(http.get("/api/sessions" + q).error(400)).as(q).contains("state");
     }
-    for (String q : List.of("?limit=0", "?limit=-3", "?limit=abc", "?limit=1001", "?limit=")) {
+    for (String q : List.of("?limit=0", "?limit=-3", "?limit=abc", "?limit=1001")) {
       assertThat(http.get("/api/sessions" + q).error(400)).as(q).contains("limit");
     }
 
@@ -722,6 +731,60 @@ class HttpApiEndToEndTest {
     assertThat(tasks).extracting(ServerMessage::type).containsOnly(ServerMessageType.TASK);
     assertThat(tasks.get(2).sessionId()).isEqualTo(last.get("session_id"));
     assertThat(hub.server().sessions().counts().running()).isEqualTo(3);
+  }
+
+  @Test
+  void pagesOfAnAllowedOriginGetCorsHeadersAndAPreflightWithoutAKey() {
+    String dash = "https://dash.example.com";
+    start(b -> b.allowedOrigins(List.of(dash)));
+
+    HubHttp.Reply preflight =
+        http.send(
+            http.bare("/api/dispatch")
+                .method("OPTIONS", HttpRequest.BodyPublishers.noBody())
+                .header("Origin", dash)
+                .header("Access-Control-Request-Method", "POST")
+                .header("Access-Control-Request-Headers", "x-api-key, content-type"));
+    assertThat(preflight.status()).isEqualTo(204);
+    assertThat(preflight.body()).isEmpty();
+    assertThat(preflight.headers().firstValue("Access-Control-Allow-Origin")).contains(dash);
+    assertThat(preflight.headers().firstValue("Access-Control-Allow-Methods"))
+        .contains("GET, POST");
+    assertThat(preflight.headers().firstValue("Access-Control-Allow-Headers").orElseThrow())
+        .contains("X-API-Key", "Authorization", "Content-Type");
+    assertThat(preflight.headers().firstValue("Access-Control-Allow-Credentials")).isEmpty();
+    assertThat(preflight.headers().firstValue("Content-Length")).isEmpty();
+
+    HubHttp.Reply keyed = http.send(http.keyed("/api/clients").header("Origin", dash).GET());
+    assertThat(keyed.ok(200)).containsKey("online_clients");
+    assertThat(keyed.headers().firstValue("Access-Control-Allow-Origin")).contains(dash);
+    assertThat(keyed.headers().allValues("Vary")).contains("Origin");
+
+    // A wrong key stays a 401, readable by the page so it can say so.
+    HubHttp.Reply unkeyed = http.send(http.bare("/api/clients").header("Origin", dash).GET());
+    assertThat(unkeyed.error(401)).contains("API key");
+    assertThat(unkeyed.headers().firstValue("Access-Control-Allow-Origin")).contains(dash);
+
+    // Another origin gets neither a preflight nor headers: a 403 JSON refusal.
+    for (String method : List.of("OPTIONS", "GET")) {
+      HubHttp.Reply other =
+          http.send(
+              http.keyed("/api/clients")
+                  .method(method, HttpRequest.BodyPublishers.noBody())
+                  .header("Origin", "https://evil.example.com")
+                  .header("Access-Control-Request-Method", "GET"));
+      assertThat(other.error(403)).as(method).contains("evil.example.com");
+      assertThat(other.headers().firstValue("Access-Control-Allow-Origin")).as(method).isEmpty();
+    }
+    // Without an Origin (scripts, devices) nothing changes, and OPTIONS is not a route.
+    HubHttp.Reply script = http.get("/api/clients");
+    assertThat(script.headers().firstValue("Access-Control-Allow-Origin")).isEmpty();
+    assertThat(
+            http.send(
+                    http.keyed("/api/clients")
+                        .method("OPTIONS", HttpRequest.BodyPublishers.noBody()))
+                .error(405))
+        .contains("GET");
   }
 
   @Test

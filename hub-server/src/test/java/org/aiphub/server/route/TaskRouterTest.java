@@ -1315,4 +1315,45 @@ class TaskRouterTest {
       assertTaskEnd(ends.get(0), "s1", TaskStatus.FAILED, TaskRouter.DEVICE_DISCONNECTED);
     }
   }
+
+  // --------------------------------------------------------------------------- HTTP dispatch
+
+  @Nested
+  class Dispatch {
+    private DispatchException.Reason refusal(String deviceId) {
+      long running = sessions.counts().running();
+      try {
+        router.dispatch(deviceId, "do it", "t1");
+      } catch (DispatchException e) {
+        assertThat(sessions.counts().running()).isEqualTo(running);
+        return e.reason();
+      }
+      throw new AssertionError("dispatch to " + deviceId + " was not refused");
+    }
+
+    @Test
+    void aDispatchIsRefusedWithAReasonThatNamesItsHttpStatus() {
+      hub(DuplicatePolicy.REJECT, 1);
+      Client d = device("d1");
+      constellation("c1", null);
+
+      assertThat(refusal("nobody")).isEqualTo(DispatchException.Reason.DEVICE_NOT_FOUND);
+      assertThat(refusal("c1")).isEqualTo(DispatchException.Reason.DEVICE_NOT_FOUND);
+      assertThat(DispatchException.Reason.DEVICE_NOT_FOUND.httpStatus()).isEqualTo(404);
+
+      start(constellation("c2", null), d, "s1");
+      assertThat(refusal("d1")).isEqualTo(DispatchException.Reason.DEVICE_BUSY);
+      assertThat(DispatchException.Reason.DEVICE_BUSY.httpStatus()).isEqualTo(429);
+    }
+
+    @Test
+    void aDispatchWhileTheHubShutsDownIsUnavailableNotBusy() throws Exception {
+      Client d = device("d1");
+      router.beginShutdown();
+
+      assertThat(refusal("d1")).isEqualTo(DispatchException.Reason.UNAVAILABLE);
+      assertThat(DispatchException.Reason.UNAVAILABLE.httpStatus()).isEqualTo(503);
+      assertThat(d.conn().sent()).isEmpty();
+    }
+  }
 }
