@@ -91,14 +91,15 @@ public final class HubMain {
       exitCode[0] = 0;
       return null;
     }
-    HubConfig config;
+    HubConfigLoader.Loaded loaded;
     try {
-      config = main.resolve(env);
+      loaded = main.resolve(env);
     } catch (ConfigException e) {
       err.println("aip-hub: " + e.getMessage());
       exitCode[0] = EXIT_CONFIG;
       return null;
     }
+    HubConfig config = loaded.config();
     if (config.apiKey() == null) {
       String key = ApiKey.generate();
       config = config.withApiKey(key);
@@ -117,7 +118,7 @@ public final class HubMain {
     try {
       return HubServer.start(config);
     } catch (ConfigException e) {
-      err.println("aip-hub: " + e.getMessage());
+      err.println("aip-hub: " + loaded.locate(e).getMessage());
       exitCode[0] = EXIT_CONFIG;
       return null;
     }
@@ -135,7 +136,7 @@ public final class HubMain {
     }
   }
 
-  private HubConfig resolve(Map<String, String> env) {
+  private HubConfigLoader.Loaded resolve(Map<String, String> env) {
     Path file = config;
     if (file == null && env.get("HUB_CONFIG") != null) {
       file = Path.of(env.get("HUB_CONFIG"));
@@ -145,7 +146,7 @@ public final class HubMain {
     flags.put("port", port);
     flags.put("api_key", apiKey);
     flags.put("device_config", deviceConfig);
-    return HubConfigLoader.load(file, env, flags);
+    return HubConfigLoader.loadWithSources(file, env, flags);
   }
 
   /** Starts the hub and serves until SIGTERM or SIGINT, then stops gracefully and exits 0. */

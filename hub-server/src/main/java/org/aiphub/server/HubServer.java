@@ -88,6 +88,8 @@ public final class HubServer implements AutoCloseable {
             config.maxSessionsPerConstellation(),
             clock);
     this.sessions = new SessionTable(config.historySize(), config.historyAge(), clock);
+    // Loaded before any thread exists: a bad certificate then stops start-up with nothing to undo.
+    SslContext tls = tlsContext(config);
     this.transport = Transport.best();
     this.boss = new MultiThreadIoEventLoopGroup(config.bossThreads(), transport.ioHandlerFactory());
     this.workers =
@@ -100,44 +102,48 @@ public final class HubServer implements AutoCloseable {
               return t;
             });
     this.channels = new DefaultChannelGroup("aip-hub", GlobalEventExecutor.INSTANCE);
-    this.metrics = new HubMetrics(registry, sessions, workers, channels::size);
-    HubLog hubLog = new HubLog();
-    this.cluster =
-        config.clustered() ? new ClusterNode(config, registry, sessions, metrics.registry()) : null;
-    List<RouterEvents> routerListeners =
-        cluster == null ? List.of(metrics, hubLog) : List.of(metrics, hubLog, cluster);
-    this.dashboard =
-        new DashboardState(
-            registry,
-            sessions,
-            clock,
-            cluster == null ? null : id -> cluster.nodeOfClient(id).orElse(cluster.nodeId()));
-    List<RouterEvents> withDashboard = new java.util.ArrayList<>(routerListeners);
-    withDashboard.add(dashboard);
-    EventFanout events = new EventFanout(withDashboard, List.of(metrics, hubLog));
-    this.router = new TaskRouter(registry, sessions, clock, events);
-    this.reloader = new DeviceConfigReloader(config.deviceConfig(), registry);
-    ApiKey key = ApiKey.of(config.apiKey());
-    SslContext tls = tlsContext(config);
-    OriginPolicy origins =
-        new OriginPolicy(config.allowedHosts(), config.allowedOrigins(), config.host());
-    this.admission =
-        new AdmissionControl(
-            config.maxConnections(),
-            config.maxConnectionsPerAddress(),
-            config.registrationsPerAddressPerSecond(),
-            System::nanoTime);
-    this.feed = new EventStream(dashboard, workers.next());
-    ApiRoutes routes =
-        new ApiRoutes(
-            registry,
-            sessions,
-            router,
-            metrics::scrape,
-            reloader,
-            clock,
-            cluster == null ? null : cluster::view);
+    HubMetrics createdMetrics = null;
+    ClusterNode createdCluster = null;
     try {
+      this.metrics = createdMetrics = new HubMetrics(registry, sessions, workers, channels::size);
+      HubLog hubLog = new HubLog();
+      this.cluster =
+          createdCluster =
+              config.clustered()
+                  ? new ClusterNode(config, registry, sessions, metrics.registry())
+                  : null;
+      List<RouterEvents> routerListeners =
+          cluster == null ? List.of(metrics, hubLog) : List.of(metrics, hubLog, cluster);
+      this.dashboard =
+          new DashboardState(
+              registry,
+              sessions,
+              clock,
+              cluster == null ? null : id -> cluster.nodeOfClient(id).orElse(cluster.nodeId()));
+      List<RouterEvents> withDashboard = new java.util.ArrayList<>(routerListeners);
+      withDashboard.add(dashboard);
+      EventFanout events = new EventFanout(withDashboard, List.of(metrics, hubLog));
+      this.router = new TaskRouter(registry, sessions, clock, events);
+      this.reloader = new DeviceConfigReloader(config.deviceConfig(), registry);
+      ApiKey key = ApiKey.of(config.apiKey());
+      OriginPolicy origins =
+          new OriginPolicy(config.allowedHosts(), config.allowedOrigins(), config.host());
+      this.admission =
+          new AdmissionControl(
+              config.maxConnections(),
+              config.maxConnectionsPerAddress(),
+              config.registrationsPerAddressPerSecond(),
+              System::nanoTime);
+      this.feed = new EventStream(dashboard, workers.next());
+      ApiRoutes routes =
+          new ApiRoutes(
+              registry,
+              sessions,
+              router,
+              metrics::scrape,
+              reloader,
+              clock,
+              cluster == null ? null : cluster::view);
       ServerBootstrap b =
           new ServerBootstrap()
               .group(boss, workers)
@@ -162,10 +168,16 @@ public final class HubServer implements AutoCloseable {
                       tls));
       this.serverChannel = bind(b, config);
     } catch (RuntimeException | InterruptedException e) {
-      // Event-loop threads are not daemons: a failed start must stop them or the JVM hangs.
+      // Event-loop threads are not daemons: a failed start must stop them (and whatever else it
+      // started) or an embedding JVM hangs.
       blocking.shutdownNow();
+      if (createdCluster != null) {
+        createdCluster.close();
+      }
       stopLoops(Duration.ZERO);
-      metrics.close();
+      if (createdMetrics != null) {
+        createdMetrics.close();
+      }
       throw e;
     }
     if (cluster != null) {
@@ -183,33 +195,38 @@ public final class HubServer implements AutoCloseable {
       return SslContextBuilder.forServer(config.tlsCert().toFile(), config.tlsKey().toFile())
           .build();
     } catch (SSLException | IllegalArgumentException e) {
-      throw new ConfigException(
-          "tls_cert/tls_key: cannot load "
-              + config.tlsCert()
-              + " and "
+      throw ConfigException.invalid(
+          "tls_cert",
+          config.tlsCert(),
+          "cannot load it and tls_key "
               + config.tlsKey()
-              + " as a PEM certificate chain and PKCS#8 private key ("
-              + e.getMessage()
-              + ")",
-          e);
+              + " as a PEM certificate chain and PKCS#8 private key: "
+              + e.getMessage());
     }
   }
 
   private static Channel bind(ServerBootstrap b, HubConfig config) throws InterruptedException {
     io.netty.channel.ChannelFuture f = b.bind(config.host(), config.port()).await();
     if (!f.isSuccess()) {
-      Throwable cause = f.cause();
-      throw new ConfigException(
-          "port: cannot listen on "
-              + config.host()
-              + ":"
-              + config.port()
-              + " ("
-              + (cause == null ? "unknown error" : cause.getMessage())
-              + ")",
-          cause);
+      throw bindFailure(config.host(), config.port(), f.cause());
     }
     return f.channel();
+  }
+
+  /** Which setting a failed bind blames: the host when it names no local address, else the port. */
+  static ConfigException bindFailure(String host, int port, Throwable cause) {
+    String why = cause == null ? null : cause.getMessage();
+    if (cause instanceof java.nio.channels.UnresolvedAddressException
+        || cause instanceof java.net.UnknownHostException) {
+      return ConfigException.invalid("host", host, "cannot resolve this name to an address");
+    }
+    if (why != null && why.toLowerCase(Locale.ROOT).contains("assign requested address")) {
+      return ConfigException.invalid("host", host, "not an address of this machine");
+    }
+    String detail =
+        why == null || why.isBlank() ? cause == null ? "unknown error" : cause.toString() : why;
+    return ConfigException.invalid(
+        "port", port, "cannot listen on " + hostForUrl(host) + ":" + port + ": " + detail);
   }
 
   /**
@@ -253,7 +270,7 @@ public final class HubServer implements AutoCloseable {
     try {
       return DeviceConfigLoader.load(config.deviceConfig());
     } catch (DeviceConfigException e) {
-      throw new ConfigException("device_config: " + e.getMessage(), e);
+      throw ConfigException.invalid("device_config", config.deviceConfig(), e.getMessage());
     }
   }
 

@@ -141,6 +141,34 @@ public final class HubConfigLoader {
    * @param flags values from command-line flags, by config key
    */
   public static HubConfig load(Path file, Map<String, String> env, Map<String, String> flags) {
+    return loadWithSources(file, env, flags).config();
+  }
+
+  /**
+   * A loaded config and where each key that is not a default was set, so a problem found later (a
+   * port in use, a device config that fails to load) can still name its source.
+   *
+   * @param config the config
+   * @param sources by key: the flag, environment variable or file (and key) that set it
+   */
+  public record Loaded(HubConfig config, Map<String, String> sources) {
+    /** Copies the sources. */
+    public Loaded {
+      sources = Map.copyOf(sources);
+    }
+
+    /** {@code e} with the source of its key in front ({@code default} when none set it). */
+    public ConfigException locate(ConfigException e) {
+      if (e.key() == null) {
+        return e;
+      }
+      return e.from(sources.getOrDefault(e.key(), "default"));
+    }
+  }
+
+  /** Same as {@link #load}, keeping where each key was set. */
+  public static Loaded loadWithSources(
+      Path file, Map<String, String> env, Map<String, String> flags) {
     HubConfigLoader l = new HubConfigLoader();
     if (file != null) {
       l.readFile(file);
@@ -161,7 +189,7 @@ public final class HubConfigLoader {
       }
     }
     try {
-      return l.builder.build();
+      return new Loaded(l.builder.build(), l.sources);
     } catch (ConfigException e) {
       String source = e.key() == null ? null : l.sources.get(e.key());
       String related = e.key() == null ? null : LIMITED_BY.get(e.key());
@@ -211,7 +239,12 @@ public final class HubConfigLoader {
       Setting s = SETTINGS.get(key);
       if (s == null) {
         throw new ConfigException(
-            where + ": unknown key '" + key + "' (known keys: " + String.join(", ", keys()) + ")");
+            where
+                + ": unknown key '"
+                + key
+                + "' (value not shown: a misspelt key may hold a secret; known keys: "
+                + String.join(", ", keys())
+                + ")");
       }
       if (e.getValue() != null) {
         set(s, e.getValue(), where + ": key '" + key + "'", dir);

@@ -446,7 +446,7 @@ class HubMainTest {
         .contains(wrongType.toString(), "idle_timeout", "[1]");
     Path unknown = file("unknown.yaml", "prot: 1\n");
     assertThat(refused(Map.of(), "--config", unknown.toString()))
-        .contains(unknown.toString(), "unknown key 'prot'");
+        .contains(unknown.toString(), "unknown key 'prot'", "value not shown");
     Path broken = file("broken.yaml", "port: 0\n  api_key: x\n");
     assertThat(refused(Map.of(), "--config", broken.toString()))
         .contains(broken.toString(), "line 2", "invalid YAML");
@@ -467,7 +467,56 @@ class HubMainTest {
     assertThat(
             refused(
                 Map.of(), "--port", "0", "--api-key", KEY, "--device-config", missing.toString()))
-        .contains("device_config", missing.toString(), "not found");
+        .startsWith("aip-hub: flag --device-config: device_config: " + missing)
+        .contains("not found");
+    assertThat(
+            refused(
+                Map.of("HUB_DEVICE_CONFIG", missing.toString()), "--port", "0", "--api-key", KEY))
+        .startsWith("aip-hub: environment variable HUB_DEVICE_CONFIG: device_config: " + missing);
+  }
+
+  @Test
+  void anUnresolvableHostExitsTwoBlamingTheHostAndWhereItWasSet()
+      throws InterruptedException, IOException {
+    assertThat(refused(Map.of(), "--host", "nosuch.invalid", "--port", "0", "--api-key", KEY))
+        .isEqualTo(
+            "aip-hub: flag --host: host: nosuch.invalid (cannot resolve this name to an address)");
+    Path config = file("hub.yaml", "host: 192.0.2.77\nport: 0\napi_key: " + KEY + "\n");
+    assertThat(refused(Map.of(), "--config", config.toString()))
+        .startsWith("aip-hub: config file " + config + ": key 'host': host: 192.0.2.77")
+        .contains("not an address of this machine");
+  }
+
+  @Test
+  void aFailedStartLeavesNoThreadBehind() throws InterruptedException, IOException {
+    Path notPem = file("not.pem", "not a certificate\n");
+    java.util.Set<Thread> before = Thread.getAllStackTraces().keySet();
+
+    assertThat(
+            refused(
+                Map.of("HUB_TLS_CERT", notPem.toString(), "HUB_TLS_KEY", notPem.toString()),
+                "--port",
+                "0",
+                "--api-key",
+                KEY))
+        .startsWith("aip-hub: environment variable HUB_TLS_CERT: tls_cert: " + notPem);
+    assertThat(refused(Map.of(), "--host", "nosuch.invalid", "--port", "0", "--api-key", KEY))
+        .contains("host");
+
+    // Polled by hand: a polling library's own thread would count as a new thread.
+    List<String> left = List.of();
+    for (int i = 0; i < 100; i++) {
+      left =
+          Thread.getAllStackTraces().keySet().stream()
+              .filter(t -> !before.contains(t) && t.isAlive() && !t.isDaemon())
+              .map(Thread::getName)
+              .toList();
+      if (left.isEmpty()) {
+        break;
+      }
+      Thread.sleep(100);
+    }
+    assertThat(left).as("non-daemon threads started by the failed starts").isEmpty();
   }
 
   @Test
@@ -485,7 +534,8 @@ class HubMainTest {
 
     String message = refused(Map.of(), "--port", String.valueOf(port), "--api-key", KEY);
 
-    assertThat(message).contains("port", "cannot listen", "127.0.0.1:" + port);
+    assertThat(message)
+        .startsWith("aip-hub: flag --port: port: " + port + " (cannot listen on 127.0.0.1:" + port);
     assertThat(handshake(ws(first, KEY))).as("the first hub still serves").isEqualTo(101);
   }
 
