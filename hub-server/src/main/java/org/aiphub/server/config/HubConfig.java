@@ -140,6 +140,14 @@ public record HubConfig(
           slowConsumerMaxBytes,
           "must be above write_buffer_high " + writeBufferHigh);
     }
+    if (slowConsumerMaxBytes < 2L * maxFrameBytes) {
+      // One accepted message is forwarded with its envelope; a bound below it would close every
+      // reader of a big result as a slow consumer, again on each redelivery of that result.
+      throw ConfigException.invalid(
+          "slow_consumer_max_bytes",
+          slowConsumerMaxBytes,
+          "must be at least twice max_frame_bytes " + maxFrameBytes);
+    }
     allowedOrigins = allowedOrigins == null ? List.of() : List.copyOf(allowedOrigins);
     allowedHosts = allowedHosts == null ? List.of() : List.copyOf(allowedHosts);
     atLeast("max_connections", maxConnections, 0);
@@ -247,6 +255,9 @@ public record HubConfig(
     }
   }
 
+  /** The least {@code slow_consumer_max_bytes} when it is left unset (16 MiB). */
+  public static final long DEFAULT_SLOW_CONSUMER_MAX_BYTES = 16L * 1024 * 1024;
+
   /** Mutable builder; {@link #build()} validates. */
   public static final class Builder {
     private String host = "127.0.0.1";
@@ -271,7 +282,10 @@ public record HubConfig(
     private int writeBufferLow = 32 * 1024;
     private int writeBufferHigh = 64 * 1024;
     private Duration slowConsumerTimeout = Duration.ofSeconds(10);
-    private long slowConsumerMaxBytes = 16L * 1024 * 1024;
+
+    /** 0: derived from max_frame_bytes at build time (see {@link #build}). */
+    private long slowConsumerMaxBytes;
+
     private Duration shutdownGrace = Duration.ofSeconds(10);
     private List<String> allowedOrigins = List.of();
     private List<String> allowedHosts = List.of();
@@ -561,6 +575,11 @@ public record HubConfig(
 
     /** Validates and builds. */
     public HubConfig build() {
+      // Unset, the bound follows max_frame_bytes, so raising the frame limit alone works.
+      long slowConsumerMaxBytes =
+          this.slowConsumerMaxBytes > 0
+              ? this.slowConsumerMaxBytes
+              : Math.max(DEFAULT_SLOW_CONSUMER_MAX_BYTES, 4L * maxFrameBytes);
       return new HubConfig(
           host,
           port,

@@ -101,7 +101,21 @@ class HubConfigTest {
         bad("write_buffer_high", "16384", b -> b.writeBufferHigh(16 * 1024)),
         bad("write_buffer_high", "65536", b -> b.writeBufferLow(128 * 1024)),
         bad("slow_consumer_max_bytes", "65536", b -> b.slowConsumerMaxBytes(64 * 1024)),
-        bad("slow_consumer_max_bytes", "1", b -> b.slowConsumerMaxBytes(1)));
+        bad("slow_consumer_max_bytes", "1", b -> b.slowConsumerMaxBytes(1)),
+        bad(
+            "slow_consumer_max_bytes",
+            "16777216",
+            b -> b.maxFrameBytes(8 * 1024 * 1024 + 1).slowConsumerMaxBytes(16L << 20)));
+  }
+
+  @Test
+  void anUnsetSlowConsumerBoundFollowsTheFrameLimit() {
+    assertThat(build(b -> b).slowConsumerMaxBytes()).isEqualTo(16L << 20);
+    assertThat(build(b -> b.maxFrameBytes(4 << 20)).slowConsumerMaxBytes()).isEqualTo(16L << 20);
+    assertThat(build(b -> b.maxFrameBytes(100 << 20)).slowConsumerMaxBytes()).isEqualTo(400L << 20);
+    assertThat(build(b -> b.maxFrameBytes(100 << 20).slowConsumerMaxBytes(200L << 20)))
+        .extracting(HubConfig::slowConsumerMaxBytes)
+        .isEqualTo(200L << 20);
   }
 
   private static Arguments bad(String key, String shown, UnaryOperator<HubConfig.Builder> tweak) {
@@ -141,8 +155,12 @@ class HubConfigTest {
         ok("worker_threads 0", b -> b.workerThreads(0)),
         ok("so_backlog 1", b -> b.soBacklog(1)),
         ok(
-            "write buffers 1024/1025/1026",
-            b -> b.writeBufferLow(1024).writeBufferHigh(1025).slowConsumerMaxBytes(1026)),
+            "write buffers 1024/1025, frames 1024, slow consumer 2048",
+            b ->
+                b.writeBufferLow(1024)
+                    .writeBufferHigh(1025)
+                    .maxFrameBytes(1024)
+                    .slowConsumerMaxBytes(2048)),
         ok("slow_consumer_max_bytes above 2 GiB", b -> b.slowConsumerMaxBytes(8L << 30)));
   }
 
@@ -240,12 +258,12 @@ class HubConfigTest {
             .writeBufferLow(2000)
             .writeBufferHigh(3000)
             .slowConsumerTimeout(Duration.ofSeconds(11))
-            .slowConsumerMaxBytes(4000)
+            .slowConsumerMaxBytes(5000)
             .shutdownGrace(Duration.ofSeconds(12))
             .allowedOrigins(List.of("https://a.example"))
             .build();
     assertThat(c.toBuilder().build()).isEqualTo(c).isNotEqualTo(HubConfig.defaults());
-    assertThat(c.toBuilder().build().slowConsumerMaxBytes()).isEqualTo(4000L);
+    assertThat(c.toBuilder().build().slowConsumerMaxBytes()).isEqualTo(5000L);
   }
 
   @Test

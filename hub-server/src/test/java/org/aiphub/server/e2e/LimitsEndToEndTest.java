@@ -226,6 +226,7 @@ class LimitsEndToEndTest {
             TestHub.start(
                 b ->
                     b.slowConsumerTimeout(Duration.ofMinutes(5))
+                        .maxFrameBytes(1024 * 1024)
                         .slowConsumerMaxBytes(2L * 1024 * 1024));
         RawWsClient slow = RawWsClient.connect(hub.wsUri(), 4096);
         WsClient owner = Clients.constellation(hub, "galaxy-1");
@@ -239,6 +240,32 @@ class LimitsEndToEndTest {
       // The timer is out of reach: only the bound on queued bytes can have closed it.
       TimeoutsEndToEndTest.assertSlowDeviceCleanedUp(hub, flood);
       flood.roundTrip(other, "dev-ok", "after");
+    }
+  }
+
+  /**
+   * With the frame limit raised towards the 100 MiB the reference clients allow, a reading owner
+   * gets a result bigger than the old fixed 16 MiB bound on queued bytes: that bound follows the
+   * frame limit, so one big message is never taken for a slow reader.
+   */
+  @Test
+  void aResultNearARaisedFrameLimitReachesAReadingOwner() {
+    int limit = 20 * 1024 * 1024;
+    try (TestHub hub = TestHub.start(b -> b.maxFrameBytes(limit));
+        WsClient device = Clients.device(hub, "dev-1");
+        WsClient owner = Clients.constellation(hub, "galaxy-1")) {
+      assertThat(hub.server().config().slowConsumerMaxBytes()).isEqualTo(4L * limit);
+      Clients.startTask(owner, "galaxy-1", "dev-1", "big");
+      assertThat(device.next().type()).isEqualTo(ServerMessageType.TASK);
+      String filler = ClientFrames.filler(17 * 1024 * 1024);
+      device.send(ClientFrames.taskEnd("dev-1", "big", "\"" + filler + "\""));
+
+      ServerMessage end = owner.next();
+      assertThat(end.type()).isEqualTo(ServerMessageType.TASK_END);
+      assertThat(end.sessionId()).isEqualTo("big");
+      assertThat(end.result()).isEqualTo(filler);
+      assertThat(owner.isClosed()).isFalse();
+      assertThat(hub.server().registry().isOnline("galaxy-1")).isTrue();
     }
   }
 
