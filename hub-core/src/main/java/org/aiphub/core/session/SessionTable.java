@@ -226,10 +226,14 @@ public final class SessionTable {
   }
 
   /**
-   * Hands out, once, every outcome held for {@code ownerId}, oldest first. Each session comes back
-   * un-held; a caller that fails to deliver one should {@link #hold} it again.
+   * Hands out, once, every outcome held for {@code ownerId} and not older than the history age,
+   * oldest first. Each session comes back un-held; a caller that fails to deliver one should {@link
+   * #hold} it again.
    */
   public List<Session> takeHeld(String ownerId) {
+    // Age eviction otherwise runs on a timer: without this, an outcome past the history age could
+    // still reach its owner until the next sweep.
+    evict(clock.instant());
     ConcurrentLinkedQueue<Session> queue = ownerId == null ? null : heldByOwner.remove(ownerId);
     List<Session> out = new ArrayList<>();
     if (queue == null) {

@@ -582,6 +582,21 @@ class SessionTableTest {
     }
 
     @Test
+    void takeHeldNeverHandsOutAnOutcomeOlderThanTheHistoryAge() throws Exception {
+      Session old = finish(reserve("old", "c1"), SessionState.COMPLETED);
+      table.hold(old);
+      clock.advance(Duration.ofMinutes(59));
+      Session fresh = finish(reserve("fresh", "c1"), SessionState.COMPLETED);
+      table.hold(fresh);
+      clock.advance(Duration.ofMinutes(1).plusMillis(1));
+
+      // No sweep ran in between: the hand-out itself drops what aged out.
+      assertThat(table.takeHeld("c1")).extracting(Session::id).containsExactly("fresh");
+      assertThat(table.counts().held()).isZero();
+      assertThat(table.get("old")).isEmpty();
+    }
+
+    @Test
     void takeHeldHandsEachOutcomeOutOnceOldestFirst() throws Exception {
       Session a = reserve("a", "c1");
       Session b = reserve("b", "c1");

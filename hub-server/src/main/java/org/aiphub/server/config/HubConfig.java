@@ -155,7 +155,10 @@ public record HubConfig(
     atLeast("registrations_per_address_per_second", registrationsPerAddressPerSecond, 0);
     atLeast("max_sessions_per_constellation", maxSessionsPerConstellation, 0);
     positive("handshake_timeout", handshakeTimeout);
-    positive("probe_timeout", probeTimeout);
+    if (probeTimeout == null || probeTimeout.isNegative()) {
+      throw ConfigException.invalid(
+          "probe_timeout", probeTimeout, "must be 0 (no probe) or a positive duration such as 2s");
+    }
     if (clusterRedis != null
         && !(clusterRedis.startsWith("redis://") || clusterRedis.startsWith("rediss://"))) {
       throw ConfigException.invalid(

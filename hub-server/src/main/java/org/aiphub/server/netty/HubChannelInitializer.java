@@ -184,6 +184,7 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
             config.registrationTimeout(),
             config.badFramesPerMinute(),
             events,
-            config.probeTimeout()));
+            // 0: the plain reject policy of AIP.md, a live entry is never probed or replaced.
+            config.probeTimeout().isZero() ? null : config.probeTimeout()));
   }
 }

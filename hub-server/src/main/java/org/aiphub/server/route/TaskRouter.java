@@ -38,6 +38,13 @@ public final class TaskRouter {
   /** Close code for a connection displaced by a takeover (AIP: 4000 range). */
   public static final int CLOSE_TAKEN_OVER = 4000;
 
+  /**
+   * Close code for a holder of a client id that did not answer the probe a duplicate registration
+   * sent, so the newcomer replaced it: the idle close code, since it is the same finding (silent
+   * past a ping). The router does not see the transport's close-code constants.
+   */
+  public static final int CLOSE_REPLACED_SILENT = 4001;
+
   /** Error text of sessions failed because their device went away. */
   public static final String DEVICE_DISCONNECTED = "device_disconnected";
 
@@ -202,7 +209,7 @@ public final class TaskRouter {
   public void replaceDead(Contested contested) {
     ClientInfo dead = contested.holder();
     disconnected(dead.connection(), new Identity(dead.clientId(), dead.clientType(), null));
-    dead.connection().close(4001, "replaced: did not answer a ping");
+    dead.connection().close(CLOSE_REPLACED_SILENT, "replaced: did not answer a ping");
     events.takenOver(dead.clientId(), dead.clientType());
   }
 

@@ -102,6 +102,7 @@ class HubConfigTest {
         bad("write_buffer_high", "65536", b -> b.writeBufferLow(128 * 1024)),
         bad("slow_consumer_max_bytes", "65536", b -> b.slowConsumerMaxBytes(64 * 1024)),
         bad("slow_consumer_max_bytes", "1", b -> b.slowConsumerMaxBytes(1)),
+        bad("probe_timeout", "PT-1S", b -> b.probeTimeout(Duration.ofSeconds(-1))),
         bad(
             "slow_consumer_max_bytes",
             "16777216",
@@ -154,6 +155,7 @@ class HubConfigTest {
         ok("boss_threads 1", b -> b.bossThreads(1)),
         ok("worker_threads 0", b -> b.workerThreads(0)),
         ok("so_backlog 1", b -> b.soBacklog(1)),
+        ok("probe_timeout 0 (off)", b -> b.probeTimeout(Duration.ZERO)),
         ok(
             "write buffers 1024/1025, frames 1024, slow consumer 2048",
             b ->

@@ -153,6 +153,28 @@ class RobustReconnectEndToEndTest {
   }
 
   @Test
+  void withTheProbeOffEvenAHalfOpenHolderKeepsItsPlace() {
+    try (TestHub hub = TestHub.start(b -> b.probeTimeout(Duration.ZERO));
+        RawWsClient dead = halfOpenDevice(hub, DEVICE);
+        WsClient fresh = hub.connect()) {
+      ClientConnection deadConn = hub.server().registry().getClient(DEVICE).orElseThrow();
+
+      fresh.send(ClientFrames.registerDevice(DEVICE));
+      ServerMessage refused = fresh.next();
+      assertThat(refused.type()).isEqualTo(ServerMessageType.ERROR);
+      assertThat(refused.error()).isEqualTo(DUPLICATE_TEXT);
+
+      assertThat(hub.server().registry().getClient(DEVICE)).containsSame(deadConn);
+      // Stopping the hub ends the dead socket's stream: it holds the shutdown close, no ping.
+      hub.server().shutdown();
+      assertThat(dead.readUntilEof())
+          .extracting(Frame::opcode)
+          .as("no probe ping reached the holder")
+          .containsExactly(RawWsClient.CLOSE);
+    }
+  }
+
+  @Test
   void aHalfOpenConstellationIsReplacedAndTheTaskItsSuccessorSentAtOnceIsServed() {
     try (TestHub hub = TestHub.start(b -> b.probeTimeout(PROBE));
         WsClient device = Clients.device(hub, DEVICE);
