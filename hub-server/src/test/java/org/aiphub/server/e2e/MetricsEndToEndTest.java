@@ -103,6 +103,26 @@ class MetricsEndToEndTest {
                 assertThat(value(s, "hub_slow_consumer_closes_total")).isEqualTo(0.0);
               });
 
+      // Refused registrations are counted by outcome, apart from the accepted ones.
+      try (WsClient badId = hub.connect();
+          WsClient duplicate = hub.connect()) {
+        badId.send(JsonFrames.registerDevice("bad id", "linux", List.of()));
+        assertThat(badId.next().type()).isEqualTo(ServerMessageType.ERROR);
+        duplicate.send(JsonFrames.registerConstellation("con-1"));
+        assertThat(duplicate.next().type()).isEqualTo(ServerMessageType.ERROR);
+      }
+      await()
+          .atMost(WAIT)
+          .untilAsserted(
+              () -> {
+                List<Sample> s = scrape();
+                assertThat(value(s, "hub_registrations_total", "outcome", "bad_client_id"))
+                    .isEqualTo(1.0);
+                assertThat(value(s, "hub_registrations_total", "outcome", "duplicate"))
+                    .isEqualTo(1.0);
+                assertThat(value(s, "hub_registrations_total", "outcome", "ok")).isEqualTo(2.0);
+              });
+
       // A frame that is not JSON: counted by reason, and nothing else moves.
       device.send("this is not json");
       ServerMessage error = device.next();
@@ -118,7 +138,8 @@ class MetricsEndToEndTest {
                     .extracting(Sample::value)
                     .containsOnly(1.0);
                 assertThat(value(s, "hub_messages_in_total", "type", "task")).isEqualTo(1.0);
-                assertThat(value(s, "hub_messages_out_total", "type", "error")).isEqualTo(1.0);
+                // the two registration refusals above and this one
+                assertThat(value(s, "hub_messages_out_total", "type", "error")).isEqualTo(3.0);
               });
     }
 
