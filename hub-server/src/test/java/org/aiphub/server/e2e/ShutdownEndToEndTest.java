@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import ch.qos.logback.classic.Level;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -29,6 +30,10 @@ import org.aiphub.server.netty.CloseCodes;
 import org.aiphub.server.testing.ClientFrames;
 import org.aiphub.server.testing.Clients;
 import org.aiphub.server.testing.Fixtures;
+import org.aiphub.server.testing.HubInternals;
+import org.aiphub.server.testing.LogCapture;
+import org.aiphub.server.testing.RawWsClient;
+import org.aiphub.server.testing.SlowConsumerFlood;
 import org.aiphub.server.testing.TestHub;
 import org.aiphub.server.testing.WsClient;
 import org.awaitility.core.ConditionTimeoutException;
@@ -335,6 +340,74 @@ class ShutdownEndToEndTest {
       assertThat(s.error()).isEqualTo("server_shutdown");
     }
     assertThat(hub.server().sessions().counts().running()).isZero();
+  }
+
+  /**
+   * A device that stopped reading cannot take its close frame, queued behind megabytes of tasks:
+   * the stop waits out the grace time, then cuts the socket, and the others are closed normally.
+   */
+  @Test
+  void aSocketThatCannotTakeItsCloseIsCutWhenTheGraceTimeIsOver() {
+    Duration grace = Duration.ofSeconds(1);
+    hub =
+        TestHub.start(
+            b ->
+                b.shutdownGrace(grace)
+                    .slowConsumerTimeout(Duration.ofMinutes(5))
+                    .writeBufferLow(8 * 1024)
+                    .writeBufferHigh(16 * 1024)
+                    .slowConsumerMaxBytes(1L << 30));
+    try (RawWsClient stuck = RawWsClient.connect(hub.wsUri(), 4096)) {
+      stuck.sendText(ClientFrames.registerDevice("dev-stuck"));
+      Clients.assertRegistered(stuck.readMessage());
+      WsClient owner = Clients.constellation(hub, "galaxy-1");
+      WsClient idle = Clients.device(hub, "dev-idle");
+      clients.addAll(List.of(owner, idle));
+      io.netty.channel.Channel channel =
+          HubInternals.channel(hub.server().registry().getClient("dev-stuck").orElseThrow());
+      String big = ClientFrames.filler(SlowConsumerFlood.REQUEST_BYTES);
+      // Unwritable for a moment is not enough: the kernel's send buffer may still take the
+      // queue. Send until the channel stays unwritable, so the close frame cannot get out.
+      for (int i = 0; i < 200 && !staysUnwritable(channel); i++) {
+        Clients.startTask(owner, "galaxy-1", "dev-stuck", "s-" + i, big);
+      }
+      assertThat(channel.isOpen()).as("the stuck device is still connected").isTrue();
+      assertThat(channel.isWritable()).as("the stuck device's buffers filled up").isFalse();
+
+      long started = System.nanoTime();
+      Duration took;
+      try (LogCapture log = LogCapture.attach(Level.WARN, HubServer.class.getName())) {
+        hub.server().shutdown();
+        took = Duration.ofNanos(System.nanoTime() - started);
+        assertThat(log.messages(HubServer.class.getName()))
+            .anySatisfy(m -> assertThat(m).startsWith("grace time over with 1 connections open"));
+      }
+
+      assertThat(took)
+          .as("waited out the grace time (took %s)", took)
+          .isGreaterThanOrEqualTo(grace);
+      assertThat(took).as("then cut the stuck socket").isLessThan(grace.plusSeconds(10));
+      assertThat(channel.isOpen()).isFalse();
+      assertThat(idle.awaitClose()).isEqualTo(CloseCodes.GOING_AWAY);
+      assertThat(owner.awaitClose()).isEqualTo(CloseCodes.GOING_AWAY);
+      // Whatever the stuck device reads now, its stream ends: the hub hung up.
+      assertThat(stuck.readUntilEof()).isNotNull();
+    }
+  }
+
+  private static boolean staysUnwritable(io.netty.channel.Channel channel) {
+    for (int i = 0; i < 10; i++) {
+      if (channel.isWritable()) {
+        return false;
+      }
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError(e);
+      }
+    }
+    return true;
   }
 
   @Test
