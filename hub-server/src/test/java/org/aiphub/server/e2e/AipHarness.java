@@ -26,9 +26,16 @@ final class AipHarness implements AutoCloseable {
 
   private final TestHub hub;
   private final List<WsClient> clients = new ArrayList<>();
+  private boolean binaryFrames;
 
   private AipHarness(TestHub hub) {
     this.hub = hub;
+  }
+
+  /** Every client this harness opens from now on sends binary frames, as Galaxy does. */
+  AipHarness binaryFrames(boolean on) {
+    binaryFrames = on;
+    return this;
   }
 
   static AipHarness start() {
@@ -54,6 +61,9 @@ final class AipHarness implements AutoCloseable {
   /** A connected, unregistered client. */
   WsClient connect() {
     WsClient c = hub.connect();
+    if (binaryFrames) {
+      c.binaryFrames();
+    }
     clients.add(c);
     return c;
   }

@@ -37,15 +37,20 @@ class AipTableEndToEndTest {
 
   private AipHarness h;
 
+  /** Whether clients send binary frames (Galaxy's way) instead of text frames. */
+  boolean binaryFrames() {
+    return false;
+  }
+
   private AipHarness hub() {
     if (h == null) {
-      h = AipHarness.start();
+      h = AipHarness.start().binaryFrames(binaryFrames());
     }
     return h;
   }
 
   private AipHarness hub(UnaryOperator<HubConfig.Builder> tweak) {
-    h = AipHarness.start(tweak);
+    h = AipHarness.start(tweak).binaryFrames(binaryFrames());
     return h;
   }
 

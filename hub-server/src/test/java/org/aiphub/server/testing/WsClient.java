@@ -7,6 +7,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -31,6 +32,7 @@ public final class WsClient implements AutoCloseable {
   private final CompletableFuture<Integer> closed = new CompletableFuture<>();
   private volatile String closeReason;
   private WebSocket ws;
+  private volatile boolean binary;
 
   private WsClient() {}
 
@@ -105,9 +107,22 @@ public final class WsClient implements AutoCloseable {
     };
   }
 
-  /** Sends one text frame (waits until it is handed to the socket). */
+  /**
+   * Sends one text frame (waits until it is handed to the socket); after {@link #binaryFrames()},
+   * one binary frame of the text's UTF-8 bytes, as Galaxy sends every frame.
+   */
   public synchronized WsClient send(String text) {
-    ws.sendText(text, true).join();
+    if (binary) {
+      ws.sendBinary(ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)), true).join();
+    } else {
+      ws.sendText(text, true).join();
+    }
+    return this;
+  }
+
+  /** From now on {@link #send(String)} sends binary frames. */
+  public WsClient binaryFrames() {
+    binary = true;
     return this;
   }
 
