@@ -20,6 +20,7 @@ import org.aiphub.server.config.HubConfig;
 import org.aiphub.server.testing.Clients;
 import org.aiphub.server.testing.HubHttp;
 import org.aiphub.server.testing.JsonFrames;
+import org.aiphub.server.testing.PrometheusText;
 import org.aiphub.server.testing.RawWsClient;
 import org.aiphub.server.testing.TestHub;
 import org.aiphub.server.testing.WsClient;
@@ -238,6 +239,16 @@ final class Arena implements AutoCloseable {
             });
     return new Bookkeeping(
         sessions().counts(), sessions().historySize(), HubState.sizes(hub.server()));
+  }
+
+  /**
+   * The value of the one sample {@code name} with {@code labels} (name, value pairs) in what {@code
+   * GET /metrics} answers (with the key), the way an operator's scraper sees it.
+   */
+  double scraped(String name, String... labels) {
+    HubHttp.Reply r = http.get("/metrics");
+    assertThat(r.status()).as("%s", r).isEqualTo(200);
+    return PrometheusText.value(PrometheusText.parse(r.body()), name, labels);
   }
 
   /** The next frame {@code c} receives answers a heartbeat sent now: nothing else was queued. */

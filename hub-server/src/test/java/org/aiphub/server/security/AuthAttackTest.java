@@ -71,6 +71,11 @@ class AuthAttackTest {
       }
       assertThat(a.registry().listClients()).containsExactlyInAnyOrder(Arena.DEVICE, Arena.OWNER);
       assertThat(a.bookkeeping()).isEqualTo(before);
+      // Each try was counted by its reason. The per-address upgrade rate is off by default: these
+      // quick tries from one address all reached the key check, none was held to a rate.
+      assertThat(a.scraped("hub_http_refusals_total", "reason", "bad_key"))
+          .isEqualTo(badUpgrades().size());
+      assertThat(a.scraped("hub_http_refusals_total", "reason", "rate")).isZero();
       a.assertInnocentsUntouchedAndSessionCompletes();
     }
   }
@@ -131,6 +136,8 @@ class AuthAttackTest {
         assertThat(r.body()).as("%s", r).doesNotContain("innocent").doesNotContain(KEY);
       }
       assertThat(a.bookkeeping()).isEqualTo(before);
+      assertThat(a.scraped("hub_http_refusals_total", "reason", "bad_key"))
+          .isEqualTo(attempts.size());
       a.assertInnocentsUntouchedAndSessionCompletes();
       // The right key still works, so the 401s above were about the key alone.
       assertThat(a.http().get("/api/clients").status()).isEqualTo(200);
