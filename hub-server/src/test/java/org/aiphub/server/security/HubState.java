@@ -17,6 +17,7 @@ import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.session.SessionTable;
 import org.aiphub.server.HubServer;
 import org.aiphub.server.metrics.MetricNames;
+import org.aiphub.server.netty.EventStream;
 
 /**
  * How much the hub holds, read by reflection so that no internal map can grow unseen: the size of
@@ -76,6 +77,11 @@ final class HubState {
   static long pendingBytes(Channel ch) {
     ChannelOutboundBuffer b = ch.unsafe().outboundBuffer();
     return b == null ? 0 : b.totalPendingWriteBytes();
+  }
+
+  /** Viewers the dashboard feed ({@code GET /api/events}) streams to now. */
+  static int feedViewers(HubServer server) {
+    return ((EventStream) read(server, field(HubServer.class, "feed"))).viewers();
   }
 
   /** The hub's admission control (connection caps and upgrade rate). */
