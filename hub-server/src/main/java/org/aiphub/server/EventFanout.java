@@ -6,6 +6,7 @@ import org.aiphub.core.aip.ClientType;
 import org.aiphub.core.aip.ServerMessageType;
 import org.aiphub.core.session.Session;
 import org.aiphub.server.netty.ConnectionEvents;
+import org.aiphub.server.netty.RequestRefusal;
 import org.aiphub.server.route.Identity;
 import org.aiphub.server.route.RouterEvents;
 
@@ -115,6 +116,13 @@ final class EventFanout implements RouterEvents, ConnectionEvents {
   public void connectionRefused(String reason) {
     for (ConnectionEvents e : transport) {
       e.connectionRefused(reason);
+    }
+  }
+
+  @Override
+  public void requestRefused(RequestRefusal reason) {
+    for (ConnectionEvents e : transport) {
+      e.requestRefused(reason);
     }
   }
 

@@ -162,7 +162,13 @@ public final class HubServer implements AutoCloseable {
                       channels,
                       events,
                       new HttpApiHandler(
-                          routes, key, blocking, metrics::httpRequest, origins, feed),
+                          routes,
+                          key,
+                          blocking,
+                          metrics::httpRequest,
+                          origins,
+                          feed,
+                          events::requestRefused),
                       admission,
                       origins,
                       tls));

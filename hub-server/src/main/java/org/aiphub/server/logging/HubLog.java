@@ -3,6 +3,7 @@ package org.aiphub.server.logging;
 import org.aiphub.core.aip.ClientType;
 import org.aiphub.core.session.Session;
 import org.aiphub.server.netty.ConnectionEvents;
+import org.aiphub.server.netty.RequestRefusal;
 import org.aiphub.server.route.Identity;
 import org.aiphub.server.route.RouterEvents;
 import org.aiphub.server.route.Text;
@@ -86,6 +87,11 @@ public final class HubLog implements RouterEvents, ConnectionEvents {
   @Override
   public void connectionRefused(String reason) {
     clients.debug("socket refused: {}", reason);
+  }
+
+  @Override
+  public void requestRefused(RequestRefusal reason) {
+    clients.debug("request refused: {}", reason.label());
   }
 
   @Override

@@ -31,6 +31,7 @@ import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.session.Session;
 import org.aiphub.core.session.SessionTable;
 import org.aiphub.server.netty.ConnectionEvents;
+import org.aiphub.server.netty.RequestRefusal;
 import org.aiphub.server.route.Identity;
 import org.aiphub.server.route.RouterEvents;
 
@@ -44,6 +45,8 @@ public final class HubMetrics implements RouterEvents, ConnectionEvents, AutoClo
   private final EnumMap<ClientMessageType, Counter> in = new EnumMap<>(ClientMessageType.class);
   private final EnumMap<ServerMessageType, Counter> out = new EnumMap<>(ServerMessageType.class);
   private final Map<String, Counter> byLabel = new ConcurrentHashMap<>();
+  private final EnumMap<RequestRefusal, Counter> requestRefusals =
+      new EnumMap<>(RequestRefusal.class);
   private final Map<Long, Long> startedNanos = new ConcurrentHashMap<>();
   private final Timer roundTrip;
   private final Timer dispatch;
@@ -91,6 +94,9 @@ public final class HubMetrics implements RouterEvents, ConnectionEvents, AutoClo
     registrationTimeouts = registry.counter(MetricNames.REGISTRATION_TIMEOUTS);
     badFrameCloses = registry.counter(MetricNames.BAD_FRAME_CLOSES);
     takeovers = registry.counter(MetricNames.TAKEOVERS);
+    for (RequestRefusal r : RequestRefusal.values()) {
+      requestRefusals.put(r, registry.counter(MetricNames.HTTP_REFUSALS, "reason", r.label()));
+    }
     for (String outcome : new String[] {"completed", "failed", "cancelled"}) {
       counter(MetricNames.SESSIONS_FINISHED, "outcome", outcome);
     }
@@ -193,6 +199,11 @@ public final class HubMetrics implements RouterEvents, ConnectionEvents, AutoClo
   @Override
   public void connectionRefused(String reason) {
     counter(MetricNames.CONNECTIONS_REFUSED, "reason", reason).increment();
+  }
+
+  @Override
+  public void requestRefused(RequestRefusal reason) {
+    requestRefusals.get(reason).increment();
   }
 
   @Override

@@ -63,6 +63,16 @@ public final class MetricNames {
    */
   public static final String CONNECTIONS_REFUSED = "hub.connections.refused";
 
+  /**
+   * Counter, tag {@code reason}: HTTP requests, WebSocket upgrades and API calls alike, refused by
+   * the access checks: {@code bad_host} (a {@code Host} not allowed: DNS rebinding), {@code
+   * bad_origin} (a browser {@code Origin} not allowed), {@code bad_key} (no or a wrong API key),
+   * {@code rate} (an upgrade over {@code registrations_per_address_per_second}; also counted as
+   * {@code too_many_registrations} in {@link #CONNECTIONS_REFUSED}). Every reason is exposed from
+   * start-up, at zero until it happens.
+   */
+  public static final String HTTP_REFUSALS = "hub.http.refusals";
+
   /** Counter, tags {@code route} and {@code status}: HTTP API requests. */
   public static final String HTTP_REQUESTS = "hub.http.requests";
 

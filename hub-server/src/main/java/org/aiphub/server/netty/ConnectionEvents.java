@@ -26,6 +26,12 @@ public interface ConnectionEvents {
    */
   default void connectionRefused(String reason) {}
 
+  /**
+   * The access checks refused an HTTP request (a WebSocket upgrade or an API call) for a bad {@code
+   * Host}, a bad {@code Origin}, a missing or wrong key, or an upgrade over its address's rate.
+   */
+  default void requestRefused(RequestRefusal reason) {}
+
   /** A decoded AIP message arrived. */
   default void messageIn(ClientMessageType type) {}
 

@@ -20,9 +20,11 @@ import org.aiphub.server.security.OriginPolicy;
 
 /**
  * Stands before the WebSocket upgrade. A request for the AIP path must come with an allowed {@code
- * Host} (and, from a browser, an allowed {@code Origin}), be a GET upgrade, carry the API key
- * ({@code ?token=KEY} or {@code Authorization: Bearer KEY}) and fit its address's upgrade rate;
- * anything else gets a JSON error (403, 405, 401, 400, 429) and no upgrade. A good request gets the
+ * Host} (and, from a browser, an allowed {@code Origin}), be a GET, fit its address's upgrade rate,
+ * carry the API key ({@code ?token=KEY} or {@code Authorization: Bearer KEY}) and be an upgrade, in
+ * that order; anything else gets a JSON error (403, 405, 429, 401, 400) and no upgrade. The rate
+ * comes before the key so that guessing keys from one address is held to that rate too. Refusals
+ * for Host, Origin, rate and key are reported as {@link RequestRefusal}s. A good request gets the
  * WebSocket handlers installed behind this guard, which then steps out of the pipeline. Requests
  * for other paths go on to the HTTP API. One instance per channel.
  */
@@ -32,6 +34,7 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
   private final Consumer<ChannelHandlerContext> installWebSocket;
   private final OriginPolicy origins;
   private final AdmissionControl admission;
+  private final Consumer<RequestRefusal> refusals;
 
   /**
    * A guard that checks only the key (no Host, Origin or rate policy).
@@ -45,7 +48,8 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
         apiKey,
         installWebSocket,
         new OriginPolicy(List.of("*"), List.of("*"), "0.0.0.0"),
-        new AdmissionControl(Integer.MAX_VALUE, 0, 0, System::nanoTime));
+        new AdmissionControl(Integer.MAX_VALUE, 0, 0, System::nanoTime),
+        r -> {});
   }
 
   /**
@@ -54,18 +58,21 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
    * @param installWebSocket adds the WebSocket handlers right after this guard's context
    * @param origins which Host and Origin headers may upgrade
    * @param admission the per-address upgrade rate
+   * @param refusals told why each refused request was refused (for metrics and logs)
    */
   public HandshakeGuard(
       String wsPath,
       ApiKey apiKey,
       Consumer<ChannelHandlerContext> installWebSocket,
       OriginPolicy origins,
-      AdmissionControl admission) {
+      AdmissionControl admission,
+      Consumer<RequestRefusal> refusals) {
     this.wsPath = wsPath;
     this.apiKey = apiKey;
     this.installWebSocket = installWebSocket;
     this.origins = origins;
     this.admission = admission;
+    this.refusals = refusals;
   }
 
   @Override
@@ -82,26 +89,33 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
     }
     String refusal;
     HttpResponseStatus status;
+    RequestRefusal reason = null;
     try {
       String host = req.headers().get(HttpHeaderNames.HOST);
-      if ((refusal = origins.refuseHost(host)) != null
-          || (refusal = origins.refuseOrigin(req.headers().get(HttpHeaderNames.ORIGIN), host))
-              != null) {
+      if ((refusal = origins.refuseHost(host)) != null) {
         status = HttpResponseStatus.FORBIDDEN;
+        reason = RequestRefusal.BAD_HOST;
+      } else if ((refusal = origins.refuseOrigin(req.headers().get(HttpHeaderNames.ORIGIN), host))
+          != null) {
+        status = HttpResponseStatus.FORBIDDEN;
+        reason = RequestRefusal.BAD_ORIGIN;
       } else if (!HttpMethod.GET.equals(req.method())) {
         status = HttpResponseStatus.METHOD_NOT_ALLOWED;
         refusal = "the AIP endpoint only accepts GET WebSocket upgrades";
+      } else if (!admission.allowUpgrade(remote(ctx))) {
+        // Before the key: every try costs a token, so keys cannot be guessed faster than the rate.
+        status = HttpResponseStatus.TOO_MANY_REQUESTS;
+        refusal = "too many registrations from this address; retry later";
+        reason = RequestRefusal.RATE;
       } else if (!apiKey.matches(presentedKey(req, uri))) {
         status = HttpResponseStatus.UNAUTHORIZED;
         refusal = "missing or invalid API key: pass ?token=KEY or Authorization: Bearer KEY";
+        reason = RequestRefusal.BAD_KEY;
       } else if (!req.headers()
               .containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)
           || !req.headers().contains(HttpHeaderNames.SEC_WEBSOCKET_KEY)) {
         status = HttpResponseStatus.BAD_REQUEST;
         refusal = "expected a WebSocket upgrade request (Upgrade: websocket, Sec-WebSocket-Key)";
-      } else if (!admission.allowUpgrade(remote(ctx))) {
-        status = HttpResponseStatus.TOO_MANY_REQUESTS;
-        refusal = "too many registrations from this address; retry later";
       } else {
         status = null;
       }
@@ -110,7 +124,14 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
       throw e;
     }
     if (status != null) {
-      refuse(ctx, req, status, refusal);
+      try {
+        if (reason != null) {
+          refusals.accept(
+              reason); // counted before the answer goes out: a client never sees it early
+        }
+      } finally {
+        refuse(ctx, req, status, refusal);
+      }
       return;
     }
     installWebSocket.accept(ctx);

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Consumer;
 import java.util.function.ObjIntConsumer;
 import org.aiphub.server.http.ApiRequest;
 import org.aiphub.server.http.ApiResponse;
@@ -44,6 +45,7 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
   private final ObjIntConsumer<String> requests;
   private final OriginPolicy origins;
   private final EventStream events;
+  private final Consumer<RequestRefusal> refusals;
 
   /**
    * A handler.
@@ -66,28 +68,30 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
       Executor blocking,
       ObjIntConsumer<String> requests,
       OriginPolicy origins) {
-    this.routes = routes;
-    this.apiKey = apiKey;
-    this.blocking = blocking;
-    this.requests = requests;
-    this.origins = origins;
-    this.events = null;
+    this(routes, apiKey, blocking, requests, origins, null, r -> {});
   }
 
-  /** A handler that also serves the dashboard's live feed at {@code GET /api/events}. */
+  /**
+   * A handler that also serves the dashboard's live feed at {@code GET /api/events} (when {@code
+   * events} is not null).
+   *
+   * @param refusals told why each request refused for its Host, Origin or key was refused
+   */
   public HttpApiHandler(
       ApiRoutes routes,
       ApiKey apiKey,
       Executor blocking,
       ObjIntConsumer<String> requests,
       OriginPolicy origins,
-      EventStream events) {
+      EventStream events,
+      Consumer<RequestRefusal> refusals) {
     this.routes = routes;
     this.apiKey = apiKey;
     this.blocking = blocking;
     this.requests = requests;
     this.origins = origins;
     this.events = events;
+    this.refusals = refusals;
   }
 
   @Override
@@ -103,11 +107,14 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
     String path = uri.path();
     String label = ApiRoutes.routeLabel(path);
     String host = req.headers().get(HttpHeaderNames.HOST);
+    RequestRefusal reason = RequestRefusal.BAD_HOST;
     String refusal = origins.refuseHost(host);
     if (refusal == null) {
+      reason = RequestRefusal.BAD_ORIGIN;
       refusal = origins.refuseOrigin(req.headers().get(HttpHeaderNames.ORIGIN), host);
     }
     if (refusal != null) {
+      refusals.accept(reason);
       write(ctx, keepAlive, label, ApiResponse.error(403, refusal));
       return;
     }
@@ -123,6 +130,7 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
       return;
     }
     if (!ApiRoutes.isPublic(path) && !authorized(req)) {
+      refusals.accept(RequestRefusal.BAD_KEY);
       write(
           ctx,
           keepAlive,

@@ -147,7 +147,13 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
     p.addLast(HTTP_AGGREGATOR, new JsonHttpObjectAggregator(config.maxBodyBytes()));
     p.addLast(
         HANDSHAKE_GUARD,
-        new HandshakeGuard(config.wsPath(), apiKey, this::installWebSocket, origins, admission));
+        new HandshakeGuard(
+            config.wsPath(),
+            apiKey,
+            this::installWebSocket,
+            origins,
+            admission,
+            events::requestRefused));
     p.addLast(HTTP_API, httpApi);
     p.addLast(EXCEPTIONS, exceptions);
   }

@@ -20,7 +20,9 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import java.util.ArrayList;
 import java.util.List;
+import org.aiphub.server.security.AdmissionControl;
 import org.aiphub.server.security.ApiKey;
+import org.aiphub.server.security.OriginPolicy;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -222,6 +224,45 @@ class HandshakeGuardTest {
     assertThat(raw.refCnt()).isEqualTo(1);
     raw.release();
     assertFalse(channel.finish());
+  }
+
+  @Test
+  void refusalsForHostOriginAndKeyAreReportedWithTheirReason() throws Exception {
+    List<RequestRefusal> reported = new ArrayList<>();
+    FullHttpRequest[] requests = {
+      upgrade("/ws?token=wrong"),
+      withHeader(upgrade("/ws?token=" + KEY), HttpHeaderNames.HOST, "evil.example.com"),
+      withHeader(upgrade("/ws?token=" + KEY), HttpHeaderNames.ORIGIN, "http://evil.example.com"),
+      new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/ws?token=" + KEY)
+    };
+    for (FullHttpRequest req : requests) {
+      EmbeddedChannel ch = new EmbeddedChannel();
+      ch.pipeline()
+          .addLast(
+              new HandshakeGuard(
+                  "/ws",
+                  ApiKey.of(KEY),
+                  installs::add,
+                  new OriginPolicy(List.of(), List.of(), "127.0.0.1"),
+                  new AdmissionControl(Integer.MAX_VALUE, 0, 0, System::nanoTime),
+                  reported::add));
+      ch.writeInbound(req);
+      FullHttpResponse r = ch.readOutbound();
+      r.release();
+      assertFalse(ch.finish());
+    }
+    // The last one (a GET that is no upgrade, with the right key) is a client error, not an
+    // access refusal.
+    assertThat(reported)
+        .containsExactly(
+            RequestRefusal.BAD_KEY, RequestRefusal.BAD_HOST, RequestRefusal.BAD_ORIGIN);
+    assertThat(installs).isEmpty();
+    assertFalse(channel.finish());
+  }
+
+  private static FullHttpRequest withHeader(FullHttpRequest req, CharSequence name, String value) {
+    req.headers().set(name, value);
+    return req;
   }
 
   @Test

@@ -20,6 +20,7 @@ import org.aiphub.server.config.HubConfig;
 import org.aiphub.server.testing.Clients;
 import org.aiphub.server.testing.HubHttp;
 import org.aiphub.server.testing.JsonFrames;
+import org.aiphub.server.testing.PrometheusText;
 import org.aiphub.server.testing.RawWsClient;
 import org.aiphub.server.testing.TestHub;
 import org.aiphub.server.testing.WsClient;
@@ -87,6 +88,8 @@ final class Arena implements AutoCloseable {
     assertThat(task.type()).as("task %s", task).isEqualTo(ServerMessageType.TASK);
     assertThat(task.sessionId()).isEqualTo(SESSION);
     assertThat(task.userRequest()).isEqualTo(REQUEST);
+    heartbeatNoted(device, DEVICE);
+    heartbeatNoted(owner, OWNER);
     deviceInfo = registry().getClientInfo(DEVICE).orElseThrow();
     ownerInfo = registry().getClientInfo(OWNER).orElseThrow();
   }
@@ -125,12 +128,30 @@ final class Arena implements AutoCloseable {
     return track(hub.connect());
   }
 
-  /** A WebSocket client registered with {@code registerFrame}. */
+  /**
+   * A WebSocket client registered with {@code registerFrame}, which has then sent one heartbeat
+   * (see {@link #heartbeatNoted}).
+   */
   WsClient registered(String registerFrame) {
     WsClient c = connect();
     c.send(registerFrame);
     Clients.assertRegistered(c.next());
+    heartbeatNoted(c, (String) HubHttp.object(registerFrame).get("client_id"));
     return c;
+  }
+
+  /**
+   * A heartbeat from {@code c}, answered as the only frame, and noted by the hub (the dashboard
+   * keeps each client's last heartbeat, noted just after the answer goes out). Every client on the
+   * stage does this once when it joins, so the heartbeat that later proves nothing else was queued
+   * for it ({@link #assertOnlyAnswer}) leaves no new trace between two {@link #bookkeeping}
+   * snapshots: only the attack could.
+   */
+  void heartbeatNoted(WsClient c, String clientId) {
+    assertOnlyAnswer(c, clientId);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> HubState.heartbeatsNoted(hub.server()).contains(clientId));
   }
 
   /** A registered device {@code id}. */
@@ -238,6 +259,16 @@ final class Arena implements AutoCloseable {
             });
     return new Bookkeeping(
         sessions().counts(), sessions().historySize(), HubState.sizes(hub.server()));
+  }
+
+  /**
+   * The value of the one sample {@code name} with {@code labels} (name, value pairs) in what {@code
+   * GET /metrics} answers (with the key), the way an operator's scraper sees it.
+   */
+  double scraped(String name, String... labels) {
+    HubHttp.Reply r = http.get("/metrics");
+    assertThat(r.status()).as("%s", r).isEqualTo(200);
+    return PrometheusText.value(PrometheusText.parse(r.body()), name, labels);
   }
 
   /** The next frame {@code c} receives answers a heartbeat sent now: nothing else was queued. */

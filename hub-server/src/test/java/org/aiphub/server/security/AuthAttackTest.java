@@ -1,11 +1,13 @@
 package org.aiphub.server.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -17,8 +19,10 @@ import org.aiphub.server.testing.TestHub;
 import org.junit.jupiter.api.Test;
 
 /**
- * Attack 1: no key or a wrong key, on the WebSocket upgrade and on every keyed HTTP route. Each try
- * gets a 401 with a JSON reason, never an upgrade, and leaves the innocents alone.
+ * Attack 1: no key or a wrong key, on the WebSocket upgrade and on every keyed HTTP route, the
+ * dashboard's live feed ({@code /api/events}) among them. Each try gets a 401 with a JSON reason,
+ * never an upgrade or a stream, is counted in {@code hub_http_refusals_total{reason="bad_key"}},
+ * and leaves the innocents alone.
  */
 class AuthAttackTest {
   private static final String KEY = TestHub.KEY;
@@ -71,6 +75,11 @@ class AuthAttackTest {
       }
       assertThat(a.registry().listClients()).containsExactlyInAnyOrder(Arena.DEVICE, Arena.OWNER);
       assertThat(a.bookkeeping()).isEqualTo(before);
+      // Each try was counted by its reason. The per-address upgrade rate is off by default: these
+      // quick tries from one address all reached the key check, none was held to a rate.
+      assertThat(a.scraped("hub_http_refusals_total", "reason", "bad_key"))
+          .isEqualTo(badUpgrades().size());
+      assertThat(a.scraped("hub_http_refusals_total", "reason", "rate")).isZero();
       a.assertInnocentsUntouchedAndSessionCompletes();
     }
   }
@@ -89,6 +98,7 @@ class AuthAttackTest {
             "/api/sessions/" + Arena.SESSION,
             "/api/task_result/" + Arena.TASK_NAME,
             "/metrics",
+            "/api/events",
             "/api/clients?token=" + KEY); // the API takes no key in the URL
     List<String[]> badKeys =
         List.of(
@@ -131,9 +141,71 @@ class AuthAttackTest {
         assertThat(r.body()).as("%s", r).doesNotContain("innocent").doesNotContain(KEY);
       }
       assertThat(a.bookkeeping()).isEqualTo(before);
+      assertThat(a.scraped("hub_http_refusals_total", "reason", "bad_key"))
+          .isEqualTo(attempts.size());
       a.assertInnocentsUntouchedAndSessionCompletes();
       // The right key still works, so the 401s above were about the key alone.
       assertThat(a.http().get("/api/clients").status()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void theDashboardFeedRefusesAMissingOrWrongKeyWith401AndStreamsNothing() throws Exception {
+    List<String[]> badKeys =
+        List.of(
+            new String[0],
+            new String[] {"X-API-Key: " + WRONG},
+            new String[] {"X-API-Key: "},
+            new String[] {"X-API-Key: " + KEY.substring(1)},
+            new String[] {"Authorization: Bearer " + WRONG},
+            new String[] {"Authorization: Bearer " + KEY + KEY},
+            new String[] {"Authorization: Token " + KEY},
+            new String[] {"Api-Key: " + KEY},
+            new String[] {"Last-Event-ID: 1", "X-API-Key: " + WRONG});
+    try (Arena a = Arena.start()) {
+      Arena.Bookkeeping before = a.bookkeeping();
+      String host = RawSocket.host(a.hub());
+      List<RawSocket> refused = new ArrayList<>();
+      // The feed takes no key in the URL either (EventSource cannot send headers, but a key in a
+      // URL ends up in logs and browser history).
+      for (String target : List.of("/api/events", "/api/events?token=" + KEY)) {
+        for (String[] key : badKeys) {
+          String[] headers = new String[key.length + 2];
+          headers[0] = host;
+          headers[1] = "Accept: text/event-stream";
+          System.arraycopy(key, 0, headers, 2, key.length);
+          RawSocket s = a.socket();
+          s.write(RawSocket.get(target, headers));
+          RawSocket.Reply r = s.readReply();
+          String what = target + " " + List.of(key);
+          assertThat(r.error(401)).as(what).contains("missing or invalid API key");
+          assertThat(r.headers()).as(what).containsEntry("www-authenticate", "Bearer");
+          assertThat(r.headers()).as(what).doesNotContainKey("transfer-encoding");
+          assertThat(r.body()).as(what).doesNotContain("data:").doesNotContain(KEY);
+          assertThat(r.body()).as(what).doesNotContain("innocent");
+          refused.add(s); // kept open (keep-alive): a feed behind the 401 would show on it
+        }
+      }
+      // A viewer gets a chart sample every two seconds: wait past one. Nobody became a viewer, and
+      // no byte came after the 401 on any of the connections, still open.
+      await()
+          .during(Duration.ofMillis(2_500))
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> HubState.feedViewers(a.hub().server()) == 0);
+      for (RawSocket s : refused) {
+        assertThat(s.input().available()).as("bytes after the 401").isZero();
+      }
+      assertThat(a.bookkeeping()).isEqualTo(before);
+      assertThat(a.scraped("hub_http_refusals_total", "reason", "bad_key"))
+          .isEqualTo(refused.size());
+      a.assertInnocentsUntouched();
+      // The right key gets the feed, so the 401s above were about the key alone.
+      try (FeedViewer viewer = FeedViewer.open(a)) {
+        assertThat(viewer.awaitText("\"type\":\"snapshot\"")).contains(Arena.DEVICE);
+        await().until(() -> HubState.feedViewers(a.hub().server()) == 1);
+      }
+      await().until(() -> HubState.feedViewers(a.hub().server()) == 0);
+      a.assertInnocentsUntouchedAndSessionCompletes();
     }
   }
 

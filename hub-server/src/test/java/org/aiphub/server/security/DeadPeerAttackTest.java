@@ -4,6 +4,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import ch.qos.logback.classic.Level;
 import io.netty.channel.Channel;
 import java.time.Duration;
 import java.util.List;
@@ -15,6 +16,7 @@ import org.aiphub.core.session.SessionState;
 import org.aiphub.server.netty.CloseCodes;
 import org.aiphub.server.testing.ClientFrames;
 import org.aiphub.server.testing.Clients;
+import org.aiphub.server.testing.LogCapture;
 import org.aiphub.server.testing.PrometheusText;
 import org.aiphub.server.testing.RawWsClient;
 import org.aiphub.server.testing.SlowConsumerFlood;
@@ -26,10 +28,11 @@ import org.junit.jupiter.api.Test;
  * Attack 14: dead peers. A device that stops reading (a slow consumer) is closed once it stays
  * unwritable for the slow-consumer timeout; a peer that vanishes without a close (a half-open
  * socket: it stops answering pings) is closed with 4001 after the idle and ping timeouts. Either
- * way it is cleaned up: its sessions end, their owners (or devices) are told, and the innocents,
- * who answer pings, stay through many idle periods. An HTTP client that pipelines requests and
- * never reads the answers is throttled (the hub stops reading it) and cut off after the handshake
- * timeout.
+ * way it is cleaned up: its sessions end, their owners (or devices) are told, all of it no sooner
+ * than the configured times after the peer went quiet and no later than those plus {@link
+ * Timing#SLACK}; and the innocents, who answer pings, stay through many idle periods. An HTTP
+ * client that pipelines requests and never reads the answers is throttled (the hub stops reading
+ * it) and cut off after the handshake timeout.
  */
 class DeadPeerAttackTest {
   private static final Duration IDLE = Duration.ofMillis(500);
@@ -38,20 +41,23 @@ class DeadPeerAttackTest {
 
   @Test
   void aDeviceThatStopsReadingIsClosedAsASlowConsumerAndItsSessionsFail() {
-    try (Arena a =
-        Arena.start(
-            b ->
-                b.slowConsumerTimeout(SLOW)
-                    .idleTimeout(Duration.ofMinutes(1)) // only the slow-consumer timer may act
-                    .writeBufferLow(8 * 1024)
-                    .writeBufferHigh(16 * 1024)
-                    .slowConsumerMaxBytes(1L << 30))) {
+    try (LogCapture logs = LogCapture.attach(Level.INFO, "org.aiphub.clients");
+        Arena a =
+            Arena.start(
+                b ->
+                    b.slowConsumerTimeout(SLOW)
+                        .idleTimeout(Duration.ofMinutes(1)) // only the slow-consumer timer may act
+                        .writeBufferLow(8 * 1024)
+                        .writeBufferHigh(16 * 1024)
+                        .slowConsumerMaxBytes(1L << 30))) {
+      WsClient owner = a.constellation("slow-owner");
+      WsClient other = a.device("other-dev");
       RawWsClient slow = a.track(RawWsClient.connect(a.hub().wsUri(), 4096));
       slow.sendText(ClientFrames.registerDevice("slow-dev"));
       Clients.assertRegistered(slow.readMessage());
-      WsClient owner = a.constellation("slow-owner");
-      WsClient other = a.device("other-dev");
-      // From now on the slow device reads nothing.
+      // From now on the slow device reads nothing. Its timer starts later, once the flood below
+      // has filled its socket, so the close comes at least SLOW after this.
+      long stoppedReading = Timing.now();
 
       SlowConsumerFlood flood =
           SlowConsumerFlood.run(a.hub(), owner, "slow-owner", "slow-dev", other, "other-dev", 400);
@@ -64,8 +70,33 @@ class DeadPeerAttackTest {
         assertThat(end.error()).as(s).isEqualTo("device_disconnected");
         assertThat(a.sessions().get(s).orElseThrow().state()).isEqualTo(SessionState.FAILED);
       }
+      // The owner had every failure by then (read as they came, so no later than this).
+      long ownerTold = flood.lastEndNanos;
+      assertThat(Duration.ofNanos(ownerTold - stoppedReading))
+          .as("sessions failed and owner told within %s plus %s", SLOW, Timing.SLACK)
+          .isGreaterThanOrEqualTo(SLOW)
+          .isLessThanOrEqualTo(SLOW.plus(Timing.SLACK));
+
+      // The device, reading again, gets what was already in flight and then the end of the
+      // stream. The 1008 "slow consumer" close frame cannot reach it: the hub closes at once
+      // (waiting for a peer that does not read would be the very thing this defence avoids), and
+      // the close frame is queued behind the megabytes of tasks the device never took, so it is
+      // dropped with them. Should it ever get through, it must carry that code and reason;
+      // otherwise the close reason is what the hub records: the slow-consumer counter and log line.
+      List<RawWsClient.Frame> rest = slow.readUntilEof();
+      Timing.assertAfterConfiguredTime("slow consumer's TCP close", stoppedReading, SLOW);
+      for (RawWsClient.Frame f : rest) {
+        if (f.opcode() == RawWsClient.CLOSE) {
+          assertThat(f.closeCode()).isEqualTo(CloseCodes.POLICY_VIOLATION);
+          assertThat(f.closeReason()).isEqualTo("slow consumer");
+        } else {
+          assertThat(f.opcode()).as("%s", f).isEqualTo(RawWsClient.TEXT);
+          assertThat(f.message().type()).isEqualTo(ServerMessageType.TASK);
+        }
+      }
       assertThat(counter(a, "hub_slow_consumer_closes_total")).isEqualTo(1.0);
       assertThat(counter(a, "hub_idle_closes_total")).isZero();
+      assertThat(logs.messages("org.aiphub.clients")).containsOnlyOnce("closed a slow consumer");
       flood.roundTrip(other, "other-dev", "after");
       a.assertInnocentsUntouchedAndSessionCompletes();
     }
@@ -76,24 +107,31 @@ class DeadPeerAttackTest {
     try (Arena a = Arena.start(b -> b.idleTimeout(IDLE).pingTimeout(PING))) {
       RawWsClient ghost = a.raw();
       ghost.sendText(ClientFrames.registerDevice("ghost-dev"));
+      // The ghost's last frame: from now on it sends nothing, not even a pong. The hub reads the
+      // register after this moment, so its idle timer cannot start earlier.
+      long silent = Timing.now();
       Clients.assertRegistered(ghost.readMessage());
       WsClient owner = a.constellation("ghost-owner");
       owner.send(Frames.task("ghost-owner", "ghost-dev", "ghost-1", "work"));
       assertThat(owner.next().sessionId()).isEqualTo("ghost-1");
       assertThat(ghost.readMessage().sessionId()).isEqualTo("ghost-1");
-      // From now on the ghost answers nothing, not even a ping.
 
       assertThat(ghost.readFrame().opcode()).isEqualTo(RawWsClient.PING);
       RawWsClient.Frame close = ghost.readFrame();
+      Timing.assertAfterConfiguredTime("ghost's close frame", silent, IDLE.plus(PING));
       assertThat(close.opcode()).isEqualTo(RawWsClient.CLOSE);
       assertThat(close.closeCode()).isEqualTo(CloseCodes.IDLE_TIMEOUT);
+      assertThat(close.closeReason()).isEqualTo("idle timeout");
       assertThat(ghost.readUntilEof()).isEmpty();
+      Timing.assertAfterConfiguredTime("ghost's TCP close", silent, IDLE.plus(PING));
 
       ServerMessage failed = owner.next();
+      Timing.assertAfterConfiguredTime("owner told", silent, IDLE.plus(PING));
       assertThat(failed.type()).isEqualTo(ServerMessageType.TASK_END);
       assertThat(failed.status()).isEqualTo(TaskStatus.FAILED);
       assertThat(failed.error()).isEqualTo("device_disconnected");
       assertThat(failed.sessionId()).isEqualTo("ghost-1");
+      assertThat(a.sessions().get("ghost-1").orElseThrow().state()).isEqualTo(SessionState.FAILED);
       assertThat(a.registry().isOnline("ghost-dev")).isFalse();
       assertThat(a.registry().getConstellationSessions("ghost-owner")).isEmpty();
       assertThat(counter(a, "hub_idle_closes_total")).isEqualTo(1.0);
@@ -109,18 +147,25 @@ class DeadPeerAttackTest {
       ghost.sendText(ClientFrames.registerConstellation("ghost-galaxy"));
       Clients.assertRegistered(ghost.readMessage());
       ghost.sendText(Frames.task("ghost-galaxy", "worker-dev", "ghost-2", "work"));
+      long silent = Timing.now(); // its last frame
       assertThat(ghost.readMessage().sessionId()).isEqualTo("ghost-2");
       assertThat(worker.next().sessionId()).isEqualTo("ghost-2");
 
       assertThat(ghost.readFrame().opcode()).isEqualTo(RawWsClient.PING);
       assertThat(ghost.readFrame().closeCode()).isEqualTo(CloseCodes.IDLE_TIMEOUT);
+      Timing.assertAfterConfiguredTime("ghost's close frame", silent, IDLE.plus(PING));
+      assertThat(ghost.readUntilEof()).isEmpty();
+      Timing.assertAfterConfiguredTime("ghost's TCP close", silent, IDLE.plus(PING));
 
       ServerMessage cancel = worker.next();
+      Timing.assertAfterConfiguredTime("device told", silent, IDLE.plus(PING));
       assertThat(cancel.type()).isEqualTo(ServerMessageType.TASK_END);
       assertThat(cancel.status()).isEqualTo(TaskStatus.FAILED);
       assertThat(cancel.error()).isEqualTo("constellation_disconnected");
       assertThat(cancel.sessionId()).isEqualTo("ghost-2");
-      await().until(() -> !a.registry().isOnline("ghost-galaxy"));
+      await()
+          .atMost(Timing.remaining(silent, IDLE.plus(PING)))
+          .until(() -> !a.registry().isOnline("ghost-galaxy"));
       assertThat(a.sessions().get("ghost-2").orElseThrow().state())
           .isEqualTo(SessionState.CANCELLED);
       assertThat(a.registry().getDeviceSessions("worker-dev")).isEmpty();

@@ -19,9 +19,11 @@ import org.junit.jupiter.api.Test;
  * max_connections_per_address} from one source address, are refused at once with a pre-encoded 503
  * and a JSON reason, before a byte is read, and counted in {@code
  * hub_connections_refused_total{reason}}; upgrades from one address faster than {@code
- * registrations_per_address_per_second} get a 429, counted the same way. Other addresses and the
- * clients already in are not affected. With the defaults (per-address limits off, the connection
- * cap from the open-file limit) a hundred sockets from loopback are all accepted.
+ * registrations_per_address_per_second} get a 429, counted the same way and in {@code
+ * hub_http_refusals_total{reason="rate"}}. The rate is checked before the key, so guessing keys
+ * from one address is held to it too. Other addresses and the clients already in are not affected.
+ * With the defaults (per-address limits off, the connection cap from the open-file limit) a hundred
+ * sockets from loopback are all accepted.
  */
 class FloodAttackTest {
   @Test
@@ -113,6 +115,7 @@ class FloodAttackTest {
       double seconds = (System.nanoTime() - start) / 1e9;
       assertThat(refused).isPositive();
       assertThat(refused(a, "too_many_registrations")).isEqualTo(refused);
+      assertThat(a.scraped("hub_http_refusals_total", "reason", "rate")).isEqualTo(refused);
       // A full bucket, plus what it refilled while the flood ran.
       assertThat(accepted).isBetween(rate, rate + (int) Math.ceil(seconds * rate) + 1);
       // Another address has its own bucket.
@@ -127,6 +130,60 @@ class FloodAttackTest {
               () -> {
                 RawSocket s = a.socket("127.0.0.4");
                 s.write(RawSocket.upgrade(RawSocket.wsTarget(), RawSocket.host(a.hub())));
+                return s.readReply().status() == 101;
+              });
+      a.assertInnocentsUntouchedAndSessionCompletes();
+    }
+  }
+
+  @Test
+  void keyGuessesFromOneAddressAreHeldToTheUpgradeRateAndCounted() {
+    int rate = 2;
+    try (Arena a = Arena.start(b -> b.registrationsPerAddressPerSecond(rate))) {
+      String host = RawSocket.host(a.hub());
+      long start = System.nanoTime();
+      int unauthorized = 0;
+      int limited = 0;
+      for (int i = 0; i < 20; i++) {
+        RawSocket s = a.socket("127.0.0.6");
+        s.write(RawSocket.upgrade("/ws?token=guess-" + i, host));
+        RawSocket.Reply r = s.readReply();
+        if (r.status() == 401) {
+          assertThat(r.error(401)).contains("missing or invalid API key");
+          unauthorized++;
+        } else {
+          // Refused before its key was looked at: a 429 says nothing about the guess.
+          assertThat(r.error(429))
+              .isEqualTo("too many registrations from this address; retry later");
+          assertThat(r.headers()).containsEntry("retry-after", "1");
+          limited++;
+        }
+        assertThat(s.closedByHub()).isTrue();
+      }
+      double seconds = (System.nanoTime() - start) / 1e9;
+      // Only a full bucket, plus what it refilled while the guesses ran, got a verdict on the key.
+      assertThat(unauthorized).isBetween(rate, rate + (int) Math.ceil(seconds * rate) + 1);
+      assertThat(limited).isEqualTo(20 - unauthorized).isPositive();
+      // What a scraper sees: each refusal once, by its reason.
+      assertThat(a.scraped("hub_http_refusals_total", "reason", "bad_key")).isEqualTo(unauthorized);
+      assertThat(a.scraped("hub_http_refusals_total", "reason", "rate")).isEqualTo(limited);
+      assertThat(a.scraped("hub_connections_refused_total", "reason", "too_many_registrations"))
+          .isEqualTo(limited);
+      // Another address has its own bucket: the right key upgrades from there at once.
+      RawSocket other = a.socket("127.0.0.7");
+      other.write(RawSocket.upgrade(RawSocket.wsTarget(), host));
+      assertThat(other.readReply().status()).isEqualTo(101);
+      other.write(RawSocket.text(ClientFrames.registerDevice("dev-127.0.0.7")));
+      Clients.assertRegistered(other.readFrame().message());
+      // A rate, not a ban: once the bucket refills, the right key upgrades from the guessing
+      // address too.
+      await()
+          .pollInterval(Duration.ofMillis(250))
+          .atMost(Duration.ofSeconds(10))
+          .until(
+              () -> {
+                RawSocket s = a.socket("127.0.0.6");
+                s.write(RawSocket.upgrade(RawSocket.wsTarget(), host));
                 return s.readReply().status() == 101;
               });
       a.assertInnocentsUntouchedAndSessionCompletes();

@@ -1,6 +1,7 @@
 package org.aiphub.server.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.util.List;
 import java.util.Map;
@@ -15,10 +16,11 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Attack 2: DNS rebinding (a {@code Host} the hub does not answer to) and cross-site requests (a
- * browser {@code Origin} that is not allowed), on the WebSocket upgrade and on the HTTP API, always
- * with the right key: refused with 403 and a JSON reason, before anything else happens. A hub bound
- * to loopback answers only to loopback names by default; same-origin pages and configured names and
- * origins are allowed.
+ * browser {@code Origin} that is not allowed), on the WebSocket upgrade, on the HTTP API and on the
+ * dashboard's live feed ({@code /api/events}), always with the right key: refused with 403 and a
+ * JSON reason, before anything else happens (and nothing streamed), each refusal counted in {@code
+ * hub_http_refusals_total{reason="bad_host"|"bad_origin"}}. A hub bound to loopback answers only to
+ * loopback names by default; same-origin pages and configured names and origins are allowed.
  */
 class HostOriginAttackTest {
   private final AtomicInteger probes = new AtomicInteger();
@@ -48,7 +50,14 @@ class HostOriginAttackTest {
         assertThat(api(a, "GET", "/healthz", "Host: " + host).error(403))
             .as("even the public probe, with Host %s", host)
             .contains("is not allowed");
+        assertThat(events(a, "Host: " + host).error(403))
+            .as("dashboard feed with Host %s", host)
+            .contains("is not allowed");
       }
+      // Five refusals per name (upgrade, API, dispatch, probe, feed), each counted as bad_host.
+      assertThat(a.scraped("hub_http_refusals_total", "reason", "bad_host"))
+          .isEqualTo(5 * rebinding.size());
+      assertThat(a.scraped("hub_http_refusals_total", "reason", "bad_origin")).isZero();
       for (String host :
           List.of(
               "localhost:" + port,
@@ -62,6 +71,10 @@ class HostOriginAttackTest {
             .as("API with Host %s", host)
             .isEqualTo(200);
       }
+      try (FeedViewer v = FeedViewer.open(a, "Host: localhost:" + port)) {
+        assertThat(v.awaitText("\"type\":\"snapshot\"")).contains(Arena.DEVICE);
+      }
+      assertNoFeedViewer(a);
       a.assertInnocentsUntouchedAndSessionCompletes();
     }
   }
@@ -92,7 +105,14 @@ class HostOriginAttackTest {
             .contains("is not allowed");
         assertThat(dispatchToInnocent(a, host, "Origin: " + origin).error(403))
             .contains("is not allowed");
+        assertThat(events(a, host, "Origin: " + origin).error(403))
+            .as("dashboard feed from Origin %s", origin)
+            .contains("is not allowed");
       }
+      // Four refusals per origin (upgrade, API, dispatch, feed), each counted as bad_origin.
+      assertThat(a.scraped("hub_http_refusals_total", "reason", "bad_origin"))
+          .isEqualTo(4 * crossSite.size());
+      assertThat(a.scraped("hub_http_refusals_total", "reason", "bad_host")).isZero();
       for (String origin :
           List.of(
               "http://127.0.0.1:" + port, // same origin: the hub's own pages
@@ -103,6 +123,11 @@ class HostOriginAttackTest {
             .as("API from Origin %s", origin)
             .isEqualTo(200);
       }
+      // The dashboard page served by the hub itself gets its feed.
+      try (FeedViewer v = FeedViewer.open(a, "Origin: http://127.0.0.1:" + port)) {
+        assertThat(v.awaitText("\"type\":\"snapshot\"")).contains(Arena.DEVICE);
+      }
+      assertNoFeedViewer(a);
       a.assertInnocentsUntouchedAndSessionCompletes();
     }
   }
@@ -118,10 +143,12 @@ class HostOriginAttackTest {
       for (String host : List.of("Host: localhost:" + a.hub().port(), "Host: evil.example.com")) {
         assertThat(upgrade(a, host).error(403)).as(host).contains("is not allowed");
         assertThat(api(a, "GET", "/api/stats", host).error(403)).as(host).contains("not allowed");
+        assertThat(events(a, host).error(403)).as(host).contains("not allowed");
       }
       // A request without any Host: nothing to check it against, so it is refused.
       assertThat(upgrade(a).error(403)).contains("a Host header is required");
       assertThat(api(a, "GET", "/api/stats").error(403)).contains("a Host header is required");
+      assertThat(events(a).error(403)).contains("a Host header is required");
       for (String origin :
           List.of(
               "https://evil.example.com",
@@ -137,12 +164,23 @@ class HostOriginAttackTest {
             .contains("is not allowed");
         assertThat(dispatchToInnocent(a, named, "Origin: " + origin).error(403))
             .contains("is not allowed");
+        assertThat(events(a, named, "Origin: " + origin).error(403))
+            .as("dashboard feed from %s", origin)
+            .contains("is not allowed");
       }
+      // Three refusals (upgrade, API, feed) for each of two names and for no Host at all; four
+      // (and dispatch) for each origin.
+      assertThat(a.scraped("hub_http_refusals_total", "reason", "bad_host")).isEqualTo(9);
+      assertThat(a.scraped("hub_http_refusals_total", "reason", "bad_origin")).isEqualTo(20);
       assertUpgrades(a, "Host: HUB.example.com:443");
       assertUpgrades(a, named, "Origin: https://dash.example.com");
       assertUpgrades(a, named, "Origin: http://hub.example.com"); // same origin
       assertThat(api(a, "GET", "/api/stats", named, "Origin: https://dash.example.com").status())
           .isEqualTo(200);
+      try (FeedViewer v = FeedViewer.open(a, named, "Origin: https://dash.example.com")) {
+        assertThat(v.awaitText("\"type\":\"snapshot\"")).contains(Arena.DEVICE);
+      }
+      assertNoFeedViewer(a);
       a.assertInnocentsUntouchedAndSessionCompletes();
     }
   }
@@ -186,6 +224,32 @@ class HostOriginAttackTest {
     b.append("X-API-Key: ").append(TestHub.KEY).append("\r\nConnection: close\r\n\r\n");
     s.write(b.toString());
     return s.readReply();
+  }
+
+  /**
+   * A {@code GET /api/events} (the dashboard feed) with the right key, the given header lines and
+   * {@code Connection: close}; its answer, once the hub has closed the connection with not one byte
+   * after it (a refused feed streams nothing; an accepted one would stay open and fail this).
+   */
+  private static RawSocket.Reply events(Arena a, String... headers) {
+    RawSocket s = a.socket();
+    StringBuilder b = new StringBuilder("GET /api/events HTTP/1.1\r\n");
+    for (String h : headers) {
+      b.append(h).append("\r\n");
+    }
+    b.append("X-API-Key: ")
+        .append(TestHub.KEY)
+        .append("\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n");
+    s.write(b.toString());
+    RawSocket.Reply r = s.readReply();
+    assertThat(r.headers().get("content-type")).as("%s", r).doesNotContain("event-stream");
+    assertThat(s.readToEnd()).as("bytes after %s", r).isEmpty();
+    return r;
+  }
+
+  /** Nobody is left watching the feed (the refused ones never were). */
+  private static void assertNoFeedViewer(Arena a) {
+    await().until(() -> HubState.feedViewers(a.hub().server()) == 0);
   }
 
   /** A POST /api/dispatch at the innocent device with the right key and the given headers. */

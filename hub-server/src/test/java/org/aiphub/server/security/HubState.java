@@ -7,32 +7,43 @@ import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.net.InetSocketAddress;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.session.SessionTable;
 import org.aiphub.server.HubServer;
+import org.aiphub.server.dashboard.DashboardState;
 import org.aiphub.server.metrics.MetricNames;
+import org.aiphub.server.netty.EventStream;
 
 /**
  * How much the hub holds, read by reflection so that no internal map can grow unseen: the size of
- * every map and collection field (and of the collections inside maps) of the registry, the session
- * table, the metrics and the admission control, and the integer counters beside them. Two snapshots
- * are equal when an attack left no bookkeeping behind.
+ * every map and collection field (also behind an {@link AtomicReference}) of the registry, the
+ * session table, the metrics, the admission control and the dashboard state, the entry counts of
+ * the collections and maps inside those maps (as {@code Class.field.inner}: the session ids in the
+ * registry's per-client session sets, the outcomes held per owner), and the integer counters beside
+ * them. Two snapshots are equal when an attack left no bookkeeping behind.
  */
 final class HubState {
   /**
    * Not bookkeeping: an id generator (it counts attempts), the open-socket count (HTTP clients keep
    * connections alive; tests about sockets check it on their own), and the metrics' cache of
    * labelled counters, which gains an entry the first time each refusal reason (a fixed set) is
-   * counted ({@link #hubMeters} watches it where repetition matters).
+   * counted ({@link #hubMeters} watches it where repetition matters), and the dashboard's chart
+   * series, which gains a point every two seconds whatever happens, up to a fixed length.
    */
   private static final Set<String> SEQUENCES =
-      Set.of("SessionTable.runs", "AdmissionControl.open", "HubMetrics.byLabel");
+      Set.of(
+          "SessionTable.runs",
+          "AdmissionControl.open",
+          "HubMetrics.byLabel",
+          "DashboardState.series");
 
   private HubState() {}
 
@@ -43,6 +54,7 @@ final class HubState {
     add(out, server.sessions(), SessionTable.class);
     add(out, server.metrics(), server.metrics().getClass());
     add(out, admission(server), AdmissionControl.class);
+    add(out, dashboard(server), DashboardState.class);
     return out;
   }
 
@@ -78,6 +90,26 @@ final class HubState {
     return b == null ? 0 : b.totalPendingWriteBytes();
   }
 
+  /** Viewers the dashboard feed ({@code GET /api/events}) streams to now. */
+  static int feedViewers(HubServer server) {
+    return ((EventStream) read(server, field(HubServer.class, "feed"))).viewers();
+  }
+
+  /** The clients whose last heartbeat the dashboard state holds. */
+  static Set<String> heartbeatsNoted(HubServer server) {
+    Map<?, ?> m = (Map<?, ?>) read(dashboard(server), field(DashboardState.class, "lastHeartbeat"));
+    Set<String> ids = new HashSet<>();
+    for (Object id : m.keySet()) {
+      ids.add((String) id);
+    }
+    return ids;
+  }
+
+  /** What the hub keeps for the live dashboard. */
+  static DashboardState dashboard(HubServer server) {
+    return (DashboardState) read(server, field(HubServer.class, "dashboard"));
+  }
+
   /** The hub's admission control (connection caps and upgrade rate). */
   static AdmissionControl admission(HubServer server) {
     return (AdmissionControl) read(server, field(HubServer.class, "admission"));
@@ -93,6 +125,9 @@ final class HubState {
         continue;
       }
       Object v = read(target, f);
+      if (v instanceof AtomicReference) {
+        v = ((AtomicReference<?>) v).get(); // a map or set swapped whole, e.g. changes to publish
+      }
       if (v instanceof Map) {
         Map<?, ?> m = (Map<?, ?>) v;
         out.put(name, (long) m.size());

@@ -15,8 +15,9 @@ import org.junit.jupiter.api.Test;
 /**
  * Attack 8: {@code task_end}, {@code command_results} and {@code error} frames for session ids the
  * hub never saw, 100,000 of them pipelined on one socket. Each is answered with an error naming the
- * session and dropped: no session appears, no registry set, history entry, internal map entry or
- * meter is created, and the connection survives (these are refusals, not bad frames, so they do not
+ * session and dropped: no session appears, no registry set or session id inside one, no history
+ * entry, internal map entry (the dashboard state's included) or meter is created ({@link HubState}
+ * reads them all), and the connection survives (these are refusals, not bad frames, so they do not
  * count against the bad-frame budget).
  */
 class PhantomSessionAttackTest {

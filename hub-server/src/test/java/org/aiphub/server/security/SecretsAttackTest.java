@@ -23,9 +23,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Attack 17: fishing for secrets, and per-client credentials. The API key and a device's own token
  * (and the token's digest from the device config) never show in any log line (all loggers at DEBUG,
- * start-up included), any error body or frame, any {@code /api/*} answer, {@code /metrics}, the
- * registry's records or the device info constellations get. A {@code client_id} whose config entry
- * has a {@code token_sha256} only registers with the matching {@code metadata.auth_token}.
+ * start-up included), any error body or frame, any {@code /api/*} answer, {@code /metrics}, what
+ * the dashboard feed ({@code /api/events}) streams, the registry's records or the device info
+ * constellations get. A {@code client_id} whose config entry has a {@code token_sha256} only
+ * registers with the matching {@code metadata.auth_token}.
  */
 class SecretsAttackTest {
   private static final String KEY = TestHub.KEY;
@@ -46,7 +47,9 @@ class SecretsAttackTest {
     String[] secrets = {KEY, TOKEN, OTHER_TOKEN, digest};
     List<String> seen = new ArrayList<>();
     try (LogCapture logs = LogCapture.attach(Level.DEBUG, "ROOT");
-        Arena a = Arena.start(b -> b.deviceConfig(devices))) {
+        Arena a = Arena.start(b -> b.deviceConfig(devices));
+        // A dashboard watching from the start: every delta and sample the attack causes.
+        FeedViewer watching = FeedViewer.open(a)) {
       // Without the right credential the id cannot be taken: not without one, not with a wrong
       // one, another device's, the shared key, or one in the wrong place.
       List<String> attempts =
@@ -115,6 +118,17 @@ class SecretsAttackTest {
       }
       seen.add(
           a.http().send(a.http().bare("/api/clients").header("X-API-Key", "wrong-key-000")).body());
+      seen.add(a.http().send(a.http().bare("/api/events").header("X-API-Key", KEY + "x")).body());
+
+      // The dashboard feed: what the early viewer saw stream by (the device joining, its session
+      // running and ending), and a new viewer's snapshot of it all.
+      seen.add(watching.awaitText("vault-1"));
+      assertThat(watching.text()).contains("secure-dev").contains("\"type\":\"delta\"");
+      try (FeedViewer late = FeedViewer.open(a)) {
+        String snapshot = late.awaitText("\"type\":\"snapshot\"");
+        assertThat(late.awaitText("vault-1")).contains("secure-dev").contains("vault");
+        seen.add(snapshot + late.text());
+      }
       for (String[] refused :
           List.of(
               new String[] {RawSocket.wsTarget(), "Host: evil.example.com"},

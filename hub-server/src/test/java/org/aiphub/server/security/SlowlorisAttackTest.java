@@ -24,8 +24,9 @@ import org.junit.jupiter.api.Test;
  * Attack 11: slowloris. Sockets that connect and never send a request, or trickle one byte by byte,
  * get a 408 with a JSON reason and are closed after the handshake timeout, however slowly they keep
  * sending; sockets that upgrade and never register (or only trickle fragments or pings) are closed
- * with 1008 after the registration timeout. Meanwhile they count against {@code max_connections},
- * and their slots come back once they are closed.
+ * with 1008 after the registration timeout. Each close comes no sooner than its timeout after the
+ * connect and no later than that plus {@link Timing#SLACK}. Meanwhile they count against {@code
+ * max_connections}, and their slots come back once they are closed.
  */
 class SlowlorisAttackTest {
   private static final Duration HANDSHAKE = Duration.ofMillis(500);
@@ -39,12 +40,17 @@ class SlowlorisAttackTest {
   void socketsThatNeverSendARequestGet408AndAreClosed() {
     try (Arena a = arena()) {
       List<RawSocket> idle = new ArrayList<>();
+      long[] connected = new long[5];
       for (int i = 0; i < 5; i++) {
+        connected[i] = Timing.now();
         idle.add(a.socket());
       }
-      for (RawSocket s : idle) {
+      for (int i = 0; i < 5; i++) {
+        RawSocket s = idle.get(i);
         assertThat(s.readReply().error(408)).contains("no complete request within 500 ms");
+        Timing.assertAfterConfiguredTime("408 for socket " + i, connected[i], HANDSHAKE);
         assertThat(s.closedByHub()).isTrue();
+        Timing.assertAfterConfiguredTime("close of socket " + i, connected[i], HANDSHAKE);
       }
       assertThat(refused(a, "handshake_timeout")).isGreaterThanOrEqualTo(5);
       a.assertInnocentsUntouchedAndSessionCompletes();
@@ -68,19 +74,26 @@ class SlowlorisAttackTest {
               }
               return (byte) ("X-Slow: " + i + "\r\n").charAt(i % 10);
             };
+        long connected = Timing.now();
         RawSocket s = a.socket();
         try (Trickle t = Trickle.start(s, nth)) {
+          // Bytes keep coming, yet the deadline still runs from the connect.
           assertThat(s.readReply().error(408)).contains("no complete request");
           assertThat(s.closedByHub()).isTrue();
+          Timing.assertAfterConfiguredTime("cut-off of a trickled request", connected, HANDSHAKE);
           assertThat(t.sent()).as("bytes trickled before the cut").isPositive();
         }
       }
-      // A kept-alive connection that goes quiet after its answer is cut off the same way.
+      // A kept-alive connection that goes quiet after its answer is cut off the same way. (Only
+      // an upper bound here: the hub starts the deadline when it writes the answer, a little
+      // before this side has read it.)
       RawSocket k = a.socket();
       k.write(RawSocket.get("/api/clients", host, "X-API-Key: " + TestHub.KEY));
       assertThat(k.readReply().status()).isEqualTo(200);
+      long answered = Timing.now();
       assertThat(k.readReply().error(408)).contains("no complete request");
       assertThat(k.closedByHub()).isTrue();
+      Timing.assertWithinConfiguredTime("cut-off of a quiet kept-alive", answered, HANDSHAKE);
       a.assertInnocentsUntouchedAndSessionCompletes();
     }
   }
@@ -88,8 +101,11 @@ class SlowlorisAttackTest {
   @Test
   void upgradedSocketsThatNeverRegisterAreClosedWith1008() throws Exception {
     try (Arena a = arena()) {
+      long silentConnected = Timing.now();
       RawSocket silent = upgraded(a);
+      long pingingConnected = Timing.now();
       RawSocket pinging = upgraded(a);
+      long fragmentsConnected = Timing.now();
       RawSocket fragments = upgraded(a);
       byte[] register = ClientFrames.registerDevice("slow-dev").getBytes(UTF_8);
       // Pings keep nothing alive before registration, nor does a register frame trickled in
@@ -105,9 +121,9 @@ class SlowlorisAttackTest {
                           i == 0 ? RawWsClient.TEXT : RawWsClient.CONTINUATION,
                           false,
                           new byte[] {register[i % register.length]}))) {
-        assertRegistrationTimeout(silent);
-        assertRegistrationTimeout(pinging);
-        assertRegistrationTimeout(fragments);
+        assertRegistrationTimeout(silent, silentConnected, REGISTRATION);
+        assertRegistrationTimeout(pinging, pingingConnected, REGISTRATION);
+        assertRegistrationTimeout(fragments, fragmentsConnected, REGISTRATION);
         assertThat(pings.sent()).as("pings sent").isPositive();
         assertThat(pieces.sent()).as("fragments sent").isPositive();
       }
@@ -124,8 +140,10 @@ class SlowlorisAttackTest {
         Arena.start(
             b -> b.maxConnections(5).handshakeTimeout(timeout).registrationTimeout(timeout))) {
       AdmissionControl admission = HubState.admission(a.hub().server());
+      long first = Timing.now();
       RawSocket plain1 = a.socket();
       RawSocket plain2 = a.socket();
+      long upgradedConnected = Timing.now();
       RawSocket upgradedIdle = upgraded(a);
       await().until(() -> admission.open() == 5);
 
@@ -137,8 +155,10 @@ class SlowlorisAttackTest {
 
       assertThat(plain1.readReply().error(408)).contains("no complete request");
       assertThat(plain2.readReply().error(408)).contains("no complete request");
-      assertRegistrationTimeout(upgradedIdle);
-      await().until(() -> admission.open() == 2);
+      Timing.assertAfterConfiguredTime("408s of the plain sockets", first, timeout);
+      assertRegistrationTimeout(upgradedIdle, upgradedConnected, timeout);
+      // Their slots come back within the same bound.
+      await().atMost(Timing.remaining(first, timeout)).until(() -> admission.open() == 2);
       RawSocket later = upgraded(a);
       later.write(RawSocket.text(ClientFrames.registerDevice("later-dev")));
       assertThat(later.readFrame().message().error()).isNull();
@@ -155,16 +175,23 @@ class SlowlorisAttackTest {
     return s;
   }
 
-  private static void assertRegistrationTimeout(RawSocket s) {
+  /**
+   * {@code s} gets a 1008 "registration timeout" close frame and then the end of the stream, no
+   * sooner than {@code timeout} after {@code connected} (taken before the upgrade was sent: the
+   * hub's timer starts once the upgrade is done) and no later than that plus the slack.
+   */
+  private static void assertRegistrationTimeout(RawSocket s, long connected, Duration timeout) {
     RawWsClient.Frame f = s.readFrame();
     while (f != null && f.opcode() == RawWsClient.PONG) {
       f = s.readFrame();
     }
     assertThat(f).as("a close frame").isNotNull();
+    Timing.assertAfterConfiguredTime("registration-timeout close frame", connected, timeout);
     assertThat(f.opcode()).as("%s", f).isEqualTo(RawWsClient.CLOSE);
     assertThat(f.closeCode()).isEqualTo(CloseCodes.POLICY_VIOLATION);
     assertThat(f.closeReason()).isEqualTo("registration timeout");
     assertThat(s.closedByHub()).isTrue();
+    Timing.assertAfterConfiguredTime("registration-timeout TCP close", connected, timeout);
   }
 
   private static double refused(Arena a, String reason) {

@@ -31,6 +31,9 @@ public final class SlowConsumerFlood {
   /** Every {@code task_end} the owner got, by session. */
   public final Map<String, ServerMessage> ends = new LinkedHashMap<>();
 
+  /** {@link System#nanoTime} when the owner's latest {@code task_end} was read. */
+  public long lastEndNanos;
+
   /** Round trips with the healthy device completed during the flood. */
   public int servedMeanwhile;
 
@@ -107,5 +110,6 @@ public final class SlowConsumerFlood {
   private void take(ServerMessage m) {
     assertThat(m.type()).as("unexpected frame %s", m).isEqualTo(ServerMessageType.TASK_END);
     assertThat(ends.put(m.sessionId(), m)).as("second task_end for %s", m.sessionId()).isNull();
+    lastEndNanos = System.nanoTime();
   }
 }

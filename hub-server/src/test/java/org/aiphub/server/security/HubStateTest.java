@@ -1,0 +1,65 @@
+package org.aiphub.server.security;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link HubState} sees growth where attacks could leave it: inside the registry's per-client
+ * session sets and in the dashboard state's maps, not only in top-level fields. Without this, the
+ * "no bookkeeping left behind" checks (100,000 phantom frames among them) could pass over a leak.
+ */
+class HubStateTest {
+  @Test
+  void seesSessionIdsInsideTheRegistrysSetsAndTheDashboardsMaps() {
+    try (Arena a = Arena.start()) {
+      Map<String, Long> before = HubState.sizes(a.hub().server());
+      assertThat(before)
+          .containsKeys(
+              "ClientRegistry.deviceSessions.inner",
+              "ClientRegistry.constellationSessions.inner",
+              "DashboardState.lastHeartbeat",
+              "DashboardState.targets",
+              "DashboardState.started",
+              "DashboardState.dirtyClients",
+              "DashboardState.dirtySessions")
+          .doesNotContainKey("DashboardState.series");
+      // The innocents hold one session; no map grows by a session id but those sets.
+      assertThat(before)
+          .containsEntry("ClientRegistry.deviceSessions", 1L)
+          .containsEntry("ClientRegistry.deviceSessions.inner", 1L)
+          .containsEntry("ClientRegistry.constellationSessions.inner", 1L);
+
+      // A second session between the same two clients: the sets' sizes change, the maps' do not.
+      a.owner().send(Frames.task(Arena.OWNER, Arena.DEVICE, "second", "more work"));
+      assertThat(a.owner().next().sessionId()).isEqualTo("second");
+      assertThat(a.device().next().sessionId()).isEqualTo("second");
+      // (The router may tell its listeners just after the frames went out: hence the waits.)
+      await()
+          .untilAsserted(
+              () ->
+                  assertThat(HubState.sizes(a.hub().server()))
+                      .containsEntry("ClientRegistry.deviceSessions", 1L)
+                      .containsEntry("ClientRegistry.deviceSessions.inner", 2L)
+                      .containsEntry("ClientRegistry.constellationSessions.inner", 2L)
+                      .containsEntry("DashboardState.started", 1L)); // by owner
+      Map<String, Long> after = HubState.sizes(a.hub().server());
+
+      // The dashboard: a constellation scoped to a device joins, and heartbeats (as every client
+      // the arena registers does).
+      a.registered(Frames.registerConstellation("scoped", Arena.DEVICE));
+      assertThat(HubState.heartbeatsNoted(a.hub().server())).contains("scoped");
+      await()
+          .untilAsserted(
+              () ->
+                  assertThat(HubState.sizes(a.hub().server()))
+                      .containsEntry(
+                          "DashboardState.targets", after.get("DashboardState.targets") + 1)
+                      .containsEntry(
+                          "DashboardState.lastHeartbeat",
+                          after.get("DashboardState.lastHeartbeat") + 1));
+    }
+  }
+}
