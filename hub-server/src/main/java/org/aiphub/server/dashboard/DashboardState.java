@@ -115,6 +115,8 @@ public final class DashboardState implements RouterEvents {
 
   @Override
   public void sessionFinished(Session session) {
+    // Both rows show a running count that just dropped: the owner's as much as the executor's.
+    dirtyClient(session.ownerId());
     dirtyClient(session.executorId());
     dirtySession(session.id());
   }

@@ -220,8 +220,27 @@ class DashboardBrowserTest {
     filter("filter-feature", "browser", "devices", List.of(WINDOWS));
     filter("filter-state", "failed", "sessions", List.of("weekly_report@task_2"));
 
-    // A disconnect shows up without a reload; its running session fails with it.
+    // Running counts follow a session live, without a reload: up when it starts, and back down
+    // when it ends, on the device's row and on its owner constellation's row alike.
     script("window.__samePage = 'yes'");
+    ObjectNode live =
+        runTask(galaxy, linux, "weekly_report@task_3", "galaxy/weekly/refresh", "Refresh Q3");
+    waitFor("task 3 running", d -> rows("sessions").containsKey("weekly_report@task_3"));
+    waitFor(
+        "the constellation running one",
+        d -> rows("constellations").get(GALAXY).contains(LINUX + "\t3\t1\t"));
+    waitFor("the device running one", d -> rows("devices").get(LINUX).contains("1 / 4"));
+    live.put("status", "completed");
+    linux.send(live.toString());
+    waitFor(
+        "task 3 completed",
+        d -> rows("sessions").get("weekly_report@task_3").startsWith("completed"));
+    waitFor(
+        "the constellation running none",
+        d -> rows("constellations").get(GALAXY).contains(LINUX + "\t3\t0\t"));
+    waitFor("the device running none", d -> rows("devices").get(LINUX).contains("0 / 4"));
+
+    // A disconnect shows up without a reload; its running session fails with it.
     windows.close();
     waitFor("the windows device gone", d -> ids("devices").equals(List.of(LINUX)));
     waitFor("its session failed", d -> rows("sessions").get(running).startsWith("failed"));
