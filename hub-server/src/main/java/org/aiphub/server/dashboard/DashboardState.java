@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
@@ -49,7 +50,7 @@ public final class DashboardState implements RouterEvents {
   private final AtomicReference<Set<String>> dirtySessions =
       new AtomicReference<>(ConcurrentHashMap.newKeySet());
   private final ArrayDeque<Map<String, Object>> series = new ArrayDeque<>();
-  private volatile boolean watched;
+  private final AtomicInteger viewers = new AtomicInteger();
   private long lastFinished = -1;
   private Instant lastSampleAt;
 
@@ -69,9 +70,25 @@ public final class DashboardState implements RouterEvents {
     this.nodeOf = nodeOf;
   }
 
-  /** Whether anybody is watching; changes are only tracked while somebody is. */
-  public void watched(boolean anyone) {
-    watched = anyone;
+  /**
+   * A viewer started watching; changes are tracked from now on. Call it before taking the viewer's
+   * {@link #snapshot()}, so that nothing changing after the snapshot goes untracked.
+   */
+  public void viewerJoined() {
+    viewers.incrementAndGet();
+  }
+
+  /** A viewer stopped watching (once per {@link #viewerJoined()}); tracking stops with the last. */
+  public void viewerLeft() {
+    viewers.decrementAndGet();
+  }
+
+  /**
+   * Whether anybody is watching. A count rather than a flag set from the viewer list: one viewer
+   * leaving while another is joining must never turn tracking off under the newcomer.
+   */
+  private boolean watched() {
+    return viewers.get() > 0;
   }
 
   // ----------------------------------------------------------------------------- tracking
@@ -122,13 +139,13 @@ public final class DashboardState implements RouterEvents {
   }
 
   private void dirtyClient(String id) {
-    if (watched && id != null) {
+    if (watched() && id != null) {
       dirtyClients.get().add(id);
     }
   }
 
   private void dirtySession(String id) {
-    if (watched) {
+    if (watched()) {
       dirtySessions.get().add(id);
     }
   }

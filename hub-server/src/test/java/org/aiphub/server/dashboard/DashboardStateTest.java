@@ -44,7 +44,7 @@ class DashboardStateTest {
     sessions = new SessionTable(100, Duration.ofHours(1), CLOCK);
     state = new DashboardState(registry, sessions, CLOCK, null);
     router = new TaskRouter(registry, sessions, CLOCK, state);
-    state.watched(true);
+    state.viewerJoined();
   }
 
   @Test
