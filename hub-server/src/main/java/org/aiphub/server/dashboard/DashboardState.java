@@ -42,9 +42,7 @@ public final class DashboardState implements RouterEvents {
   private final SessionTable sessions;
   private final Clock clock;
   private final Function<String, String> nodeOf;
-  private final Map<String, Instant> lastHeartbeat = new ConcurrentHashMap<>();
-  private final Map<String, String> targets = new ConcurrentHashMap<>();
-  private final Map<String, AtomicLong> started = new ConcurrentHashMap<>();
+  private final Map<String, Connection> connections = new ConcurrentHashMap<>();
   private final AtomicReference<Set<String>> dirtyClients =
       new AtomicReference<>(ConcurrentHashMap.newKeySet());
   private final AtomicReference<Set<String>> dirtySessions =
@@ -95,23 +93,23 @@ public final class DashboardState implements RouterEvents {
 
   @Override
   public void registered(Identity identity, String remoteAddress) {
-    if (identity.targetId() != null) {
-      targets.put(identity.clientId(), identity.targetId());
-    }
+    // Every registration starts its row afresh, a takeover too: like "connected since", the
+    // target, last heartbeat and sessions started describe this connection, not an earlier one.
+    connections.put(identity.clientId(), new Connection(identity.targetId()));
     dirtyClient(identity.clientId());
   }
 
   @Override
   public void departed(Identity identity, int sessionsEnded) {
-    lastHeartbeat.remove(identity.clientId());
-    targets.remove(identity.clientId());
-    started.remove(identity.clientId());
+    // A quick reconnect may register the id again before this older departure is reported; the
+    // check and the removal are one step, so the new connection's row is never the one dropped.
+    connections.computeIfPresent(identity.clientId(), (id, c) -> registry.isOnline(id) ? c : null);
     dirtyClient(identity.clientId());
   }
 
   @Override
   public void heartbeat(Identity identity) {
-    lastHeartbeat.put(identity.clientId(), clock.instant());
+    connection(identity.clientId()).lastHeartbeat = clock.instant();
     dirtyClient(identity.clientId());
   }
 
@@ -123,7 +121,7 @@ public final class DashboardState implements RouterEvents {
   @Override
   public void sessionStarted(Session session, long receivedNanos) {
     if (session.ownerId() != null) {
-      started.computeIfAbsent(session.ownerId(), k -> new AtomicLong()).incrementAndGet();
+      connection(session.ownerId()).started.incrementAndGet();
       dirtyClient(session.ownerId());
     }
     dirtyClient(session.executorId());
@@ -136,6 +134,11 @@ public final class DashboardState implements RouterEvents {
     dirtyClient(session.ownerId());
     dirtyClient(session.executorId());
     dirtySession(session.id());
+  }
+
+  /** What this node knows of a client's connection; a client registered elsewhere has none yet. */
+  private Connection connection(String clientId) {
+    return connections.computeIfAbsent(clientId, k -> new Connection(null));
   }
 
   private void dirtyClient(String id) {
@@ -281,7 +284,8 @@ public final class DashboardState implements RouterEvents {
     m.put("id", i.clientId());
     m.put("type", i.clientType().wire());
     m.put("connected_at", AipTimestamps.format(i.connectedAt()));
-    Instant beat = lastHeartbeat.get(i.clientId());
+    Connection c = connections.get(i.clientId());
+    Instant beat = c == null ? null : c.lastHeartbeat;
     m.put("last_heartbeat", beat == null ? null : AipTimestamps.format(beat));
     if (nodeOf != null) {
       m.put("node", nodeOf.apply(i.clientId()));
@@ -294,9 +298,8 @@ public final class DashboardState implements RouterEvents {
       m.put("running", registry.getDeviceSessions(i.clientId()).size());
       m.put("limit", i.maxConcurrentTasks() == 0 ? null : i.maxConcurrentTasks());
     } else {
-      m.put("target", targets.get(i.clientId()));
-      AtomicLong n = started.get(i.clientId());
-      m.put("sessions_started", n == null ? 0 : n.get());
+      m.put("target", c == null ? null : c.target);
+      m.put("sessions_started", c == null ? 0 : c.started.get());
       m.put("running", registry.getConstellationSessions(i.clientId()).size());
     }
     return m;
@@ -312,5 +315,16 @@ public final class DashboardState implements RouterEvents {
       return ((Map<?, ?>) custom).get("tier");
     }
     return si.get("tier") instanceof String ? si.get("tier") : null;
+  }
+
+  /** What the page shows about one registration of a client beyond its registry entry. */
+  private static final class Connection {
+    final String target;
+    final AtomicLong started = new AtomicLong();
+    volatile Instant lastHeartbeat;
+
+    Connection(String target) {
+      this.target = target;
+    }
   }
 }

@@ -61,6 +61,76 @@ class DashboardStateTest {
     assertThat(clients(delta).get("d1")).containsEntry("running", 0);
   }
 
+  @Test
+  void aStartedSessionUpdatesBothRowsAndTheSessionsStarted() {
+    register(device("d1"));
+    Client galaxy = register(constellation("c1", "d1"));
+    state.delta();
+
+    galaxy.send(task("c1", "d1", "s1"));
+    Map<String, Object> delta = state.delta();
+    assertThat(clients(delta).get("c1"))
+        .containsEntry("running", 1)
+        .containsEntry("sessions_started", 1L)
+        .containsEntry("target", "d1");
+    assertThat(clients(delta).get("d1")).containsEntry("running", 1);
+    assertThat(sessions(delta).get("s1")).containsEntry("state", "running");
+  }
+
+  @Test
+  void aHeartbeatShowsOnItsRow() {
+    Client device = register(device("d1"));
+    state.delta();
+    device.send(heartbeat("d1", ClientType.DEVICE));
+    assertThat(clients(state.delta()).get("d1").get("last_heartbeat")).isNotNull();
+  }
+
+  /**
+   * A takeover (the same id registering on a new connection) starts the row afresh, like its
+   * "connected since": the new connection declares no target and has sent no heartbeat yet.
+   */
+  @Test
+  void aTakeoverReplacesTheDeclaredTargetAndTheLastHeartbeat() {
+    register(device("d1"));
+    Client galaxy = register(constellation("c1", "d1"));
+    galaxy.send(heartbeat("c1", ClientType.CONSTELLATION));
+    galaxy.send(task("c1", "d1", "s1"));
+    assertThat(clients(state.delta()).get("c1"))
+        .containsEntry("target", "d1")
+        .containsEntry("sessions_started", 1L)
+        .doesNotContainEntry("last_heartbeat", null);
+
+    register(constellation("c1", null));
+    assertThat(clients(state.delta()).get("c1"))
+        .containsEntry("target", null)
+        .containsEntry("last_heartbeat", null)
+        .containsEntry("sessions_started", 0L);
+  }
+
+  /**
+   * The departure of an old connection reported after the id registered again (a quick reconnect
+   * racing the old socket's cleanup) must not wipe what the new registration declared.
+   */
+  @Test
+  void aLateDepartureLeavesTheNewRegistrationsRowAlone() {
+    register(device("d1"));
+    Client old = register(constellation("c1", "d1"));
+    register(constellation("c1", "d1"));
+    state.delta();
+
+    state.departed(old.identity, 0);
+    assertThat(clients(state.delta()).get("c1")).containsEntry("target", "d1");
+  }
+
+  @Test
+  void aDepartureShowsTheClientGone() {
+    register(device("d1"));
+    Client galaxy = register(constellation("c1", "d1"));
+    state.delta();
+    router.disconnected(galaxy.conn, galaxy.identity);
+    assertThat(clients(state.delta()).get("c1")).containsEntry("gone", true);
+  }
+
   // ------------------------------------------------------------------------------ helpers
 
   /** A registered client: its connection and the identity the router bound to it. */
@@ -123,6 +193,26 @@ class DashboardStateTest {
         .clientId(from)
         .sessionId(sessionId)
         .build();
+  }
+
+  private static ClientMessage heartbeat(String from, ClientType type) {
+    return ClientMessage.builder(ClientMessageType.HEARTBEAT, TaskStatus.OK)
+        .clientType(type)
+        .clientId(from)
+        .build();
+  }
+
+  /** A delta's session rows by id; empty when the delta is null. */
+  @SuppressWarnings("unchecked")
+  private static Map<String, Map<String, Object>> sessions(Map<String, Object> delta) {
+    Map<String, Map<String, Object>> out = new LinkedHashMap<>();
+    if (delta != null) {
+      for (Object s : (List<Object>) delta.get("sessions")) {
+        Map<String, Object> row = (Map<String, Object>) s;
+        out.put((String) row.get("session_id"), row);
+      }
+    }
+    return out;
   }
 
   /** A delta's client rows by id; empty when the delta is null. */
