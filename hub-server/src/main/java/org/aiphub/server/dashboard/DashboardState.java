@@ -136,6 +136,11 @@ public final class DashboardState implements RouterEvents {
     dirtySession(session.id());
   }
 
+  @Override
+  public void heldChanged(Session session) {
+    dirtySession(session.id()); // its row shows "held" while the outcome waits for its owner
+  }
+
   /** What this node knows of a client's connection; a client registered elsewhere has none yet. */
   private Connection connection(String clientId) {
     return connections.computeIfAbsent(clientId, k -> new Connection(null));

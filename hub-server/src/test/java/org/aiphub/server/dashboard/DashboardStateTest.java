@@ -131,6 +131,26 @@ class DashboardStateTest {
     assertThat(clients(state.delta()).get("c1")).containsEntry("gone", true);
   }
 
+  /**
+   * An outcome held for an offline owner shows as held; once the owner is back and has been handed
+   * it, the row must say so without a reload.
+   */
+  @Test
+  void aHeldOutcomeStopsShowingHeldOnceItsOwnerIsBack() {
+    register(device("d1"));
+    Client galaxy = register(constellation("c1", "d1"));
+    galaxy.send(task("c1", "d1", "s1"));
+    state.delta();
+
+    router.disconnected(galaxy.conn, galaxy.identity);
+    assertThat(sessions(state.delta()).get("s1"))
+        .containsEntry("state", "cancelled")
+        .containsEntry("held_for_owner", true);
+
+    register(constellation("c1", "d1"));
+    assertThat(sessions(state.delta()).get("s1")).containsEntry("held_for_owner", false);
+  }
+
   // ------------------------------------------------------------------------------ helpers
 
   /** A registered client: its connection and the identity the router bound to it. */
