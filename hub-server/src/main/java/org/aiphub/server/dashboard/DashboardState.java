@@ -136,6 +136,16 @@ public final class DashboardState implements RouterEvents {
     dirtySession(session.id());
   }
 
+  /**
+   * The device config was reloaded and re-merged into every online device: any device's tags, tier,
+   * features or task limit may have changed.
+   */
+  public void devicesReconfigured() {
+    for (String id : registry.listClientsByType(ClientType.DEVICE)) {
+      dirtyClient(id);
+    }
+  }
+
   @Override
   public void heldChanged(Session session) {
     dirtySession(session.id()); // its row shows "held" while the outcome waits for its owner
