@@ -27,9 +27,12 @@ import org.aiphub.server.route.RouterEvents;
 
 /**
  * What the live dashboard shows, as JSON values: a full snapshot for a new viewer, then deltas that
- * carry only what changed since the last one (clients that joined, left or sent a heartbeat;
- * sessions that started or ended), plus a time series of connected clients and tasks per second.
- * Change tracking costs one set insertion per event, and nothing while nobody watches. Thread-safe.
+ * carry only what changed since the last one, plus a time series of connected clients and tasks per
+ * second. A delta names every row whose shown value changed: clients that joined, left, sent a
+ * heartbeat, refreshed their system info or were re-merged by a config reload, and the owner and
+ * executor of each session that started or ended (their running counts); sessions that started,
+ * ended, or whose outcome started or stopped waiting for its owner. Change tracking costs one set
+ * insertion per event, and nothing while nobody watches. Thread-safe.
  */
 public final class DashboardState implements RouterEvents {
   /** Most sessions a snapshot or a delta carries (the page lists recent ones only). */
