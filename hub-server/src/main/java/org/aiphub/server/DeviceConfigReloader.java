@@ -26,11 +26,18 @@ public final class DeviceConfigReloader {
 
   private final Path file;
   private final ClientRegistry registry;
+  private final Runnable reloaded;
 
-  /** A reloader for {@code file} (null when the hub runs without a device config). */
-  public DeviceConfigReloader(Path file, ClientRegistry registry) {
+  /**
+   * A reloader for {@code file} (null when the hub runs without a device config).
+   *
+   * @param reloaded runs after each successful reload: a re-merge changes online devices' tags,
+   *     tier, features and task limit without any event, so whoever shows them must be told
+   */
+  public DeviceConfigReloader(Path file, ClientRegistry registry, Runnable reloaded) {
     this.file = file;
     this.registry = registry;
+    this.reloaded = reloaded;
   }
 
   /** Whether a device config file is configured. */
@@ -56,6 +63,7 @@ public final class DeviceConfigReloader {
       throw e;
     }
     int remerged = registry.applyDeviceConfig(config);
+    reloaded.run();
     log.info(
         "device config reloaded from {}: {} entries, {} online devices re-merged",
         file,

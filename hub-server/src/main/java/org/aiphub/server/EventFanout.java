@@ -99,6 +99,13 @@ final class EventFanout implements RouterEvents, ConnectionEvents {
   }
 
   @Override
+  public void heldChanged(Session session) {
+    for (RouterEvents e : router) {
+      e.heldChanged(session);
+    }
+  }
+
+  @Override
   public void connected(String remoteAddress) {
     for (ConnectionEvents e : transport) {
       e.connected(remoteAddress);

@@ -124,7 +124,8 @@ public final class HubServer implements AutoCloseable {
       withDashboard.add(dashboard);
       EventFanout events = new EventFanout(withDashboard, List.of(metrics, hubLog));
       this.router = new TaskRouter(registry, sessions, clock, events);
-      this.reloader = new DeviceConfigReloader(config.deviceConfig(), registry);
+      this.reloader =
+          new DeviceConfigReloader(config.deviceConfig(), registry, dashboard::devicesReconfigured);
       ApiKey key = ApiKey.of(config.apiKey());
       OriginPolicy origins =
           new OriginPolicy(config.allowedHosts(), config.allowedOrigins(), config.host());

@@ -529,13 +529,13 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
    * here on registering. Ones that cannot be sent are held again.
    */
   private void handOverHeld(RemoteConnection owner) {
-    for (Session s : sessions.takeHeld(owner.clientId())) {
+    for (Session s : router.takeHeld(owner.clientId())) {
       String frame = new String(codec.encode(router.messages().taskEnd(s)), StandardCharsets.UTF_8);
       publish(
           owner.nodeId(),
           ClusterMessage.of("frame", "to", owner.clientId(), "frame", frame),
           null,
-          () -> sessions.hold(s));
+          () -> router.hold(s));
     }
   }
 
@@ -562,7 +562,7 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
     }
     router.disconnected(rc, identity(info));
     // Outcomes for that owner are held on its own node; a copy here would never be asked for.
-    sessions.takeHeld(rc.clientId());
+    router.takeHeld(rc.clientId());
   }
 
   private boolean isRemote(String clientId) {

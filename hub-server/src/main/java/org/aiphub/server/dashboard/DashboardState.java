@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
@@ -26,9 +27,12 @@ import org.aiphub.server.route.RouterEvents;
 
 /**
  * What the live dashboard shows, as JSON values: a full snapshot for a new viewer, then deltas that
- * carry only what changed since the last one (clients that joined, left or sent a heartbeat;
- * sessions that started or ended), plus a time series of connected clients and tasks per second.
- * Change tracking costs one set insertion per event, and nothing while nobody watches. Thread-safe.
+ * carry only what changed since the last one, plus a time series of connected clients and tasks per
+ * second. A delta names every row whose shown value changed: clients that joined, left, sent a
+ * heartbeat, refreshed their system info or were re-merged by a config reload, and the owner and
+ * executor of each session that started or ended (their running counts); sessions that started,
+ * ended, or whose outcome started or stopped waiting for its owner. Change tracking costs one set
+ * insertion per event, and nothing while nobody watches. Thread-safe.
  */
 public final class DashboardState implements RouterEvents {
   /** Most sessions a snapshot or a delta carries (the page lists recent ones only). */
@@ -41,15 +45,13 @@ public final class DashboardState implements RouterEvents {
   private final SessionTable sessions;
   private final Clock clock;
   private final Function<String, String> nodeOf;
-  private final Map<String, Instant> lastHeartbeat = new ConcurrentHashMap<>();
-  private final Map<String, String> targets = new ConcurrentHashMap<>();
-  private final Map<String, AtomicLong> started = new ConcurrentHashMap<>();
+  private final Map<String, Connection> connections = new ConcurrentHashMap<>();
   private final AtomicReference<Set<String>> dirtyClients =
       new AtomicReference<>(ConcurrentHashMap.newKeySet());
   private final AtomicReference<Set<String>> dirtySessions =
       new AtomicReference<>(ConcurrentHashMap.newKeySet());
   private final ArrayDeque<Map<String, Object>> series = new ArrayDeque<>();
-  private volatile boolean watched;
+  private final AtomicInteger viewers = new AtomicInteger();
   private long lastFinished = -1;
   private Instant lastSampleAt;
 
@@ -69,32 +71,48 @@ public final class DashboardState implements RouterEvents {
     this.nodeOf = nodeOf;
   }
 
-  /** Whether anybody is watching; changes are only tracked while somebody is. */
-  public void watched(boolean anyone) {
-    watched = anyone;
+  /**
+   * A viewer started watching; changes are tracked from now on. Call it before taking the viewer's
+   * {@link #snapshot()}, so that nothing changing after the snapshot goes untracked.
+   */
+  public void viewerJoined() {
+    viewers.incrementAndGet();
+  }
+
+  /** A viewer stopped watching (once per {@link #viewerJoined()}); tracking stops with the last. */
+  public void viewerLeft() {
+    viewers.decrementAndGet();
+  }
+
+  /**
+   * Whether anybody is watching. A count rather than a flag set from the viewer list: one viewer
+   * leaving while another is joining must never turn tracking off under the newcomer.
+   */
+  private boolean watched() {
+    return viewers.get() > 0;
   }
 
   // ----------------------------------------------------------------------------- tracking
 
   @Override
   public void registered(Identity identity, String remoteAddress) {
-    if (identity.targetId() != null) {
-      targets.put(identity.clientId(), identity.targetId());
-    }
+    // Every registration starts its row afresh, a takeover too: like "connected since", the
+    // target, last heartbeat and sessions started describe this connection, not an earlier one.
+    connections.put(identity.clientId(), new Connection(identity.targetId()));
     dirtyClient(identity.clientId());
   }
 
   @Override
   public void departed(Identity identity, int sessionsEnded) {
-    lastHeartbeat.remove(identity.clientId());
-    targets.remove(identity.clientId());
-    started.remove(identity.clientId());
+    // A quick reconnect may register the id again before this older departure is reported; the
+    // check and the removal are one step, so the new connection's row is never the one dropped.
+    connections.computeIfPresent(identity.clientId(), (id, c) -> registry.isOnline(id) ? c : null);
     dirtyClient(identity.clientId());
   }
 
   @Override
   public void heartbeat(Identity identity) {
-    lastHeartbeat.put(identity.clientId(), clock.instant());
+    connection(identity.clientId()).lastHeartbeat = clock.instant();
     dirtyClient(identity.clientId());
   }
 
@@ -106,7 +124,7 @@ public final class DashboardState implements RouterEvents {
   @Override
   public void sessionStarted(Session session, long receivedNanos) {
     if (session.ownerId() != null) {
-      started.computeIfAbsent(session.ownerId(), k -> new AtomicLong()).incrementAndGet();
+      connection(session.ownerId()).started.incrementAndGet();
       dirtyClient(session.ownerId());
     }
     dirtyClient(session.executorId());
@@ -115,18 +133,40 @@ public final class DashboardState implements RouterEvents {
 
   @Override
   public void sessionFinished(Session session) {
+    // Both rows show a running count that just dropped: the owner's as much as the executor's.
+    dirtyClient(session.ownerId());
     dirtyClient(session.executorId());
     dirtySession(session.id());
   }
 
+  /**
+   * The device config was reloaded and re-merged into every online device: any device's tags, tier,
+   * features or task limit may have changed.
+   */
+  public void devicesReconfigured() {
+    for (String id : registry.listClientsByType(ClientType.DEVICE)) {
+      dirtyClient(id);
+    }
+  }
+
+  @Override
+  public void heldChanged(Session session) {
+    dirtySession(session.id()); // its row shows "held" while the outcome waits for its owner
+  }
+
+  /** What this node knows of a client's connection; a client registered elsewhere has none yet. */
+  private Connection connection(String clientId) {
+    return connections.computeIfAbsent(clientId, k -> new Connection(null));
+  }
+
   private void dirtyClient(String id) {
-    if (watched && id != null) {
+    if (watched() && id != null) {
       dirtyClients.get().add(id);
     }
   }
 
   private void dirtySession(String id) {
-    if (watched) {
+    if (watched()) {
       dirtySessions.get().add(id);
     }
   }
@@ -262,7 +302,8 @@ public final class DashboardState implements RouterEvents {
     m.put("id", i.clientId());
     m.put("type", i.clientType().wire());
     m.put("connected_at", AipTimestamps.format(i.connectedAt()));
-    Instant beat = lastHeartbeat.get(i.clientId());
+    Connection c = connections.get(i.clientId());
+    Instant beat = c == null ? null : c.lastHeartbeat;
     m.put("last_heartbeat", beat == null ? null : AipTimestamps.format(beat));
     if (nodeOf != null) {
       m.put("node", nodeOf.apply(i.clientId()));
@@ -275,9 +316,8 @@ public final class DashboardState implements RouterEvents {
       m.put("running", registry.getDeviceSessions(i.clientId()).size());
       m.put("limit", i.maxConcurrentTasks() == 0 ? null : i.maxConcurrentTasks());
     } else {
-      m.put("target", targets.get(i.clientId()));
-      AtomicLong n = started.get(i.clientId());
-      m.put("sessions_started", n == null ? 0 : n.get());
+      m.put("target", c == null ? null : c.target);
+      m.put("sessions_started", c == null ? 0 : c.started.get());
       m.put("running", registry.getConstellationSessions(i.clientId()).size());
     }
     return m;
@@ -293,5 +333,16 @@ public final class DashboardState implements RouterEvents {
       return ((Map<?, ?>) custom).get("tier");
     }
     return si.get("tier") instanceof String ? si.get("tier") : null;
+  }
+
+  /** What the page shows about one registration of a client beyond its registry entry. */
+  private static final class Connection {
+    final String target;
+    final AtomicLong started = new AtomicLong();
+    volatile Instant lastHeartbeat;
+
+    Connection(String target) {
+      this.target = target;
+    }
   }
 }

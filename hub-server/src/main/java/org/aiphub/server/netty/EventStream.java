@@ -60,7 +60,10 @@ public final class EventStream implements AutoCloseable {
     return viewers.size();
   }
 
-  /** Turns the request's channel into a feed: headers, then the snapshot. */
+  /**
+   * Turns the request's channel into a feed: headers, then the snapshot. Called on the channel's
+   * event loop, so a delta broadcast meanwhile from another thread is written after the snapshot.
+   */
   public void subscribe(ChannelHandlerContext ctx) {
     Channel ch = ctx.channel();
     HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
@@ -74,10 +77,13 @@ public final class EventStream implements AutoCloseable {
       ch.pipeline().remove(ChannelHandlerNames.HTTP_DEADLINE); // a feed never "completes"
     }
     ch.write(r);
-    state.watched(true);
-    ch.writeAndFlush(new DefaultHttpContent(event(ch.alloc(), state.snapshot())));
+    // Counted and in the group before the snapshot is taken: every change after it is then both
+    // tracked and broadcast to this viewer. The count (not "is the group empty?") decides tracking,
+    // so another viewer leaving in between cannot switch it off under this one.
+    state.viewerJoined();
+    ch.closeFuture().addListener(f -> state.viewerLeft());
     viewers.add(ch);
-    ch.closeFuture().addListener(f -> state.watched(!viewers.isEmpty()));
+    ch.writeAndFlush(new DefaultHttpContent(event(ch.alloc(), state.snapshot())));
   }
 
   private void broadcast(Map<String, Object> message) {

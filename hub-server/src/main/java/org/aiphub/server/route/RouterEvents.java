@@ -49,4 +49,10 @@ public interface RouterEvents {
 
   /** A session reached its final state. */
   default void sessionFinished(Session session) {}
+
+  /**
+   * A finished session's outcome started waiting for its offline owner, or stopped waiting (it was
+   * handed out): its {@link Session#held()} flag in the session table changed.
+   */
+  default void heldChanged(Session session) {}
 }

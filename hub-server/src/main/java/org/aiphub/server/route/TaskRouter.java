@@ -768,7 +768,7 @@ public final class TaskRouter {
       conn.deliver(messages.taskEnd(done), () -> deliveryFailed(done, conn));
       return;
     }
-    sessions.hold(done);
+    hold(done);
     // The owner may have registered between the look-up and the hold: hand it over now.
     ClientConnection now = constellation(owner);
     if (now != null) {
@@ -777,7 +777,7 @@ public final class TaskRouter {
   }
 
   private void deliveryFailed(Session done, ClientConnection failed) {
-    sessions.hold(done);
+    hold(done);
     ClientConnection now = constellation(done.ownerId());
     // Only a different connection can do better; retrying the failed one would spin.
     if (now != null && now != failed) {
@@ -786,9 +786,31 @@ public final class TaskRouter {
   }
 
   private void drainHeld(String owner, ClientConnection conn) {
-    for (Session s : sessions.takeHeld(owner)) {
+    for (Session s : takeHeld(owner)) {
       conn.deliver(messages.taskEnd(s), () -> deliveryFailed(s, conn));
     }
+  }
+
+  /**
+   * Keeps a finished session's outcome for its offline owner ({@link SessionTable#hold}). Every
+   * hold goes through here, so that listeners hear of each one.
+   */
+  public void hold(Session done) {
+    if (sessions.hold(done)) {
+      events.heldChanged(done);
+    }
+  }
+
+  /**
+   * Hands out, once, every outcome held for {@code ownerId} ({@link SessionTable#takeHeld}), and
+   * tells the listeners that each one is held no longer.
+   */
+  public List<Session> takeHeld(String ownerId) {
+    List<Session> taken = sessions.takeHeld(ownerId);
+    for (Session s : taken) {
+      events.heldChanged(s);
+    }
+    return taken;
   }
 
   private ClientConnection constellation(String clientId) {

@@ -46,11 +46,20 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * The dashboard in a real browser: Debian's headless Chromium driven by its own chromedriver (no
- * browser download, Selenium Manager never runs). A hub with two devices, a constellation and
+ * browser download, Selenium Manager never runs). A hub with three devices, a constellation and
  * finished and running sessions; the page must ask for the key (and show nothing for a wrong one),
- * show the fleet, follow a disconnect live, show a device's system info, and render every
- * client-supplied string as text. Skipped when Chromium is not installed, unless {@code
- * HUB_REQUIRE_BROWSER=1} (CI) makes that a failure.
+ * show the fleet, follow running counts and a disconnect live, show a device's system info, and
+ * render every client-supplied string as text. Skipped when Chromium is not installed, unless
+ * {@code HUB_REQUIRE_BROWSER=1} (CI) makes that a failure.
+ *
+ * <p>Script injection: the issue asks that a device <em>named</em> {@code <img src=x
+ * onerror=alert(1)>} show those characters. The hub never lets such a name in: client ids (and
+ * session ids) are limited to letters, digits and {@code . _ - : @ / + = # ~} ({@code ClientIds}),
+ * so that registration is refused, and the test checks the refusal and that the name appears
+ * nowhere in the page. A constellation's declared target must be a connected device's id, so it is
+ * restricted the same way. Every string a client may choose freely carries an injection instead: a
+ * device's platform, tags, tier, capabilities, and system-info keys and values (shown in the device
+ * detail view), and a session's task name, request, error and result.
  */
 class DashboardBrowserTest {
   private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
@@ -58,16 +67,28 @@ class DashboardBrowserTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration WAIT = Duration.ofSeconds(20);
 
-  /** The issue's injection string, in a device tag and a session error. */
+  /**
+   * The issue's injection string: refused as a client id, so it goes in a device tag and a session
+   * error instead.
+   */
   private static final String XSS = "<img src=x onerror=alert(1)>";
 
-  /** Injections that would leave a trace instead of a dialog, were they ever run. */
+  /**
+   * Injections that would leave a trace instead of a dialog, were they ever run; each in a
+   * different client-supplied field (see {@link #markup()} for the elements they would create).
+   */
   private static final String XSS_FLAG = "<img src=x onerror=\"window.__xss=1\">";
 
   private static final String XSS_SCRIPT = "<script>window.__xss=2</script>";
+  private static final String XSS_PLATFORM = "<svg onload=\"window.__xss=3\"></svg>";
+  private static final String XSS_TIER = "<iframe srcdoc=\"<script>parent.__xss=4</script>\">";
+  private static final String XSS_INFO_KEY = "<b onmouseover=\"window.__xss=5\">key</b>";
+  private static final String XSS_INFO_VALUE = "<img src=x onerror=window.__xss=6>";
+  private static final String XSS_RESULT = "<img src=x onerror=window.__xss=7>";
 
   private static final String LINUX = "lab-linux-01";
   private static final String WINDOWS = "office-win-02";
+  private static final String KIOSK = "kiosk-03";
   private static final String GALAXY = "weekly_report@lab-linux-01";
 
   /** Runs in every page before its own scripts: records script errors and CSP violations. */
@@ -106,6 +127,24 @@ class DashboardBrowserTest {
       assertThat(r.status()).as("%s", r).isEqualTo(200);
       assertThat(r.headers().firstValue("content-security-policy")).contains(DashboardAssets.CSP);
     }
+    assertThat(DashboardAssets.CSP)
+        .as("a strict policy: own scripts and styles only, never inline code or eval")
+        .contains("default-src 'none'", "script-src 'self'", "style-src 'self'")
+        .contains("base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'")
+        .doesNotContain("unsafe-inline", "unsafe-eval", "unsafe-hashes", "*", "http:", "https:");
+    String js = http.send(http.bare("/dashboard.js").GET()).body().replaceAll("(?m)^\\s*//.*$", "");
+    assertThat(js)
+        .as("data reaches the page as text only: no HTML sink, no code from strings")
+        .doesNotContain(
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "createContextualFragment",
+            "DOMParser",
+            "eval(",
+            "new Function",
+            "setAttribute(");
     HubHttp.Reply page = http.send(http.bare("/").GET());
     assertThat(page.body())
         .as("no inline script or style: the CSP would block them")
@@ -130,14 +169,35 @@ class DashboardBrowserTest {
                 "gpu-large"));
     WsClient windows =
         register(device(WINDOWS, "windows", List.of("office"), List.of("gui", "browser"), null));
+    ObjectNode kiosk = device(KIOSK, XSS_PLATFORM, List.of("kiosk"), List.of("touch"), XSS_TIER);
+    ((ObjectNode) kiosk.at("/metadata/system_info")).put(XSS_INFO_KEY, XSS_INFO_VALUE);
+    register(kiosk);
     WsClient galaxy = register(constellation(GALAXY, LINUX));
+
+    // The issue's device name is not a client id the hub accepts: refused at registration, it
+    // never reaches the registry, so the page cannot show it (checked below).
+    WsClient named = hub.connect();
+    clients.add(named);
+    named.send(device(XSS, "linux", List.of("named"), List.of("cli"), null).toString());
+    ServerMessage refusal = named.next();
+    assertThat(refusal.type()).isEqualTo(ServerMessageType.ERROR);
+    assertThat(refusal.error())
+        .startsWith("client_id ")
+        .contains("holds a character outside letters, digits");
+    assertThat(named.awaitClose()).isEqualTo(1008);
+    assertThat(hub.server().registry().isOnline(XSS)).isFalse();
 
     // One task completes, one fails with an injection for its error; one API task keeps running.
     ObjectNode done =
         runTask(
             galaxy, linux, "weekly_report@task_1", "galaxy/weekly/fill_sheet", "Open sales.xlsx");
     done.put("status", "completed")
-        .set("result", JSON.readTree("{\"total\":18250.5,\"sheet\":\"Q3\"}"));
+        .set(
+            "result",
+            JSON.createObjectNode()
+                .put("total", 18250.5)
+                .put("sheet", "Q3")
+                .put("note", XSS_RESULT));
     linux.send(done.toString());
     ObjectNode failed =
         runTask(galaxy, linux, "weekly_report@task_2", XSS_SCRIPT, "<b>bold</b> & \"quoted\"");
@@ -176,12 +236,12 @@ class DashboardBrowserTest {
     assertThat(driver.findElement(By.id("key-error")).getText()).contains("refused");
     assertThat(driver.findElement(By.id("app")).isDisplayed()).isFalse();
     assertThat(driver.findElement(By.tagName("body")).getText())
-        .doesNotContain(LINUX, WINDOWS, GALAXY, "weekly_report@task_1");
+        .doesNotContain(LINUX, WINDOWS, KIOSK, GALAXY, "weekly_report@task_1");
     assertThat(script("return sessionStorage.length + localStorage.length")).isEqualTo(0L);
 
     // The right key: everything appears.
     enterKey(TestHub.KEY);
-    waitFor("both devices", d -> ids("devices").equals(List.of(LINUX, WINDOWS)));
+    waitFor("the three devices", d -> ids("devices").equals(List.of(KIOSK, LINUX, WINDOWS)));
     assertThat(driver.findElement(By.id("login")).isDisplayed()).isFalse();
     assertThat(script("return sessionStorage.getItem('aiphub.apiKey')")).isEqualTo(TestHub.KEY);
     assertThat(script("return localStorage.length")).isEqualTo(0L);
@@ -190,15 +250,25 @@ class DashboardBrowserTest {
     assertThat(devices.get(LINUX))
         .contains("linux", "gpu", XSS, "gpu_compute", XSS_FLAG, "gpu-large", "0 / 4");
     assertThat(devices.get(WINDOWS)).contains("windows", "office", "browser", "1 / 4");
+    assertThat(devices.get(KIOSK)).contains(XSS_PLATFORM, "kiosk", XSS_TIER, "touch", "0 / 4");
 
     waitFor("the constellation", d -> ids("constellations").equals(List.of(GALAXY)));
+    assertThat(ids("devices")).as("the refused name").doesNotContain(XSS);
+    assertThat(ids("constellations")).as("the refused name").doesNotContain(XSS);
+    assertThat(
+            (List<?>)
+                script(
+                    "return Array.from(document.querySelectorAll('#app button, #app td.id'))"
+                        + ".map(e => e.textContent)"))
+        .as("ids shown on the page")
+        .noneMatch(XSS::equals);
     assertThat(rows("constellations").get(GALAXY)).contains(LINUX + "\t2\t0\t");
 
     waitFor("three sessions", d -> rows("sessions").size() == 3);
     Map<String, String> sessions = rows("sessions");
     assertThat(sessions.get("weekly_report@task_1"))
         .startsWith("completed")
-        .contains("galaxy/weekly/fill_sheet", GALAXY, LINUX, "18250.5");
+        .contains("galaxy/weekly/fill_sheet", GALAXY, LINUX, "18250.5", XSS_RESULT);
     assertThat(sessions.get("weekly_report@task_2"))
         .startsWith("failed")
         .contains(XSS_SCRIPT, "<b>bold</b> & \"quoted\"", XSS, LINUX);
@@ -206,7 +276,7 @@ class DashboardBrowserTest {
         .startsWith("running")
         .contains("nightly-report", "HTTP API", WINDOWS, "Export the nightly report");
     Map<String, String> expectedTotals = new LinkedHashMap<>();
-    expectedTotals.put("devices", "2");
+    expectedTotals.put("devices", "3");
     expectedTotals.put("constellations", "1");
     expectedTotals.put("running", "1");
     expectedTotals.put("completed", "1");
@@ -216,16 +286,36 @@ class DashboardBrowserTest {
 
     // Filters: platform, tag, capability; session state.
     filter("filter-platform", "windows", "devices", List.of(WINDOWS));
+    filter("filter-platform", XSS_PLATFORM, "devices", List.of(KIOSK));
     filter("filter-tag", XSS, "devices", List.of(LINUX));
     filter("filter-feature", "browser", "devices", List.of(WINDOWS));
     filter("filter-state", "failed", "sessions", List.of("weekly_report@task_2"));
 
-    // A disconnect shows up without a reload; its running session fails with it.
+    // Running counts follow a session live, without a reload: up when it starts, and back down
+    // when it ends, on the device's row and on its owner constellation's row alike.
     script("window.__samePage = 'yes'");
+    ObjectNode live =
+        runTask(galaxy, linux, "weekly_report@task_3", "galaxy/weekly/refresh", "Refresh Q3");
+    waitFor("task 3 running", d -> rows("sessions").containsKey("weekly_report@task_3"));
+    waitFor(
+        "the constellation running one",
+        d -> rows("constellations").get(GALAXY).contains(LINUX + "\t3\t1\t"));
+    waitFor("the device running one", d -> rows("devices").get(LINUX).contains("1 / 4"));
+    live.put("status", "completed");
+    linux.send(live.toString());
+    waitFor(
+        "task 3 completed",
+        d -> rows("sessions").get("weekly_report@task_3").startsWith("completed"));
+    waitFor(
+        "the constellation running none",
+        d -> rows("constellations").get(GALAXY).contains(LINUX + "\t3\t0\t"));
+    waitFor("the device running none", d -> rows("devices").get(LINUX).contains("0 / 4"));
+
+    // A disconnect shows up without a reload; its running session fails with it.
     windows.close();
-    waitFor("the windows device gone", d -> ids("devices").equals(List.of(LINUX)));
+    waitFor("the windows device gone", d -> ids("devices").equals(List.of(KIOSK, LINUX)));
     waitFor("its session failed", d -> rows("sessions").get(running).startsWith("failed"));
-    waitFor("the totals after the disconnect", d -> "1".equals(totals().get("devices")));
+    waitFor("the totals after the disconnect", d -> "2".equals(totals().get("devices")));
     assertThat(script("return window.__samePage")).isEqualTo("yes");
 
     // The chart has drawn the samples.
@@ -251,9 +341,22 @@ class DashboardBrowserTest {
     assertThat(texts(info.at("/system_info/supported_features"))).contains(XSS_FLAG);
     assertThat(driver.findElement(By.id("detail-id")).getText()).isEqualTo(LINUX);
 
+    // The kiosk reported injections as its platform, its tier and a system-info key and value.
+    driver.findElement(By.cssSelector("#devices tbody tr[data-id='" + KIOSK + "'] button")).click();
+    waitFor(
+        "the kiosk's system info",
+        d ->
+            KIOSK.equals(d.findElement(By.id("detail-id")).getText())
+                && String.valueOf(script("return $('detail-json').textContent"))
+                    .contains(XSS_INFO_VALUE));
+    JsonNode kioskInfo = JSON.readTree((String) script("return $('detail-json').textContent"));
+    assertThat(kioskInfo.get("system_info").get(XSS_INFO_KEY).asText()).isEqualTo(XSS_INFO_VALUE);
+    assertThat(kioskInfo.at("/system_info/platform").asText()).isEqualTo(XSS_PLATFORM);
+    assertThat(kioskInfo.at("/system_info/custom_metadata/tier").asText()).isEqualTo(XSS_TIER);
+    assertThat(script("return $('detail-json').childElementCount")).isEqualTo(0L);
+
     // Nothing client-supplied became markup or code, and the page broke none of its own rules.
-    assertThat(script("return document.querySelectorAll('img, script:not([src]), b').length"))
-        .isEqualTo(0L);
+    assertThat(markup()).as("elements an injection would have created").isEqualTo(0L);
     assertThat(script("return typeof window.__xss")).isEqualTo("undefined");
     assertThatThrownBy(() -> driver.switchTo().alert()).isInstanceOf(NoAlertPresentException.class);
     assertThat((List<?>) script("return window.__errors")).isEmpty();
@@ -272,6 +375,12 @@ class DashboardBrowserTest {
     assertThat(rows("sessions")).isEmpty();
     assertThat(script("return window.__samePage")).isEqualTo("yes");
     assertThat((List<?>) script("return window.__errors")).isEmpty();
+  }
+
+  /** How many elements of the kinds the injections would create are in the page (none belong). */
+  private Object markup() {
+    return script(
+        "return document.querySelectorAll('img, svg, iframe, b, script:not([src])').length");
   }
 
   // ------------------------------------------------------------------------------ browser
