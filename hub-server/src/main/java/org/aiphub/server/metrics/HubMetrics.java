@@ -48,6 +48,7 @@ public final class HubMetrics implements RouterEvents, ConnectionEvents, AutoClo
   private final EnumMap<RequestRefusal, Counter> requestRefusals =
       new EnumMap<>(RequestRefusal.class);
   private final Map<Long, Long> startedNanos = new ConcurrentHashMap<>();
+  private final SessionTable sessions;
   private final Timer roundTrip;
   private final Timer dispatch;
   private final Counter registrationsOk;
@@ -64,6 +65,7 @@ public final class HubMetrics implements RouterEvents, ConnectionEvents, AutoClo
       SessionTable sessions,
       EventLoopGroup workers,
       IntSupplier openConnections) {
+    this.sessions = sessions;
     for (ClientMessageType t : ClientMessageType.values()) {
       in.put(t, registry.counter(MetricNames.MESSAGES_IN, "type", t.wire()));
     }
@@ -173,6 +175,18 @@ public final class HubMetrics implements RouterEvents, ConnectionEvents, AutoClo
   @Override
   public void sessionStarted(Session session, long receivedNanos) {
     startedNanos.put(session.run(), receivedNanos);
+    // This event follows the bind, so a departure on another event loop may already have ended
+    // the session and run sessionFinished, which found nothing to remove. The table changes before
+    // that event fires: re-checking it after the put leaves no entry behind either way.
+    Session now = sessions.get(session.id()).orElse(null);
+    if (now == null || now.run() != session.run() || !now.isRunning()) {
+      startedNanos.remove(session.run());
+    }
+  }
+
+  /** Sessions whose round trip is being timed (running ones), for tests. */
+  int timedSessions() {
+    return startedNanos.size();
   }
 
   @Override
