@@ -21,6 +21,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import org.aiphub.core.aip.AipCodec;
 import org.aiphub.core.aip.AipDecodeException;
 import org.aiphub.core.aip.ClientType;
@@ -121,11 +122,16 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
           + "if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end\n"
           + "if not v then return 0 end\n"
           + "return -1\n";
+  // Whether a peer is down is decided here, atomically with the reaping, and nowhere else: a
+  // lease seen missing one round trip earlier may have been renewed since. Verdicts: 0 the lease
+  // is held (alive); 1 reaped now; 2 the lease is gone and another node is reaping it; 3 the
+  // lease is gone but the caller may not reap yet (ARGV[5] is not 1: just back from an outage).
   private static final String REAP =
       "local peer = ARGV[1]\n"
           + "if redis.call('EXISTS', 'hub:node:' .. peer) == 1 then return 0 end\n"
+          + "if ARGV[5] ~= '1' then return 3 end\n"
           + "if not redis.call('SET', 'hub:reap-lock:' .. peer, '1', 'NX', 'PX', ARGV[2]) then"
-          + " return 0 end\n"
+          + " return 2 end\n"
           + "for _, id in ipairs(redis.call('SMEMBERS', 'hub:node-clients:' .. peer)) do\n"
           + "  local cur = redis.call('HGET', 'hub:client-node', id)\n"
           + "  if cur and string.sub(cur, 1, #peer + 1) == peer .. ':' then\n"
@@ -142,6 +148,9 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
           + "redis.call('SET', 'hub:reaped:' .. peer, '1', 'PX', 3600000)\n"
           + "redis.call('PUBLISH', ARGV[3], ARGV[4])\n"
           + "return 1\n";
+  private static final long LEASE_HELD = 0;
+  private static final long REAPED = 1;
+  private static final long REAPED_ELSEWHERE = 2;
 
   private static final Logger log = LoggerFactory.getLogger(ClusterNode.class);
 
@@ -164,6 +173,7 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
   private volatile boolean stopped;
   private volatile Set<String> peers = Set.of();
   private volatile long reapNotBefore = System.nanoTime();
+  private volatile Consumer<String> beforeReap = peer -> {};
 
   /**
    * A node, not started yet.
@@ -295,7 +305,7 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
     if (current != null && !current.equals(epoch)) {
       // A previous run of this node id left a lease: its clients are gone with it.
       await(redis.evalLong("redis.call('DEL', KEYS[1]) return 1", new String[] {nodeKey(nodeId)}));
-      await(redis.evalLong(REAP, new String[0], nodeId, leaseMillis(), EVENTS, nodeDown(nodeId)));
+      reap(nodeId, true);
     } else if (current == null && reaped && !local.isEmpty()) {
       leaseLost();
       return;
@@ -355,11 +365,8 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
         onJoin(ClusterMessage.decode(description));
       }
     }
-    for (String node : List.copyOf(remoteByNode.keySet())) {
-      if (!alive.contains(node) && await(redis.exists(nodeKey(node))) == 0) {
-        peerDown(node);
-      }
-    }
+    // Peers whose lease is missing are left to checkPeers: only a reap may declare them down, and
+    // right after an outage they get one lease to come back first.
     peers = alive;
   }
 
@@ -370,14 +377,23 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
     Set<String> alive = new HashSet<>();
     boolean mayReap = System.nanoTime() - reapNotBefore >= 0;
     for (String peer : known) {
-      if (await(redis.exists(nodeKey(peer))) == 1) {
+      beforeReap.accept(peer);
+      long verdict = reap(peer, mayReap);
+      if (verdict == LEASE_HELD) {
         alive.add(peer);
-      } else if (mayReap) {
+      } else if (verdict == REAPED || verdict == REAPED_ELSEWHERE) {
+        // Only now, with Redis's word that the lease is gone, end the sessions involving it.
         peerDown(peer);
-        await(redis.evalLong(REAP, new String[0], peer, leaseMillis(), EVENTS, nodeDown(peer)));
       }
     }
     peers = alive;
+  }
+
+  /** Reaps {@code peer} if its lease is gone; returns the {@link #REAP} script's verdict. */
+  private long reap(String peer, boolean mayReap) {
+    return await(
+        redis.evalLong(
+            REAP, new String[0], peer, leaseMillis(), EVENTS, nodeDown(peer), mayReap ? "1" : "0"));
   }
 
   /** Another node is gone: its clients leave this node's registry, ending their sessions. */
@@ -1122,6 +1138,14 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
    */
   void runOnClusterThread(Runnable task) {
     thread.execute(task);
+  }
+
+  /**
+   * For tests: runs {@code hook} with a peer's id on the cluster thread just before this node asks
+   * Redis whether that peer is down, so a test can change the peer's lease at that very moment.
+   */
+  void onBeforeReap(Consumer<String> hook) {
+    beforeReap = hook;
   }
 
   /** Ids of clients whose sockets this node holds (for tests and diagnostics). */
