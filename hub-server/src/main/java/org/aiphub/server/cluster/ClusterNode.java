@@ -117,6 +117,14 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
           + "  return 1\n"
           + "end\n"
           + "return 0\n";
+  // A new description of a client, written only while this node's claim (node:epoch) on it still
+  // stands: the id may have moved to another node meanwhile (a takeover there), and a refresh
+  // must neither take it back nor announce it as joined here.
+  private static final String REFRESH =
+      "if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end\n"
+          + "redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])\n"
+          + "redis.call('PUBLISH', ARGV[5], ARGV[4])\n"
+          + "return 1\n";
   private static final String RENEW =
       "local v = redis.call('GET', KEYS[1])\n"
           + "if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end\n"
@@ -815,29 +823,38 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
 
   /** Publishes a local client; returns the other holder when the reject policy refuses it. */
   private String claim(ClientInfo i) {
-    ClusterMessage description =
-        ClusterMessage.of(
-            "join",
-            "node",
-            nodeId,
-            "id",
-            i.clientId(),
-            "type",
-            i.clientType().wire(),
-            "platform",
-            i.platform(),
-            "system_info",
-            i.reportedSystemInfo());
+    String description = description(i).encode();
     return await(
         redis.evalString(
             CLAIM,
             new String[] {OWNERS, CLIENTS, "hub:node-clients:" + nodeId},
             i.clientId(),
-            nodeId + ":" + epoch,
-            description.encode(),
+            ownClaim(),
+            description,
             registry.policy().wire(),
-            description.encode(),
+            description,
             EVENTS));
+  }
+
+  /** A local client as the other nodes mirror it: the {@code join} event, stored in Redis too. */
+  private ClusterMessage description(ClientInfo i) {
+    return ClusterMessage.of(
+        "join",
+        "node",
+        nodeId,
+        "id",
+        i.clientId(),
+        "type",
+        i.clientType().wire(),
+        "platform",
+        i.platform(),
+        "system_info",
+        i.reportedSystemInfo());
+  }
+
+  /** This node's claim on the clients it holds, as {@code hub:client-node} stores it. */
+  private String ownClaim() {
+    return nodeId + ":" + epoch;
   }
 
   @Override
@@ -861,7 +878,7 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
 
   /** Gives up this node's claim on a client (if it still holds it) and tells the others. */
   private void release(String clientId) {
-    release(clientId, nodeId + ":" + epoch);
+    release(clientId, ownClaim());
   }
 
   /** Releases a client if Redis still lists it as held by {@code owner} ({@code node:epoch}). */
@@ -878,20 +895,44 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
 
   @Override
   public void deviceInfoUpdated(String deviceId, Map<String, Object> reported) {
-    if (!local.containsKey(deviceId)) {
+    ClientConnection conn = local.get(deviceId);
+    if (conn == null) {
       return;
     }
     onClusterThread(
         () -> {
           if (redis == null || degraded) {
-            return;
+            return; // the next join publishes the device as it is then
           }
-          registry.getClientInfo(deviceId).ifPresent(this::claim);
-          redis.publish(
-              EVENTS,
-              ClusterMessage.of("info", "node", nodeId, "id", deviceId, "system_info", reported)
-                  .encode());
+          ClientInfo now = registry.getClientInfo(deviceId).orElse(null);
+          if (now == null || now.connection() != conn) {
+            return; // gone, or registered again: that registration publishes its own description
+          }
+          try {
+            refresh(now);
+          } catch (RuntimeException e) {
+            enterDegraded(e.toString());
+          }
         });
+  }
+
+  /**
+   * Republishes a local client's description while Redis still names this node's claim as its
+   * holder; otherwise (another node took the id over) does nothing. Never claims.
+   */
+  private void refresh(ClientInfo i) {
+    ClusterMessage info =
+        ClusterMessage.of(
+            "info", "node", nodeId, "id", i.clientId(), "system_info", i.reportedSystemInfo());
+    await(
+        redis.evalLong(
+            REFRESH,
+            new String[] {OWNERS, CLIENTS},
+            i.clientId(),
+            ownClaim(),
+            description(i).encode(),
+            info.encode(),
+            EVENTS));
   }
 
   @Override
