@@ -26,11 +26,22 @@ public final class DeviceConfigReloader {
 
   private final Path file;
   private final ClientRegistry registry;
+  private final Runnable reloaded;
 
   /** A reloader for {@code file} (null when the hub runs without a device config). */
   public DeviceConfigReloader(Path file, ClientRegistry registry) {
+    this(file, registry, () -> {});
+  }
+
+  /**
+   * A reloader that also runs {@code reloaded} after each successful reload (cluster mode: the
+   * re-merged devices are republished to the other nodes). It runs on the reloading thread and must
+   * not block.
+   */
+  public DeviceConfigReloader(Path file, ClientRegistry registry, Runnable reloaded) {
     this.file = file;
     this.registry = registry;
+    this.reloaded = reloaded;
   }
 
   /** Whether a device config file is configured. */
@@ -56,6 +67,7 @@ public final class DeviceConfigReloader {
       throw e;
     }
     int remerged = registry.applyDeviceConfig(config);
+    reloaded.run();
     log.info(
         "device config reloaded from {}: {} entries, {} online devices re-merged",
         file,

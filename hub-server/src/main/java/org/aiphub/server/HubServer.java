@@ -116,7 +116,11 @@ public final class HubServer implements AutoCloseable {
     withDashboard.add(dashboard);
     EventFanout events = new EventFanout(withDashboard, List.of(metrics, hubLog));
     this.router = new TaskRouter(registry, sessions, clock, events);
-    this.reloader = new DeviceConfigReloader(config.deviceConfig(), registry);
+    this.reloader =
+        cluster == null
+            ? new DeviceConfigReloader(config.deviceConfig(), registry)
+            : new DeviceConfigReloader(
+                config.deviceConfig(), registry, cluster::deviceConfigReloaded);
     ApiKey key = ApiKey.of(config.apiKey());
     SslContext tls = tlsContext(config);
     OriginPolicy origins =

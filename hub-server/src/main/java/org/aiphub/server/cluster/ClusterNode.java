@@ -5,6 +5,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -30,7 +32,6 @@ import org.aiphub.core.aip.ServerMessageType;
 import org.aiphub.core.registry.ClientConnection;
 import org.aiphub.core.registry.ClientInfo;
 import org.aiphub.core.registry.ClientRegistry;
-import org.aiphub.core.registry.DuplicateClientException;
 import org.aiphub.core.session.Session;
 import org.aiphub.core.session.SessionState;
 import org.aiphub.core.session.SessionTable;
@@ -47,9 +48,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>State in Redis.</b> {@code hub:node:ID} holds the node's lease (its epoch, with a TTL the
  * node renews); {@code hub:client-node} maps each client id to the {@code node:epoch} holding its
- * socket, {@code hub:clients} to its description (type, platform, reported system info); {@code
- * hub:sessions} lists running sessions with their owner and executor. Claims and releases are Lua
- * scripts, so the check and the write are one atomic step.
+ * socket, {@code hub:clients} to its description as that node shows it (type, platform, connection
+ * time, merged system info, task limit); {@code hub:sessions} lists running sessions with their
+ * owner and executor. Claims and releases are Lua scripts, so the check and the write are one
+ * atomic step.
  *
  * <p><b>Mirror.</b> Every node keeps every other node's clients in its own {@link ClientRegistry},
  * as entries whose connection is a {@link RemoteConnection}. So routing, device selection, device
@@ -494,9 +496,8 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
         {
           Map<String, RemoteConnection> of = remoteByNode.get(m.string("node"));
           RemoteConnection rc = of == null ? null : of.get(m.string("id"));
-          Map<String, Object> info = m.object("system_info");
-          if (rc != null && info != null) {
-            registry.updateDeviceSystemInfo(rc.clientId(), rc, info);
+          if (rc != null && rc.clientType() == ClientType.fromWire(m.string("type"))) {
+            registry.putMirrored(described(rc, m));
           }
           break;
         }
@@ -521,10 +522,12 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
     Optional<ClientInfo> existing = registry.getClientInfo(id);
     if (existing.isPresent()) {
       ClientConnection conn = existing.get().connection();
-      if (conn instanceof RemoteConnection && ((RemoteConnection) conn).nodeId().equals(node)) {
-        Map<String, Object> info = m.object("system_info");
-        if (info != null && !info.equals(existing.get().reportedSystemInfo())) {
-          registry.updateDeviceSystemInfo(id, conn, info);
+      if (conn instanceof RemoteConnection
+          && ((RemoteConnection) conn).nodeId().equals(node)
+          && ((RemoteConnection) conn).clientType() == type) {
+        ClientInfo next = described((RemoteConnection) conn, m);
+        if (!next.equals(existing.get())) {
+          registry.putMirrored(next);
         }
         return;
       }
@@ -541,7 +544,7 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
         conn.close(TaskRouter.CLOSE_TAKEN_OVER, "client_id taken over on hub node " + node);
       }
     }
-    RemoteConnection rc = addRemote(node, id, type, m.string("platform"), m.object("system_info"));
+    RemoteConnection rc = addRemote(node, id, type, m);
     if (rc != null && type == ClientType.CONSTELLATION) {
       handOverHeld(rc);
     }
@@ -563,16 +566,19 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
     }
   }
 
+  /**
+   * Mirrors a client of another node, as {@code description} describes it (null: known only by id
+   * and type so far, its join follows).
+   */
   private RemoteConnection addRemote(
-      String node, String id, ClientType type, String platform, Map<String, Object> systemInfo) {
+      String node, String id, ClientType type, ClusterMessage description) {
     RemoteConnection rc = new RemoteConnection(this, node, id, type);
-    Map<String, Object> metadata = new LinkedHashMap<>();
-    if (systemInfo != null) {
-      metadata.put("system_info", systemInfo);
-    }
-    try {
-      registry.addClient(id, platform, rc, type, metadata);
-    } catch (DuplicateClientException e) {
+    ClientInfo info =
+        description != null
+            ? described(rc, description)
+            : ClientInfo.mirrorOf(
+                id, type, rc, ClientRegistry.DEFAULT_PLATFORM, Instant.now(), null, 0);
+    if (!registry.putMirrored(info)) {
       return null; // registered locally at this very moment: the claims in Redis decide
     }
     remoteByNode.computeIfAbsent(node, n -> new ConcurrentHashMap<>()).put(id, rc);
@@ -653,7 +659,7 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
     }
     if (owner != null && registry.getClientInfo(owner).isEmpty()) {
       // The task can outrun the owner's join event: learn the owner from the task itself.
-      addRemote(replyNode, owner, ClientType.CONSTELLATION, null, null);
+      addRemote(replyNode, owner, ClientType.CONSTELLATION, null);
     }
     acceptedFrom.put(sessionId, replyNode);
     String refusal =
@@ -836,7 +842,11 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
             EVENTS));
   }
 
-  /** A local client as the other nodes mirror it: the {@code join} event, stored in Redis too. */
+  /**
+   * A local client as the other nodes mirror it: the {@code join} event, stored in Redis too. It
+   * carries what this node shows of the client (connection time, merged system info, task limit),
+   * so every node describes and routes to it alike, whatever device config the others have.
+   */
   private ClusterMessage description(ClientInfo i) {
     return ClusterMessage.of(
         "join",
@@ -848,8 +858,36 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
         i.clientType().wire(),
         "platform",
         i.platform(),
+        "connected_at",
+        i.connectedAt().toString(),
         "system_info",
-        i.reportedSystemInfo());
+        i.systemInfo(),
+        "max_concurrent_tasks",
+        i.maxConcurrentTasks());
+  }
+
+  /** A client of another node as its node described it ({@link #description}). */
+  private static ClientInfo described(RemoteConnection rc, ClusterMessage m) {
+    String platform = m.string("platform");
+    return ClientInfo.mirrorOf(
+        rc.clientId(),
+        rc.clientType(),
+        rc,
+        platform == null ? ClientRegistry.DEFAULT_PLATFORM : platform,
+        instant(m.string("connected_at")),
+        m.object("system_info"),
+        Math.max(0, m.integer("max_concurrent_tasks", 0)));
+  }
+
+  private static Instant instant(String text) {
+    if (text != null) {
+      try {
+        return Instant.parse(text);
+      } catch (DateTimeParseException e) {
+        // an unreadable time is no reason to leave the client out: it is online now
+      }
+    }
+    return Instant.now();
   }
 
   /** This node's claim on the clients it holds, as {@code hub:client-node} stores it. */
@@ -921,18 +959,47 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
    * holder; otherwise (another node took the id over) does nothing. Never claims.
    */
   private void refresh(ClientInfo i) {
-    ClusterMessage info =
-        ClusterMessage.of(
-            "info", "node", nodeId, "id", i.clientId(), "system_info", i.reportedSystemInfo());
-    await(
-        redis.evalLong(
-            REFRESH,
-            new String[] {OWNERS, CLIENTS},
-            i.clientId(),
-            ownClaim(),
-            description(i).encode(),
-            info.encode(),
-            EVENTS));
+    await(refreshAsync(i));
+  }
+
+  private CompletionStage<Long> refreshAsync(ClientInfo i) {
+    ClusterMessage description = description(i);
+    return redis.evalLong(
+        REFRESH,
+        new String[] {OWNERS, CLIENTS},
+        i.clientId(),
+        ownClaim(),
+        description.encode(),
+        new ClusterMessage("info", description.fields()).encode(),
+        EVENTS);
+  }
+
+  /**
+   * The device config was reloaded and this node's devices re-merged with it: republishes their
+   * descriptions, so the other nodes' mirrors show the new merge too. Returns at once.
+   */
+  public void deviceConfigReloaded() {
+    onClusterThread(
+        () -> {
+          if (redis == null || degraded) {
+            return; // the next join publishes them as they are then
+          }
+          try {
+            // All at once, then wait: one round trip at a time would take seconds at 20k devices.
+            List<CompletionStage<Long>> pending = new ArrayList<>();
+            for (Map.Entry<String, ClientConnection> e : List.copyOf(local.entrySet())) {
+              registry
+                  .getClientInfo(e.getKey())
+                  .filter(i -> i.isDevice() && i.connection() == e.getValue())
+                  .ifPresent(i -> pending.add(refreshAsync(i)));
+            }
+            for (CompletionStage<Long> p : pending) {
+              await(p);
+            }
+          } catch (RuntimeException e) {
+            enterDegraded(e.toString());
+          }
+        });
   }
 
   @Override
