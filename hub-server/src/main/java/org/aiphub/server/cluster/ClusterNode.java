@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -56,11 +57,14 @@ import org.slf4j.LoggerFactory;
  * <p><b>Mirror.</b> Every node keeps every other node's clients in its own {@link ClientRegistry},
  * as entries whose connection is a {@link RemoteConnection}. So routing, device selection, device
  * info and the HTTP API see the whole cluster, and a remote client's departure runs the same
- * disconnect path as a local one (sessions end, the other side is told).
+ * disconnect path as a local one (sessions end, the other side is told). Events keep it current; a
+ * reconciliation with Redis ({@link MirrorReconciliation}) on every join, every few renewals and
+ * whenever a peer has re-announced its clients ({@code hub:node-synced:ID}) repairs what lost
+ * events left behind, such as a client that left while Redis was down and came back empty.
  *
- * <p><b>Messages.</b> Joins, leaves and info refreshes go to {@code hub:events}; work for one node
- * goes to its channel {@code hub:to:ID} as {@link ClusterMessage}s: the executing node enters a
- * session too, and reports its outcome back.
+ * <p><b>Messages.</b> Joins, leaves, info refreshes and "synced" go to {@code hub:events}; work for
+ * one node goes to its channel {@code hub:to:ID} as {@link ClusterMessage}s: the executing node
+ * enters a session too, and reports its outcome back.
  *
  * <p><b>Failures.</b> A node that stops renewing loses its clients after the lease: the others
  * notice within one renewal interval, end the sessions involving them and reap its entries. A node
@@ -85,6 +89,9 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
   private static final String NODES = "hub:nodes";
   private static final String SESSIONS = "hub:sessions";
   private static final Duration REDIS_TIMEOUT = Duration.ofSeconds(2);
+  // Anti-entropy against lost events: the mirror is checked against Redis this often (renewals).
+  private static final int RECONCILE_EVERY = 10;
+  private static final int HMGET_BATCH = 1000;
 
   private static final String CLAIM =
       "local cur = redis.call('HGET', KEYS[1], ARGV[1])\n"
@@ -155,6 +162,7 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
           + "end\n"
           + "redis.call('DEL', 'hub:node-sessions:' .. peer)\n"
           + "redis.call('SREM', 'hub:nodes', peer)\n"
+          + "redis.call('DEL', 'hub:node-synced:' .. peer)\n"
           + "redis.call('SET', 'hub:reaped:' .. peer, '1', 'PX', 3600000)\n"
           + "redis.call('PUBLISH', ARGV[3], ARGV[4])\n"
           + "return 1\n";
@@ -174,6 +182,10 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
   private final Map<String, Map<String, RemoteConnection>> remoteByNode = new ConcurrentHashMap<>();
   private final Map<String, ClientConnection> local = new ConcurrentHashMap<>();
   private final Map<String, String> acceptedFrom = new ConcurrentHashMap<>();
+  // Mirrored owners learned from a task before their join: Redis may not list them yet.
+  private final Set<RemoteConnection> provisional = ConcurrentHashMap.newKeySet();
+  private Set<RemoteConnection> suspects = Set.of(); // cluster thread only
+  private int renewalsSinceReconcile; // cluster thread only
   private final Counter sent;
   private final Counter received;
   private volatile TaskRouter router;
@@ -273,6 +285,9 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
         return;
       }
       checkPeers();
+      if (++renewalsSinceReconcile >= RECONCILE_EVERY) {
+        reconcile(false);
+      }
     } catch (Exception e) {
       enterDegraded(e.toString());
     }
@@ -320,6 +335,8 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
       leaseLost();
       return;
     }
+    // Until this join is done, the others must not read a client missing here as one that left.
+    await(redis.del(syncedKey(nodeId)));
     await(redis.setWithTtl(nodeKey(nodeId), epoch, config.clusterLease()));
     await(redis.sadd(NODES, nodeId));
     await(
@@ -340,7 +357,14 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
           .filter(i -> i.connection() == e.getValue())
           .ifPresent(this::announce);
     }
-    loadMirror();
+    reconcile(true);
+    await(
+        redis.evalLong(
+            "redis.call('SET', KEYS[1], ARGV[1]) redis.call('PUBLISH', ARGV[2], ARGV[3]) return 1",
+            new String[] {syncedKey(nodeId)},
+            epoch,
+            EVENTS,
+            ClusterMessage.of("synced", "node", nodeId).encode()));
     if (rejoining) {
       // Give the peers one lease from now to renew before reaping them.
       reapNotBefore = System.nanoTime() + config.clusterLease().toNanos();
@@ -351,33 +375,89 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
     degraded = false;
   }
 
-  /** Brings the mirror up to date with Redis (after joining or resyncing). */
-  private void loadMirror() {
+  /**
+   * Brings the mirror in line with Redis (see {@link MirrorReconciliation}): on every join, every
+   * {@link #RECONCILE_EVERY} renewals, and when a peer is done announcing its clients. Entries
+   * dropped go the way of a leave: their sessions here end and the other side is told. A {@code
+   * full} pass (a join: info events may have been missed) also re-reads every kept description;
+   * otherwise only those of entries to add are read, so a periodic pass costs one HGETALL of the
+   * id-to-node map (tens of bytes per client) and two GETs per peer.
+   */
+  private void reconcile(boolean full) {
+    renewalsSinceReconcile = 0;
     Map<String, String> owners = await(redis.hgetall(OWNERS));
-    Map<String, String> clients = await(redis.hgetall(CLIENTS));
-    Set<String> alive = new HashSet<>();
-    Set<String> dead = new HashSet<>();
-    for (Map.Entry<String, String> e : owners.entrySet()) {
-      String node = nodeOf(e.getValue());
-      if (node == null || node.equals(nodeId) || dead.contains(node)) {
-        continue;
-      }
-      if (!alive.contains(node)) {
-        if (await(redis.exists(nodeKey(node))) == 1) {
-          alive.add(node);
-        } else {
-          dead.add(node);
-          continue;
-        }
-      }
-      String description = clients.get(e.getKey());
-      if (description != null) {
-        onJoin(ClusterMessage.decode(description));
+    Set<String> nodes = new HashSet<>(remoteByNode.keySet());
+    for (String owner : owners.values()) {
+      String node = nodeOf(owner);
+      if (node != null) {
+        nodes.add(node);
       }
     }
-    // Peers whose lease is missing are left to checkPeers: only a reap may declare them down, and
-    // right after an outage they get one lease to come back first.
-    peers = alive;
+    nodes.remove(nodeId);
+    Set<String> alive = new HashSet<>();
+    Set<String> settled = new HashSet<>();
+    for (String node : nodes) {
+      String lease = await(redis.get(nodeKey(node)));
+      if (lease != null) {
+        alive.add(node);
+        if (lease.equals(await(redis.get(syncedKey(node))))) {
+          settled.add(node);
+        }
+      }
+    }
+    MirrorReconciliation.Plan plan =
+        MirrorReconciliation.plan(
+            nodeId,
+            owners,
+            alive,
+            settled,
+            remoteByNode,
+            provisional,
+            suspects,
+            id -> registry.getClientInfo(id).map(i -> !i.mirrored()).orElse(false));
+    suspects = plan.suspects();
+    for (RemoteConnection rc : plan.drop()) {
+      dropRemote(rc);
+    }
+    List<String> describe = new ArrayList<>(plan.add());
+    if (full) {
+      for (Map<String, RemoteConnection> of : remoteByNode.values()) {
+        for (RemoteConnection rc : of.values()) {
+          if (rc.nodeId().equals(nodeOf(owners.get(rc.clientId())))) {
+            describe.add(rc.clientId());
+          }
+        }
+      }
+    }
+    Map<String, String> descriptions = full ? await(redis.hgetall(CLIENTS)) : read(describe);
+    for (String id : describe) {
+      String text = descriptions.get(id);
+      ClusterMessage m;
+      try {
+        m = text == null ? null : ClusterMessage.decode(text);
+      } catch (IllegalArgumentException e) {
+        m = null;
+      }
+      String node = m == null ? null : m.string("node");
+      ClientType type = m == null ? null : ClientType.fromWire(m.string("type"));
+      // Released or moved since the snapshot: the events that follow say what happened.
+      if (node != null && type != null && node.equals(nodeOf(owners.get(id)))) {
+        mirror(node, id, type, m);
+      }
+    }
+    if (full) {
+      peers = alive;
+    }
+  }
+
+  /** The stored descriptions of {@code ids}, a bounded batch per round trip. */
+  private Map<String, String> read(List<String> ids) {
+    Map<String, String> out = new HashMap<>();
+    for (int from = 0; from < ids.size(); from += HMGET_BATCH) {
+      List<String> batch = ids.subList(from, Math.min(ids.size(), from + HMGET_BATCH));
+      out.putAll(await(redis.hmget(CLIENTS, batch)));
+    }
+    return out;
   }
 
   private void checkPeers() {
@@ -486,9 +566,9 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
       case "leave":
         {
           Map<String, RemoteConnection> of = remoteByNode.get(m.string("node"));
-          RemoteConnection rc = of == null ? null : of.remove(m.string("id"));
+          RemoteConnection rc = of == null ? null : of.get(m.string("id"));
           if (rc != null) {
-            removeRemote(rc);
+            dropRemote(rc);
           }
           break;
         }
@@ -497,10 +577,18 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
           Map<String, RemoteConnection> of = remoteByNode.get(m.string("node"));
           RemoteConnection rc = of == null ? null : of.get(m.string("id"));
           if (rc != null && rc.clientType() == ClientType.fromWire(m.string("type"))) {
+            provisional.remove(rc);
             registry.putMirrored(described(rc, m));
           }
           break;
         }
+      case "synced":
+        // A peer is done announcing its clients (after an outage): whatever it no longer lists
+        // has left, even if its leave was never published (Redis restarted empty meanwhile).
+        if (!nodeId.equals(m.string("node")) && redis != null && !degraded) {
+          reconcile(false);
+        }
+        break;
       case "node_down":
         if (!nodeId.equals(m.string("node"))) {
           peerDown(m.string("node"));
@@ -519,34 +607,39 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
     if (node == null || id == null || type == null || node.equals(nodeId)) {
       return;
     }
-    Optional<ClientInfo> existing = registry.getClientInfo(id);
-    if (existing.isPresent()) {
-      ClientConnection conn = existing.get().connection();
-      if (conn instanceof RemoteConnection
-          && ((RemoteConnection) conn).nodeId().equals(node)
-          && ((RemoteConnection) conn).clientType() == type) {
-        ClientInfo next = described((RemoteConnection) conn, m);
-        if (!next.equals(existing.get())) {
+    ClientInfo existing = registry.getClientInfo(id).orElse(null);
+    if (existing != null && !existing.mirrored()) {
+      // Redis says another node holds this id now (a takeover there): this socket lost it.
+      ClientConnection conn = existing.connection();
+      router.disconnected(conn, identity(existing));
+      local.remove(id, conn);
+      conn.close(TaskRouter.CLOSE_TAKEN_OVER, "client_id taken over on hub node " + node);
+    }
+    mirror(node, id, type, m);
+  }
+
+  /**
+   * Mirrors a client of another node as described: refreshes its entry, or drops an entry of
+   * another node (or type) as a leave would and adds this one; a constellation new here gets the
+   * outcomes held for it. Never touches a socket this node holds: the claims in Redis decide.
+   */
+  private void mirror(String node, String id, ClientType type, ClusterMessage description) {
+    ClientInfo existing = registry.getClientInfo(id).orElse(null);
+    if (existing != null && existing.connection() instanceof RemoteConnection) {
+      RemoteConnection rc = (RemoteConnection) existing.connection();
+      if (rc.nodeId().equals(node) && rc.clientType() == type) {
+        provisional.remove(rc);
+        ClientInfo next = described(rc, description);
+        if (!next.equals(existing)) {
           registry.putMirrored(next);
         }
         return;
       }
-      if (conn instanceof RemoteConnection) {
-        Map<String, RemoteConnection> of = remoteByNode.get(((RemoteConnection) conn).nodeId());
-        if (of != null) {
-          of.remove(id);
-        }
-        removeRemote((RemoteConnection) conn);
-      } else {
-        // Redis says another node holds this id now (a takeover there): this socket lost it.
-        router.disconnected(conn, identity(existing.get()));
-        local.remove(id, conn);
-        conn.close(TaskRouter.CLOSE_TAKEN_OVER, "client_id taken over on hub node " + node);
-      }
+      dropRemote(rc);
     }
-    RemoteConnection rc = addRemote(node, id, type, m);
-    if (rc != null && type == ClientType.CONSTELLATION) {
-      handOverHeld(rc);
+    RemoteConnection added = addRemote(node, id, type, description);
+    if (added != null && type == ClientType.CONSTELLATION) {
+      handOverHeld(added);
     }
   }
 
@@ -582,10 +675,23 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
       return null; // registered locally at this very moment: the claims in Redis decide
     }
     remoteByNode.computeIfAbsent(node, n -> new ConcurrentHashMap<>()).put(id, rc);
+    if (description == null) {
+      provisional.add(rc);
+    }
     return rc;
   }
 
+  /** Drops a mirrored client as its leave does: its sessions here end, the other side is told. */
+  private void dropRemote(RemoteConnection rc) {
+    Map<String, RemoteConnection> of = remoteByNode.get(rc.nodeId());
+    if (of != null) {
+      of.remove(rc.clientId(), rc);
+    }
+    removeRemote(rc);
+  }
+
   private void removeRemote(RemoteConnection rc) {
+    provisional.remove(rc);
     ClientInfo info = registry.getClientInfo(rc.clientId()).orElse(null);
     if (info == null || info.connection() != rc) {
       return;
@@ -790,7 +896,10 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
               // A takeover here displaced another node's client from the registry: it must leave
               // the mirror too, or per-node counts and that node's departure would still see it.
               for (Map<String, RemoteConnection> of : remoteByNode.values()) {
-                of.remove(i.clientId());
+                RemoteConnection displaced = of.remove(i.clientId());
+                if (displaced != null) {
+                  provisional.remove(displaced);
+                }
               }
               onClusterThread(() -> claimOrYield(i));
             });
@@ -1155,9 +1264,10 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
                   }
                   await(
                       redis.evalLong(
-                          "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1])"
-                              + " end redis.call('SREM', KEYS[2], ARGV[2]) return 1",
-                          new String[] {nodeKey(nodeId), NODES},
+                          "if redis.call('GET', KEYS[1]) == ARGV[1] then"
+                              + " redis.call('DEL', KEYS[1], KEYS[3]) end"
+                              + " redis.call('SREM', KEYS[2], ARGV[2]) return 1",
+                          new String[] {nodeKey(nodeId), NODES, syncedKey(nodeId)},
                           epoch,
                           nodeId));
                 }
@@ -1210,6 +1320,11 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
     return "hub:node:" + node;
   }
 
+  /** Holds the epoch of the node's last completed join: its clients are all announced. */
+  private static String syncedKey(String node) {
+    return "hub:node-synced:" + node;
+  }
+
   private static String nodeChannel(String node) {
     return "hub:to:" + node;
   }
@@ -1218,7 +1333,8 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
     return ClusterMessage.of("node_down", "node", node).encode();
   }
 
-  private static String nodeOf(String owner) {
+  /** The node of a {@code node:epoch} claim (null for null). */
+  static String nodeOf(String owner) {
     if (owner == null) {
       return null;
     }
