@@ -204,4 +204,39 @@ class ClusterHttpApiTest {
       }
     }
   }
+
+  @SuppressWarnings("unchecked")
+  private static List<String> sessionIds(HubHttp http) {
+    List<String> ids = new ArrayList<>();
+    for (Object s : (List<Object>) http.get("/api/sessions").ok(200).get("sessions")) {
+      ids.add((String) ((Map<String, Object>) s).get("session_id"));
+    }
+    return ids;
+  }
+
+  @Test
+  void sessionsAreListedByTheNodesTheyRanOnNotClusterWide() {
+    try (ClusterRig rig = ClusterRig.start()) {
+      TestHub a = rig.node("a");
+      TestHub b = rig.node("b");
+      try (WsClient devA = Clients.device(a, "dev-a");
+          WsClient galA = Clients.constellation(a, "gal-a");
+          WsClient galB = Clients.constellation(b, "gal-b")) {
+        ClusterRig.awaitEverywhere(List.of(a, b), "dev-a", "gal-a", "gal-b");
+        Clients.startTask(galA, "gal-a", "dev-a", "s-local");
+        Clients.startTask(galB, "gal-b", "dev-a", "s-cross");
+        assertThat(Clients.takeTasks(devA, 2)).containsExactlyInAnyOrder("s-local", "s-cross");
+
+        // a runs both (one for b's constellation); b only knows the one its constellation owns.
+        HubHttp onA = new HubHttp(a);
+        HubHttp onB = new HubHttp(b);
+        assertThat(sessionIds(onA)).containsExactlyInAnyOrder("s-local", "s-cross");
+        assertThat(sessionIds(onB)).containsExactly("s-cross");
+        assertThat(onA.get("/api/sessions/s-cross").ok(200))
+            .containsEntry("owner", "gal-b")
+            .containsEntry("device", "dev-a");
+        assertThat(onB.get("/api/sessions/s-local").error(404)).contains("s-local");
+      }
+    }
+  }
 }
