@@ -31,8 +31,9 @@ public final class DeviceConfigReloader {
   /**
    * A reloader for {@code file} (null when the hub runs without a device config).
    *
-   * @param reloaded runs after each successful reload: a re-merge changes online devices' tags,
-   *     tier, features and task limit without any event, so whoever shows them must be told
+   * @param reloaded runs after each successful reload, on the reloading thread, and must not block:
+   *     a re-merge changes online devices' tags, tier, features and task limit without any event,
+   *     so whoever shows or publishes them (the dashboard, the cluster) must be told
    */
   public DeviceConfigReloader(Path file, ClientRegistry registry, Runnable reloaded) {
     this.file = file;

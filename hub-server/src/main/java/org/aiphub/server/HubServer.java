@@ -124,8 +124,18 @@ public final class HubServer implements AutoCloseable {
       withDashboard.add(dashboard);
       EventFanout events = new EventFanout(withDashboard, List.of(metrics, hubLog));
       this.router = new TaskRouter(registry, sessions, clock, events);
+      DashboardState shown = dashboard;
+      ClusterNode published = cluster;
       this.reloader =
-          new DeviceConfigReloader(config.deviceConfig(), registry, dashboard::devicesReconfigured);
+          new DeviceConfigReloader(
+              config.deviceConfig(),
+              registry,
+              () -> {
+                shown.devicesReconfigured();
+                if (published != null) {
+                  published.deviceConfigReloaded();
+                }
+              });
       ApiKey key = ApiKey.of(config.apiKey());
       OriginPolicy origins =
           new OriginPolicy(config.allowedHosts(), config.allowedOrigins(), config.host());

@@ -15,6 +15,9 @@ import org.aiphub.core.json.JsonValues;
  * Everything the registry knows about one online client. Immutable: a refresh of a device's system
  * info replaces the whole object. Routing reads features, tags and the platform key often, so they
  * are derived once here rather than on every query.
+ *
+ * <p>In a cluster, the registry also holds clients whose sockets other hub nodes hold ({@link
+ * #mirrorOf}): those are described by their node, which merged its own device config into them.
  */
 public final class ClientInfo {
   private final String clientId;
@@ -33,6 +36,7 @@ public final class ClientInfo {
   private final int maxConcurrentTasks;
   private final Set<String> featureSet;
   private final Set<String> tagSet;
+  private final boolean mirrored;
 
   /**
    * Describes a client.
@@ -57,6 +61,30 @@ public final class ClientInfo {
       Map<String, Object> reportedSystemInfo,
       Map<String, Object> systemInfo,
       int maxConcurrentTasks) {
+    this(
+        clientId,
+        clientType,
+        connection,
+        platform,
+        connectedAt,
+        metadata,
+        reportedSystemInfo,
+        systemInfo,
+        maxConcurrentTasks,
+        false);
+  }
+
+  private ClientInfo(
+      String clientId,
+      ClientType clientType,
+      ClientConnection connection,
+      String platform,
+      Instant connectedAt,
+      Map<String, Object> metadata,
+      Map<String, Object> reportedSystemInfo,
+      Map<String, Object> systemInfo,
+      int maxConcurrentTasks,
+      boolean mirrored) {
     this.clientId = Objects.requireNonNull(clientId, "clientId");
     this.clientType = Objects.requireNonNull(clientType, "clientType");
     this.connection = Objects.requireNonNull(connection, "connection");
@@ -74,7 +102,43 @@ public final class ClientInfo {
     // derived from the system info when somebody asks, which routing never does.
     this.featureSet = Set.copyOf(strings(this.systemInfo, "supported_features"));
     this.tagSet = Set.copyOf(strings(this.systemInfo, "tags"));
+    this.mirrored = mirrored;
     this.asOptional = Optional.of(this);
+  }
+
+  /**
+   * Describes a client whose socket another hub node holds, as that node published it. The system
+   * info is that node's merge, taken as given: this node's device config is not merged in, and a
+   * reload of it leaves the entry alone.
+   *
+   * @param clientId the registered id
+   * @param clientType device or constellation
+   * @param connection stands for the socket on the other node
+   * @param platform the platform the client reported ({@code windows} when absent), as sent
+   * @param connectedAt when the other node accepted the registration
+   * @param systemInfo devices: the merged system info the other node holds, or null
+   * @param maxConcurrentTasks devices: the other node's limit for it; 0 means no limit
+   */
+  public static ClientInfo mirrorOf(
+      String clientId,
+      ClientType clientType,
+      ClientConnection connection,
+      String platform,
+      Instant connectedAt,
+      Map<String, Object> systemInfo,
+      int maxConcurrentTasks) {
+    boolean device = clientType == ClientType.DEVICE;
+    return new ClientInfo(
+        clientId,
+        clientType,
+        connection,
+        platform,
+        connectedAt,
+        null,
+        null,
+        device ? systemInfo : null,
+        device ? maxConcurrentTasks : 0,
+        true);
   }
 
   /** This info as an {@code Optional}, one shared instance. */
@@ -132,6 +196,11 @@ public final class ClientInfo {
     return maxConcurrentTasks;
   }
 
+  /** Whether another hub node holds this client's socket and described it ({@link #mirrorOf}). */
+  public boolean mirrored() {
+    return mirrored;
+  }
+
   /** True for device clients. */
   public boolean isDevice() {
     return clientType == ClientType.DEVICE;
@@ -181,6 +250,7 @@ public final class ClientInfo {
     }
     ClientInfo c = (ClientInfo) o;
     return maxConcurrentTasks == c.maxConcurrentTasks
+        && mirrored == c.mirrored
         && clientId.equals(c.clientId)
         && clientType == c.clientType
         && connection.equals(c.connection)
@@ -211,6 +281,7 @@ public final class ClientInfo {
         + connectedAt
         + ", maxConcurrentTasks="
         + maxConcurrentTasks
+        + (mirrored ? ", mirrored" : "")
         + "]";
   }
 }

@@ -225,6 +225,38 @@ public final class ClientRegistry {
   }
 
   /**
+   * Enters or refreshes a client whose socket another hub node holds, exactly as that node
+   * described it (see {@link ClientInfo#mirrorOf}). Unlike {@link #addClient} this never displaces
+   * another connection, whatever the policy: which node holds an id is decided elsewhere.
+   *
+   * @param described the description, whose connection stands for the other node's socket
+   * @return true when entered, or when it replaced the entry of the same connection; false when the
+   *     id is held by another connection
+   * @throws IllegalArgumentException when {@code described} is not a mirrored description
+   */
+  public boolean putMirrored(ClientInfo described) {
+    Objects.requireNonNull(described, "described");
+    if (!described.mirrored()) {
+      throw new IllegalArgumentException("not a mirrored client: " + described);
+    }
+    String clientId = described.clientId();
+    synchronized (stripe(clientId)) {
+      ClientInfo live = clients.get(clientId);
+      if (live == null) {
+        clients.put(clientId, described);
+        index(described);
+        return true;
+      }
+      if (live.connection() != described.connection()) {
+        return false;
+      }
+      clients.put(clientId, described);
+      reindex(live, described);
+      return true;
+    }
+  }
+
+  /**
    * Removes a client, but only while its entry still belongs to {@code expected}: a connection
    * replaced by a takeover cannot remove its successor. The sessions mapped to the client (as owner
    * for a constellation, executor for a device) are unmapped in the same step and handed back for
@@ -512,7 +544,8 @@ public final class ClientRegistry {
    * Replaces a device's reported system info (a {@code device_info_response}) and re-merges it with
    * the device config.
    *
-   * @return false when the device is offline or its entry belongs to another connection
+   * @return false when the device is offline, its entry belongs to another connection, or it is
+   *     {@linkplain ClientInfo#mirrored() mirrored} (its own node merges its info)
    */
   public boolean updateDeviceSystemInfo(
       String deviceId, ClientConnection expected, Map<String, Object> reported) {
@@ -521,7 +554,7 @@ public final class ClientRegistry {
     }
     synchronized (stripe(deviceId)) {
       ClientInfo old = clients.get(deviceId);
-      if (old == null || !old.isDevice() || old.connection() != expected) {
+      if (old == null || !old.isDevice() || old.mirrored() || old.connection() != expected) {
         return false;
       }
       replace(old, reported, deviceConfig);
@@ -530,7 +563,8 @@ public final class ClientRegistry {
   }
 
   /**
-   * Installs a new device config and re-merges the system info of every online device with it.
+   * Installs a new device config and re-merges the system info of every online device with it,
+   * except {@linkplain ClientInfo#mirrored() mirrored} ones: their own node merges its config.
    *
    * @return how many online devices were re-merged
    */
@@ -542,7 +576,7 @@ public final class ClientRegistry {
     for (String id : new ArrayList<>(byType.get(ClientType.DEVICE))) {
       synchronized (stripe(id)) {
         ClientInfo old = clients.get(id);
-        if (old != null && old.isDevice()) {
+        if (old != null && old.isDevice() && !old.mirrored()) {
           // the config in force, not necessarily ours: a later concurrent call must win
           replace(old, old.reportedSystemInfo(), deviceConfig);
           n++;

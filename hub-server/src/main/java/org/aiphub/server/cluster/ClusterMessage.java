@@ -17,7 +17,7 @@ import org.aiphub.core.json.JsonValues;
  * (start the executing side of a session), {@code outcome} (a session ended on the executing side),
  * {@code cancel} (a session was cancelled on the owning side), {@code close} (close a local
  * client). Ops on the shared events channel: {@code join}, {@code leave}, {@code info}, {@code
- * node_down}.
+ * synced} (a node has re-announced all its clients), {@code node_down}.
  *
  * @param op what the message asks for
  * @param fields its fields (JSON values)

@@ -5,7 +5,10 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,6 +24,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import org.aiphub.core.aip.AipCodec;
 import org.aiphub.core.aip.AipDecodeException;
 import org.aiphub.core.aip.ClientType;
@@ -29,7 +33,6 @@ import org.aiphub.core.aip.ServerMessageType;
 import org.aiphub.core.registry.ClientConnection;
 import org.aiphub.core.registry.ClientInfo;
 import org.aiphub.core.registry.ClientRegistry;
-import org.aiphub.core.registry.DuplicateClientException;
 import org.aiphub.core.session.Session;
 import org.aiphub.core.session.SessionState;
 import org.aiphub.core.session.SessionTable;
@@ -46,18 +49,22 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>State in Redis.</b> {@code hub:node:ID} holds the node's lease (its epoch, with a TTL the
  * node renews); {@code hub:client-node} maps each client id to the {@code node:epoch} holding its
- * socket, {@code hub:clients} to its description (type, platform, reported system info); {@code
- * hub:sessions} lists running sessions with their owner and executor. Claims and releases are Lua
- * scripts, so the check and the write are one atomic step.
+ * socket, {@code hub:clients} to its description as that node shows it (type, platform, connection
+ * time, merged system info, task limit); {@code hub:sessions} lists running sessions with their
+ * owner and executor. Claims and releases are Lua scripts, so the check and the write are one
+ * atomic step.
  *
  * <p><b>Mirror.</b> Every node keeps every other node's clients in its own {@link ClientRegistry},
  * as entries whose connection is a {@link RemoteConnection}. So routing, device selection, device
  * info and the HTTP API see the whole cluster, and a remote client's departure runs the same
- * disconnect path as a local one (sessions end, the other side is told).
+ * disconnect path as a local one (sessions end, the other side is told). Events keep it current; a
+ * reconciliation with Redis ({@link MirrorReconciliation}) on every join, every few renewals and
+ * whenever a peer has re-announced its clients ({@code hub:node-synced:ID}) repairs what lost
+ * events left behind, such as a client that left while Redis was down and came back empty.
  *
- * <p><b>Messages.</b> Joins, leaves and info refreshes go to {@code hub:events}; work for one node
- * goes to its channel {@code hub:to:ID} as {@link ClusterMessage}s: the executing node enters a
- * session too, and reports its outcome back.
+ * <p><b>Messages.</b> Joins, leaves, info refreshes and "synced" go to {@code hub:events}; work for
+ * one node goes to its channel {@code hub:to:ID} as {@link ClusterMessage}s: the executing node
+ * enters a session too, and reports its outcome back.
  *
  * <p><b>Failures.</b> A node that stops renewing loses its clients after the lease: the others
  * notice within one renewal interval, end the sessions involving them and reap its entries. A node
@@ -82,6 +89,9 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
   private static final String NODES = "hub:nodes";
   private static final String SESSIONS = "hub:sessions";
   private static final Duration REDIS_TIMEOUT = Duration.ofSeconds(2);
+  // Anti-entropy against lost events: the mirror is checked against Redis this often (renewals).
+  private static final int RECONCILE_EVERY = 10;
+  private static final int HMGET_BATCH = 1000;
 
   private static final String CLAIM =
       "local cur = redis.call('HGET', KEYS[1], ARGV[1])\n"
@@ -116,16 +126,29 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
           + "  return 1\n"
           + "end\n"
           + "return 0\n";
+  // A new description of a client, written only while this node's claim (node:epoch) on it still
+  // stands: the id may have moved to another node meanwhile (a takeover there), and a refresh
+  // must neither take it back nor announce it as joined here.
+  private static final String REFRESH =
+      "if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end\n"
+          + "redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])\n"
+          + "redis.call('PUBLISH', ARGV[5], ARGV[4])\n"
+          + "return 1\n";
   private static final String RENEW =
       "local v = redis.call('GET', KEYS[1])\n"
           + "if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end\n"
           + "if not v then return 0 end\n"
           + "return -1\n";
+  // Whether a peer is down is decided here, atomically with the reaping, and nowhere else: a
+  // lease seen missing one round trip earlier may have been renewed since. Verdicts: 0 the lease
+  // is held (alive); 1 reaped now; 2 the lease is gone and another node is reaping it; 3 the
+  // lease is gone but the caller may not reap yet (ARGV[5] is not 1: just back from an outage).
   private static final String REAP =
       "local peer = ARGV[1]\n"
           + "if redis.call('EXISTS', 'hub:node:' .. peer) == 1 then return 0 end\n"
+          + "if ARGV[5] ~= '1' then return 3 end\n"
           + "if not redis.call('SET', 'hub:reap-lock:' .. peer, '1', 'NX', 'PX', ARGV[2]) then"
-          + " return 0 end\n"
+          + " return 2 end\n"
           + "for _, id in ipairs(redis.call('SMEMBERS', 'hub:node-clients:' .. peer)) do\n"
           + "  local cur = redis.call('HGET', 'hub:client-node', id)\n"
           + "  if cur and string.sub(cur, 1, #peer + 1) == peer .. ':' then\n"
@@ -139,9 +162,13 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
           + "end\n"
           + "redis.call('DEL', 'hub:node-sessions:' .. peer)\n"
           + "redis.call('SREM', 'hub:nodes', peer)\n"
+          + "redis.call('DEL', 'hub:node-synced:' .. peer)\n"
           + "redis.call('SET', 'hub:reaped:' .. peer, '1', 'PX', 3600000)\n"
           + "redis.call('PUBLISH', ARGV[3], ARGV[4])\n"
           + "return 1\n";
+  private static final long LEASE_HELD = 0;
+  private static final long REAPED = 1;
+  private static final long REAPED_ELSEWHERE = 2;
 
   private static final Logger log = LoggerFactory.getLogger(ClusterNode.class);
 
@@ -155,6 +182,10 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
   private final Map<String, Map<String, RemoteConnection>> remoteByNode = new ConcurrentHashMap<>();
   private final Map<String, ClientConnection> local = new ConcurrentHashMap<>();
   private final Map<String, String> acceptedFrom = new ConcurrentHashMap<>();
+  // Mirrored owners learned from a task before their join: Redis may not list them yet.
+  private final Set<RemoteConnection> provisional = ConcurrentHashMap.newKeySet();
+  private Set<RemoteConnection> suspects = Set.of(); // cluster thread only
+  private int renewalsSinceReconcile; // cluster thread only
   private final Counter sent;
   private final Counter received;
   private volatile TaskRouter router;
@@ -164,6 +195,7 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
   private volatile boolean stopped;
   private volatile Set<String> peers = Set.of();
   private volatile long reapNotBefore = System.nanoTime();
+  private volatile Consumer<String> beforeReap = peer -> {};
 
   /**
    * A node, not started yet.
@@ -253,6 +285,9 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
         return;
       }
       checkPeers();
+      if (++renewalsSinceReconcile >= RECONCILE_EVERY) {
+        reconcile(false);
+      }
     } catch (Exception e) {
       enterDegraded(e.toString());
     }
@@ -295,11 +330,13 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
     if (current != null && !current.equals(epoch)) {
       // A previous run of this node id left a lease: its clients are gone with it.
       await(redis.evalLong("redis.call('DEL', KEYS[1]) return 1", new String[] {nodeKey(nodeId)}));
-      await(redis.evalLong(REAP, new String[0], nodeId, leaseMillis(), EVENTS, nodeDown(nodeId)));
+      reap(nodeId, true);
     } else if (current == null && reaped && !local.isEmpty()) {
       leaseLost();
       return;
     }
+    // Until this join is done, the others must not read a client missing here as one that left.
+    await(redis.del(syncedKey(nodeId)));
     await(redis.setWithTtl(nodeKey(nodeId), epoch, config.clusterLease()));
     await(redis.sadd(NODES, nodeId));
     await(
@@ -320,7 +357,14 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
           .filter(i -> i.connection() == e.getValue())
           .ifPresent(this::announce);
     }
-    loadMirror();
+    reconcile(true);
+    await(
+        redis.evalLong(
+            "redis.call('SET', KEYS[1], ARGV[1]) redis.call('PUBLISH', ARGV[2], ARGV[3]) return 1",
+            new String[] {syncedKey(nodeId)},
+            epoch,
+            EVENTS,
+            ClusterMessage.of("synced", "node", nodeId).encode()));
     if (rejoining) {
       // Give the peers one lease from now to renew before reaping them.
       reapNotBefore = System.nanoTime() + config.clusterLease().toNanos();
@@ -331,36 +375,89 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
     degraded = false;
   }
 
-  /** Brings the mirror up to date with Redis (after joining or resyncing). */
-  private void loadMirror() {
+  /**
+   * Brings the mirror in line with Redis (see {@link MirrorReconciliation}): on every join, every
+   * {@link #RECONCILE_EVERY} renewals, and when a peer is done announcing its clients. Entries
+   * dropped go the way of a leave: their sessions here end and the other side is told. A {@code
+   * full} pass (a join: info events may have been missed) also re-reads every kept description;
+   * otherwise only those of entries to add are read, so a periodic pass costs one HGETALL of the
+   * id-to-node map (tens of bytes per client) and two GETs per peer.
+   */
+  private void reconcile(boolean full) {
+    renewalsSinceReconcile = 0;
     Map<String, String> owners = await(redis.hgetall(OWNERS));
-    Map<String, String> clients = await(redis.hgetall(CLIENTS));
-    Set<String> alive = new HashSet<>();
-    Set<String> dead = new HashSet<>();
-    for (Map.Entry<String, String> e : owners.entrySet()) {
-      String node = nodeOf(e.getValue());
-      if (node == null || node.equals(nodeId) || dead.contains(node)) {
-        continue;
+    Set<String> nodes = new HashSet<>(remoteByNode.keySet());
+    for (String owner : owners.values()) {
+      String node = nodeOf(owner);
+      if (node != null) {
+        nodes.add(node);
       }
-      if (!alive.contains(node)) {
-        if (await(redis.exists(nodeKey(node))) == 1) {
-          alive.add(node);
-        } else {
-          dead.add(node);
-          continue;
+    }
+    nodes.remove(nodeId);
+    Set<String> alive = new HashSet<>();
+    Set<String> settled = new HashSet<>();
+    for (String node : nodes) {
+      String lease = await(redis.get(nodeKey(node)));
+      if (lease != null) {
+        alive.add(node);
+        if (lease.equals(await(redis.get(syncedKey(node))))) {
+          settled.add(node);
         }
       }
-      String description = clients.get(e.getKey());
-      if (description != null) {
-        onJoin(ClusterMessage.decode(description));
+    }
+    MirrorReconciliation.Plan plan =
+        MirrorReconciliation.plan(
+            nodeId,
+            owners,
+            alive,
+            settled,
+            remoteByNode,
+            provisional,
+            suspects,
+            id -> registry.getClientInfo(id).map(i -> !i.mirrored()).orElse(false));
+    suspects = plan.suspects();
+    for (RemoteConnection rc : plan.drop()) {
+      dropRemote(rc);
+    }
+    List<String> describe = new ArrayList<>(plan.add());
+    if (full) {
+      for (Map<String, RemoteConnection> of : remoteByNode.values()) {
+        for (RemoteConnection rc : of.values()) {
+          if (rc.nodeId().equals(nodeOf(owners.get(rc.clientId())))) {
+            describe.add(rc.clientId());
+          }
+        }
       }
     }
-    for (String node : List.copyOf(remoteByNode.keySet())) {
-      if (!alive.contains(node) && await(redis.exists(nodeKey(node))) == 0) {
-        peerDown(node);
+    Map<String, String> descriptions = full ? await(redis.hgetall(CLIENTS)) : read(describe);
+    for (String id : describe) {
+      String text = descriptions.get(id);
+      ClusterMessage m;
+      try {
+        m = text == null ? null : ClusterMessage.decode(text);
+      } catch (IllegalArgumentException e) {
+        m = null;
+      }
+      String node = m == null ? null : m.string("node");
+      ClientType type = m == null ? null : ClientType.fromWire(m.string("type"));
+      // Released or moved since the snapshot: the events that follow say what happened.
+      if (node != null && type != null && node.equals(nodeOf(owners.get(id)))) {
+        mirror(node, id, type, m);
       }
     }
-    peers = alive;
+    if (full) {
+      peers = alive;
+    }
+  }
+
+  /** The stored descriptions of {@code ids}, a bounded batch per round trip. */
+  private Map<String, String> read(List<String> ids) {
+    Map<String, String> out = new HashMap<>();
+    for (int from = 0; from < ids.size(); from += HMGET_BATCH) {
+      List<String> batch = ids.subList(from, Math.min(ids.size(), from + HMGET_BATCH));
+      out.putAll(await(redis.hmget(CLIENTS, batch)));
+    }
+    return out;
   }
 
   private void checkPeers() {
@@ -370,14 +467,23 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
     Set<String> alive = new HashSet<>();
     boolean mayReap = System.nanoTime() - reapNotBefore >= 0;
     for (String peer : known) {
-      if (await(redis.exists(nodeKey(peer))) == 1) {
+      beforeReap.accept(peer);
+      long verdict = reap(peer, mayReap);
+      if (verdict == LEASE_HELD) {
         alive.add(peer);
-      } else if (mayReap) {
+      } else if (verdict == REAPED || verdict == REAPED_ELSEWHERE) {
+        // Only now, with Redis's word that the lease is gone, end the sessions involving it.
         peerDown(peer);
-        await(redis.evalLong(REAP, new String[0], peer, leaseMillis(), EVENTS, nodeDown(peer)));
       }
     }
     peers = alive;
+  }
+
+  /** Reaps {@code peer} if its lease is gone; returns the {@link #REAP} script's verdict. */
+  private long reap(String peer, boolean mayReap) {
+    return await(
+        redis.evalLong(
+            REAP, new String[0], peer, leaseMillis(), EVENTS, nodeDown(peer), mayReap ? "1" : "0"));
   }
 
   /** Another node is gone: its clients leave this node's registry, ending their sessions. */
@@ -460,9 +566,9 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
       case "leave":
         {
           Map<String, RemoteConnection> of = remoteByNode.get(m.string("node"));
-          RemoteConnection rc = of == null ? null : of.remove(m.string("id"));
+          RemoteConnection rc = of == null ? null : of.get(m.string("id"));
           if (rc != null) {
-            removeRemote(rc);
+            dropRemote(rc);
           }
           break;
         }
@@ -470,12 +576,19 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
         {
           Map<String, RemoteConnection> of = remoteByNode.get(m.string("node"));
           RemoteConnection rc = of == null ? null : of.get(m.string("id"));
-          Map<String, Object> info = m.object("system_info");
-          if (rc != null && info != null) {
-            registry.updateDeviceSystemInfo(rc.clientId(), rc, info);
+          if (rc != null && rc.clientType() == ClientType.fromWire(m.string("type"))) {
+            provisional.remove(rc);
+            registry.putMirrored(described(rc, m));
           }
           break;
         }
+      case "synced":
+        // A peer is done announcing its clients (after an outage): whatever it no longer lists
+        // has left, even if its leave was never published (Redis restarted empty meanwhile).
+        if (!nodeId.equals(m.string("node")) && redis != null && !degraded) {
+          reconcile(false);
+        }
+        break;
       case "node_down":
         if (!nodeId.equals(m.string("node"))) {
           peerDown(m.string("node"));
@@ -494,32 +607,39 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
     if (node == null || id == null || type == null || node.equals(nodeId)) {
       return;
     }
-    Optional<ClientInfo> existing = registry.getClientInfo(id);
-    if (existing.isPresent()) {
-      ClientConnection conn = existing.get().connection();
-      if (conn instanceof RemoteConnection && ((RemoteConnection) conn).nodeId().equals(node)) {
-        Map<String, Object> info = m.object("system_info");
-        if (info != null && !info.equals(existing.get().reportedSystemInfo())) {
-          registry.updateDeviceSystemInfo(id, conn, info);
+    ClientInfo existing = registry.getClientInfo(id).orElse(null);
+    if (existing != null && !existing.mirrored()) {
+      // Redis says another node holds this id now (a takeover there): this socket lost it.
+      ClientConnection conn = existing.connection();
+      router.disconnected(conn, identity(existing));
+      local.remove(id, conn);
+      conn.close(TaskRouter.CLOSE_TAKEN_OVER, "client_id taken over on hub node " + node);
+    }
+    mirror(node, id, type, m);
+  }
+
+  /**
+   * Mirrors a client of another node as described: refreshes its entry, or drops an entry of
+   * another node (or type) as a leave would and adds this one; a constellation new here gets the
+   * outcomes held for it. Never touches a socket this node holds: the claims in Redis decide.
+   */
+  private void mirror(String node, String id, ClientType type, ClusterMessage description) {
+    ClientInfo existing = registry.getClientInfo(id).orElse(null);
+    if (existing != null && existing.connection() instanceof RemoteConnection) {
+      RemoteConnection rc = (RemoteConnection) existing.connection();
+      if (rc.nodeId().equals(node) && rc.clientType() == type) {
+        provisional.remove(rc);
+        ClientInfo next = described(rc, description);
+        if (!next.equals(existing)) {
+          registry.putMirrored(next);
         }
         return;
       }
-      if (conn instanceof RemoteConnection) {
-        Map<String, RemoteConnection> of = remoteByNode.get(((RemoteConnection) conn).nodeId());
-        if (of != null) {
-          of.remove(id);
-        }
-        removeRemote((RemoteConnection) conn);
-      } else {
-        // Redis says another node holds this id now (a takeover there): this socket lost it.
-        router.disconnected(conn, identity(existing.get()));
-        local.remove(id, conn);
-        conn.close(TaskRouter.CLOSE_TAKEN_OVER, "client_id taken over on hub node " + node);
-      }
+      dropRemote(rc);
     }
-    RemoteConnection rc = addRemote(node, id, type, m.string("platform"), m.object("system_info"));
-    if (rc != null && type == ClientType.CONSTELLATION) {
-      handOverHeld(rc);
+    RemoteConnection added = addRemote(node, id, type, description);
+    if (added != null && type == ClientType.CONSTELLATION) {
+      handOverHeld(added);
     }
   }
 
@@ -539,23 +659,39 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
     }
   }
 
+  /**
+   * Mirrors a client of another node, as {@code description} describes it (null: known only by id
+   * and type so far, its join follows).
+   */
   private RemoteConnection addRemote(
-      String node, String id, ClientType type, String platform, Map<String, Object> systemInfo) {
+      String node, String id, ClientType type, ClusterMessage description) {
     RemoteConnection rc = new RemoteConnection(this, node, id, type);
-    Map<String, Object> metadata = new LinkedHashMap<>();
-    if (systemInfo != null) {
-      metadata.put("system_info", systemInfo);
-    }
-    try {
-      registry.addClient(id, platform, rc, type, metadata);
-    } catch (DuplicateClientException e) {
+    ClientInfo info =
+        description != null
+            ? described(rc, description)
+            : ClientInfo.mirrorOf(
+                id, type, rc, ClientRegistry.DEFAULT_PLATFORM, Instant.now(), null, 0);
+    if (!registry.putMirrored(info)) {
       return null; // registered locally at this very moment: the claims in Redis decide
     }
     remoteByNode.computeIfAbsent(node, n -> new ConcurrentHashMap<>()).put(id, rc);
+    if (description == null) {
+      provisional.add(rc);
+    }
     return rc;
   }
 
+  /** Drops a mirrored client as its leave does: its sessions here end, the other side is told. */
+  private void dropRemote(RemoteConnection rc) {
+    Map<String, RemoteConnection> of = remoteByNode.get(rc.nodeId());
+    if (of != null) {
+      of.remove(rc.clientId(), rc);
+    }
+    removeRemote(rc);
+  }
+
   private void removeRemote(RemoteConnection rc) {
+    provisional.remove(rc);
     ClientInfo info = registry.getClientInfo(rc.clientId()).orElse(null);
     if (info == null || info.connection() != rc) {
       return;
@@ -629,7 +765,7 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
     }
     if (owner != null && registry.getClientInfo(owner).isEmpty()) {
       // The task can outrun the owner's join event: learn the owner from the task itself.
-      addRemote(replyNode, owner, ClientType.CONSTELLATION, null, null);
+      addRemote(replyNode, owner, ClientType.CONSTELLATION, null);
     }
     acceptedFrom.put(sessionId, replyNode);
     String refusal =
@@ -760,7 +896,10 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
               // A takeover here displaced another node's client from the registry: it must leave
               // the mirror too, or per-node counts and that node's departure would still see it.
               for (Map<String, RemoteConnection> of : remoteByNode.values()) {
-                of.remove(i.clientId());
+                RemoteConnection displaced = of.remove(i.clientId());
+                if (displaced != null) {
+                  provisional.remove(displaced);
+                }
               }
               onClusterThread(() -> claimOrYield(i));
             });
@@ -799,29 +938,70 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
 
   /** Publishes a local client; returns the other holder when the reject policy refuses it. */
   private String claim(ClientInfo i) {
-    ClusterMessage description =
-        ClusterMessage.of(
-            "join",
-            "node",
-            nodeId,
-            "id",
-            i.clientId(),
-            "type",
-            i.clientType().wire(),
-            "platform",
-            i.platform(),
-            "system_info",
-            i.reportedSystemInfo());
+    String description = description(i).encode();
     return await(
         redis.evalString(
             CLAIM,
             new String[] {OWNERS, CLIENTS, "hub:node-clients:" + nodeId},
             i.clientId(),
-            nodeId + ":" + epoch,
-            description.encode(),
+            ownClaim(),
+            description,
             registry.policy().wire(),
-            description.encode(),
+            description,
             EVENTS));
+  }
+
+  /**
+   * A local client as the other nodes mirror it: the {@code join} event, stored in Redis too. It
+   * carries what this node shows of the client (connection time, merged system info, task limit),
+   * so every node describes and routes to it alike, whatever device config the others have.
+   */
+  private ClusterMessage description(ClientInfo i) {
+    return ClusterMessage.of(
+        "join",
+        "node",
+        nodeId,
+        "id",
+        i.clientId(),
+        "type",
+        i.clientType().wire(),
+        "platform",
+        i.platform(),
+        "connected_at",
+        i.connectedAt().toString(),
+        "system_info",
+        i.systemInfo(),
+        "max_concurrent_tasks",
+        i.maxConcurrentTasks());
+  }
+
+  /** A client of another node as its node described it ({@link #description}). */
+  private static ClientInfo described(RemoteConnection rc, ClusterMessage m) {
+    String platform = m.string("platform");
+    return ClientInfo.mirrorOf(
+        rc.clientId(),
+        rc.clientType(),
+        rc,
+        platform == null ? ClientRegistry.DEFAULT_PLATFORM : platform,
+        instant(m.string("connected_at")),
+        m.object("system_info"),
+        Math.max(0, m.integer("max_concurrent_tasks", 0)));
+  }
+
+  private static Instant instant(String text) {
+    if (text != null) {
+      try {
+        return Instant.parse(text);
+      } catch (DateTimeParseException e) {
+        // an unreadable time is no reason to leave the client out: it is online now
+      }
+    }
+    return Instant.now();
+  }
+
+  /** This node's claim on the clients it holds, as {@code hub:client-node} stores it. */
+  private String ownClaim() {
+    return nodeId + ":" + epoch;
   }
 
   @Override
@@ -845,7 +1025,7 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
 
   /** Gives up this node's claim on a client (if it still holds it) and tells the others. */
   private void release(String clientId) {
-    release(clientId, nodeId + ":" + epoch);
+    release(clientId, ownClaim());
   }
 
   /** Releases a client if Redis still lists it as held by {@code owner} ({@code node:epoch}). */
@@ -862,19 +1042,72 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
 
   @Override
   public void deviceInfoUpdated(String deviceId, Map<String, Object> reported) {
-    if (!local.containsKey(deviceId)) {
+    ClientConnection conn = local.get(deviceId);
+    if (conn == null) {
       return;
     }
     onClusterThread(
         () -> {
           if (redis == null || degraded) {
-            return;
+            return; // the next join publishes the device as it is then
           }
-          registry.getClientInfo(deviceId).ifPresent(this::claim);
-          redis.publish(
-              EVENTS,
-              ClusterMessage.of("info", "node", nodeId, "id", deviceId, "system_info", reported)
-                  .encode());
+          ClientInfo now = registry.getClientInfo(deviceId).orElse(null);
+          if (now == null || now.connection() != conn) {
+            return; // gone, or registered again: that registration publishes its own description
+          }
+          try {
+            refresh(now);
+          } catch (RuntimeException e) {
+            enterDegraded(e.toString());
+          }
+        });
+  }
+
+  /**
+   * Republishes a local client's description while Redis still names this node's claim as its
+   * holder; otherwise (another node took the id over) does nothing. Never claims.
+   */
+  private void refresh(ClientInfo i) {
+    await(refreshAsync(i));
+  }
+
+  private CompletionStage<Long> refreshAsync(ClientInfo i) {
+    ClusterMessage description = description(i);
+    return redis.evalLong(
+        REFRESH,
+        new String[] {OWNERS, CLIENTS},
+        i.clientId(),
+        ownClaim(),
+        description.encode(),
+        new ClusterMessage("info", description.fields()).encode(),
+        EVENTS);
+  }
+
+  /**
+   * The device config was reloaded and this node's devices re-merged with it: republishes their
+   * descriptions, so the other nodes' mirrors show the new merge too. Returns at once.
+   */
+  public void deviceConfigReloaded() {
+    onClusterThread(
+        () -> {
+          if (redis == null || degraded) {
+            return; // the next join publishes them as they are then
+          }
+          try {
+            // All at once, then wait: one round trip at a time would take seconds at 20k devices.
+            List<CompletionStage<Long>> pending = new ArrayList<>();
+            for (Map.Entry<String, ClientConnection> e : List.copyOf(local.entrySet())) {
+              registry
+                  .getClientInfo(e.getKey())
+                  .filter(i -> i.isDevice() && i.connection() == e.getValue())
+                  .ifPresent(i -> pending.add(refreshAsync(i)));
+            }
+            for (CompletionStage<Long> p : pending) {
+              await(p);
+            }
+          } catch (RuntimeException e) {
+            enterDegraded(e.toString());
+          }
         });
   }
 
@@ -1031,9 +1264,10 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
                   }
                   await(
                       redis.evalLong(
-                          "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1])"
-                              + " end redis.call('SREM', KEYS[2], ARGV[2]) return 1",
-                          new String[] {nodeKey(nodeId), NODES},
+                          "if redis.call('GET', KEYS[1]) == ARGV[1] then"
+                              + " redis.call('DEL', KEYS[1], KEYS[3]) end"
+                              + " redis.call('SREM', KEYS[2], ARGV[2]) return 1",
+                          new String[] {nodeKey(nodeId), NODES, syncedKey(nodeId)},
                           epoch,
                           nodeId));
                 }
@@ -1086,6 +1320,11 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
     return "hub:node:" + node;
   }
 
+  /** Holds the epoch of the node's last completed join: its clients are all announced. */
+  private static String syncedKey(String node) {
+    return "hub:node-synced:" + node;
+  }
+
   private static String nodeChannel(String node) {
     return "hub:to:" + node;
   }
@@ -1094,7 +1333,8 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
     return ClusterMessage.of("node_down", "node", node).encode();
   }
 
-  private static String nodeOf(String owner) {
+  /** The node of a {@code node:epoch} claim (null for null). */
+  static String nodeOf(String owner) {
     if (owner == null) {
       return null;
     }
@@ -1122,6 +1362,14 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
    */
   void runOnClusterThread(Runnable task) {
     thread.execute(task);
+  }
+
+  /**
+   * For tests: runs {@code hook} with a peer's id on the cluster thread just before this node asks
+   * Redis whether that peer is down, so a test can change the peer's lease at that very moment.
+   */
+  void onBeforeReap(Consumer<String> hook) {
+    beforeReap = hook;
   }
 
   /** Ids of clients whose sockets this node holds (for tests and diagnostics). */

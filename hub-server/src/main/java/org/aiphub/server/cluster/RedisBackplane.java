@@ -13,6 +13,7 @@ import io.lettuce.core.event.connection.ConnectionDeactivatedEvent;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -132,6 +133,22 @@ final class RedisBackplane implements AutoCloseable {
 
   CompletionStage<String> hget(String key, String field) {
     return redis.hget(key, field);
+  }
+
+  /** The values of {@code fields} in hash {@code key}; fields without one are left out. */
+  CompletionStage<Map<String, String>> hmget(String key, List<String> fields) {
+    return redis
+        .hmget(key, fields.toArray(new String[0]))
+        .thenApply(
+            values -> {
+              Map<String, String> out = new HashMap<>();
+              values.forEach(kv -> kv.ifHasValue(v -> out.put(kv.getKey(), v)));
+              return out;
+            });
+  }
+
+  CompletionStage<Long> del(String key) {
+    return redis.del(key);
   }
 
   /** Runs a Lua script returning a string (or null). */

@@ -76,8 +76,11 @@ public final class ApiRoutes {
   }
 
   /**
-   * Routes over the hub's state; with {@code cluster}, the health, stats and device answers also
-   * describe the cluster (the registry already mirrors every node's clients).
+   * Routes over the hub's state; with {@code cluster}, the health, client, device and stats answers
+   * also describe the cluster (the registry already mirrors every node's clients). Sessions ({@code
+   * /api/sessions}, {@code /api/task_result}) stay this node's: the ones its constellations own and
+   * the ones its devices run, whose full records (request, times, result) only the nodes taking
+   * part hold.
    */
   public ApiRoutes(
       ClientRegistry registry,

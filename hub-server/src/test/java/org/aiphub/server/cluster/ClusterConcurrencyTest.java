@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
@@ -26,6 +27,7 @@ import org.aiphub.core.aip.ServerMessage;
 import org.aiphub.core.aip.ServerMessageType;
 import org.aiphub.core.aip.TaskStatus;
 import org.aiphub.core.session.Session;
+import org.aiphub.core.session.SessionCounts;
 import org.aiphub.core.session.SessionState;
 import org.aiphub.server.route.TaskRouter;
 import org.aiphub.server.testing.AipPeer;
@@ -398,6 +400,59 @@ class ClusterConcurrencyTest {
               .as(n)
               .hasSize(CONSTELLATIONS);
           Clients.assertNoMappingsAndConsistent(registry);
+        }
+
+        // Each node's session counters against what the owners saw, as the one-node test checks
+        // them. A node counts the sessions its constellations owned (tallied from the outcomes
+        // they received) and the copies it ran for owners on the other node (tallied from the
+        // copies themselves: no constellation sees those).
+        Map<TestHub, int[]> books = new HashMap<>();
+        for (TestHub h : List.of(a, b)) {
+          books.put(h, new int[3]); // completed, cancelled, failed + cancelled
+        }
+        for (Constellation c : constellations) {
+          for (Map.Entry<String, Outcome> e : c.received.entrySet()) {
+            String sid = e.getKey();
+            TestHub owner = c.ownerNode.get(sid);
+            int[] own = books.get(owner);
+            Outcome o = e.getValue();
+            if ("completed".equals(o.kind())) {
+              own[0]++;
+            } else if (!"refused".equals(o.kind())) {
+              own[2]++;
+              if (TaskRouter.CONSTELLATION_DISCONNECTED.equals(o.error())) {
+                own[1]++;
+              }
+            }
+            Session copy = other(owner).server().sessions().get(sid).orElse(null);
+            if (copy != null) {
+              int[] ran = books.get(other(owner));
+              switch (copy.state()) {
+                case COMPLETED:
+                  ran[0]++;
+                  break;
+                case CANCELLED:
+                  ran[1]++;
+                  ran[2]++;
+                  break;
+                case FAILED:
+                  ran[2]++;
+                  break;
+                default:
+                  throw new AssertionError("copy of " + sid + " still " + copy.state());
+              }
+            }
+          }
+        }
+        for (TestHub h : List.of(a, b)) {
+          String n = ClusterRig.nodeId(h);
+          SessionCounts counts = h.server().sessions().counts();
+          int[] expected = books.get(h);
+          assertThat(counts.completed()).as("completed on %s", n).isEqualTo(expected[0]);
+          assertThat(counts.cancelled()).as("cancelled on %s", n).isEqualTo(expected[1]);
+          assertThat(counts.failed() + counts.cancelled())
+              .as("failed + cancelled on %s", n)
+              .isEqualTo(expected[2]);
         }
 
         // Both mirrors agree with Redis, and Redis with where the sockets really are.

@@ -173,4 +173,57 @@ class ClusterDuplicateIdTest {
       }
     }
   }
+
+  private static String infoResponse(String device, String systemInfoJson) {
+    return "{\"type\":\"device_info_response\",\"status\":\"ok\",\"client_type\":\"device\","
+        + "\"client_id\":\""
+        + device
+        + "\",\"metadata\":{\"system_info\":"
+        + systemInfoJson
+        + "}}";
+  }
+
+  @Test
+  void aLateDeviceInfoRefreshOnTheOldNodeDoesNotTakeBackAnIdTakenOverElsewhere() {
+    TestHub a = rig.node("a", c -> c.duplicatePolicy(DuplicatePolicy.TAKEOVER));
+    TestHub b = rig.node("b", c -> c.duplicatePolicy(DuplicatePolicy.TAKEOVER));
+    String nodeB = ClusterRig.nodeId(b);
+    try (WsClient old = Clients.device(a, "dev-1")) {
+      ClusterRig.awaitEverywhere(List.of(a, b), "dev-1");
+      String claimOfA = rig.owners().get("dev-1");
+
+      // The device refreshes its info on a while a's cluster side is busy: the refresh waits
+      // there, and the id is taken over on b before a gets to it.
+      CountDownLatch busy = rig.stall(a);
+      old.send(infoResponse("dev-1", "{\"device_id\":\"dev-1\",\"cpu\":8}"));
+      await()
+          .atMost(ClusterRig.SYNC)
+          .until(
+              () ->
+                  a.server()
+                      .registry()
+                      .getDeviceSystemInfo("dev-1")
+                      .map(i -> i.containsKey("cpu"))
+                      .orElse(false));
+      try (WsClient fresh = Clients.device(b, "dev-1")) {
+        await().atMost(ClusterRig.SYNC).until(() -> nodeB.equals(rig.ownerNodes().get("dev-1")));
+        ClusterRig.resume(busy);
+
+        // a gives the id up; its late refresh changes nothing in Redis and nothing on b.
+        assertThat(old.awaitClose()).isEqualTo(CloseCodes.TAKEN_OVER);
+        await()
+            .atMost(ClusterRig.SYNC)
+            .untilAsserted(
+                () -> assertThat(ClusterRig.cluster(a).nodeOfClient("dev-1")).contains(nodeB));
+        fresh.expectNothing(QUIET);
+        assertThat(fresh.isClosed()).as("the new holder keeps its socket").isFalse();
+        assertThat(rig.ownerNodes()).containsEntry("dev-1", nodeB);
+        assertThat(rig.owners().get("dev-1")).isNotEqualTo(claimOfA);
+        assertThat(rig.redis().hget("hub:clients", "dev-1")).doesNotContain("cpu");
+        assertThat(ClusterRig.holdsLocally(b, "dev-1")).isTrue();
+        assertThat(b.server().registry().getDeviceSystemInfo("dev-1").orElseThrow())
+            .doesNotContainKey("cpu");
+      }
+    }
+  }
 }

@@ -3,15 +3,19 @@ package org.aiphub.server.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.aiphub.server.testing.Clients;
+import org.aiphub.server.testing.Fixtures;
 import org.aiphub.server.testing.HubHttp;
 import org.aiphub.server.testing.PrometheusText;
 import org.aiphub.server.testing.TestHub;
 import org.aiphub.server.testing.WsClient;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The HTTP API of any node shows the whole cluster; {@code /metrics} stays per node. */
 class ClusterHttpApiTest {
@@ -145,6 +149,93 @@ class ClusterHttpApiTest {
         assertThat(new HubHttp(named).get("/api/devices/lin-1").ok(200))
             .containsEntry("node", generated);
         assertThat(dev.isClosed()).isFalse();
+      }
+    }
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void anotherNodeShowsADeviceAsItsOwnNodeDoesAndFollowsAReloadThere(@TempDir Path dir)
+      throws Exception {
+    String device = "device_windows_001";
+    Path cfg = Fixtures.copy("device_config.yaml", dir);
+    try (ClusterRig rig = ClusterRig.start()) {
+      // Only a has a device config: what b shows of a's device can only come from a.
+      TestHub a = rig.node("a", c -> c.deviceConfig(cfg));
+      TestHub b = rig.node("b");
+      try (WsClient dev = a.connect()) {
+        dev.send(Fixtures.text("client-register-device.json"));
+        Clients.assertRegistered(dev.next());
+        ClusterRig.awaitEverywhere(List.of(b), device);
+        HubHttp onA = new HubHttp(a);
+        HubHttp onB = new HubHttp(b);
+        Map<String, Object> atA = onA.get("/api/devices/" + device).ok(200);
+        assertThat((Map<String, Object>) atA.get("system_info"))
+            .as("a merged its config")
+            .containsEntry("tags", List.of("production", "office", "high_priority"));
+
+        Map<String, Object> atB = onB.get("/api/devices/" + device).ok(200);
+        assertThat(atB.get("connected_at")).isEqualTo(atA.get("connected_at"));
+        assertThat(atB.get("system_info")).isEqualTo(atA.get("system_info"));
+        assertThat(atB.get("max_concurrent_tasks")).isEqualTo(atA.get("max_concurrent_tasks"));
+        assertThat(atB).containsEntry("node", ClusterRig.nodeId(a));
+        assertThat(onB.get("/api/devices").ok(200)).containsEntry("devices", List.of(device));
+        // b selects by what a's config added (a feature, a tag), as a does.
+        String query = "/api/devices/select?capability=excel_automation&tag=high_priority";
+        assertThat(onB.get(query).ok(200)).containsEntry("device_id", device);
+
+        // A reload on a re-merges the device there, and b's mirror follows.
+        Files.writeString(
+            cfg,
+            Files.readString(cfg)
+                .replace("[\"production\", \"office\", \"high_priority\"]", "[\"staging\"]"));
+        assertThat(onA.post("/api/admin/reload-devices", "").ok(200))
+            .containsEntry("remerged_online_devices", 1);
+        Object reloaded = onA.get("/api/devices/" + device).ok(200).get("system_info");
+        assertThat((Map<String, Object>) reloaded).containsEntry("tags", List.of("staging"));
+        await()
+            .atMost(ClusterRig.SYNC)
+            .untilAsserted(
+                () ->
+                    assertThat(onB.get("/api/devices/" + device).ok(200))
+                        .containsEntry("system_info", reloaded)
+                        .containsEntry("connected_at", atA.get("connected_at")));
+        assertThat(dev.isClosed()).isFalse();
+      }
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static List<String> sessionIds(HubHttp http) {
+    List<String> ids = new ArrayList<>();
+    for (Object s : (List<Object>) http.get("/api/sessions").ok(200).get("sessions")) {
+      ids.add((String) ((Map<String, Object>) s).get("session_id"));
+    }
+    return ids;
+  }
+
+  @Test
+  void sessionsAreListedByTheNodesTheyRanOnNotClusterWide() {
+    try (ClusterRig rig = ClusterRig.start()) {
+      TestHub a = rig.node("a");
+      TestHub b = rig.node("b");
+      try (WsClient devA = Clients.device(a, "dev-a");
+          WsClient galA = Clients.constellation(a, "gal-a");
+          WsClient galB = Clients.constellation(b, "gal-b")) {
+        ClusterRig.awaitEverywhere(List.of(a, b), "dev-a", "gal-a", "gal-b");
+        Clients.startTask(galA, "gal-a", "dev-a", "s-local");
+        Clients.startTask(galB, "gal-b", "dev-a", "s-cross");
+        assertThat(Clients.takeTasks(devA, 2)).containsExactlyInAnyOrder("s-local", "s-cross");
+
+        // a runs both (one for b's constellation); b only knows the one its constellation owns.
+        HubHttp onA = new HubHttp(a);
+        HubHttp onB = new HubHttp(b);
+        assertThat(sessionIds(onA)).containsExactlyInAnyOrder("s-local", "s-cross");
+        assertThat(sessionIds(onB)).containsExactly("s-cross");
+        assertThat(onA.get("/api/sessions/s-cross").ok(200))
+            .containsEntry("owner", "gal-b")
+            .containsEntry("device", "dev-a");
+        assertThat(onB.get("/api/sessions/s-local").error(404)).contains("s-local");
       }
     }
   }

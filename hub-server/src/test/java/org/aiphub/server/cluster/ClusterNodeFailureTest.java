@@ -3,10 +3,12 @@ package org.aiphub.server.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.lettuce.core.SetArgs;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.aiphub.core.aip.ServerMessage;
 import org.aiphub.core.aip.ServerMessageType;
 import org.aiphub.core.aip.TaskStatus;
@@ -226,6 +228,50 @@ class ClusterNodeFailureTest {
         devAgain.send(ClientFrames.taskEnd("dev-a", "s-2", "{\"back\":true}"));
         assertThat(ownerB.next().status()).isEqualTo(TaskStatus.COMPLETED);
       }
+    }
+  }
+
+  @Test
+  void aPeerWhoseLeaseIsBackWhenTheReapRunsIsNotDeclaredDown() throws InterruptedException {
+    TestHub a = rig.node("a");
+    TestHub b = rig.node("b");
+    String nodeA = ClusterRig.nodeId(a);
+    String leaseKey = "hub:node:" + nodeA;
+    try (WsClient devA = Clients.device(a, "dev-a");
+        WsClient galB = Clients.constellation(b, "gal-b")) {
+      ClusterRig.awaitEverywhere(List.of(a, b), "dev-a", "gal-b");
+      Clients.startTask(galB, "gal-b", "dev-a", "s-1");
+      assertThat(Clients.takeTasks(devA, 1)).containsExactly("s-1");
+
+      // a pauses and its lease lapses; a renews it just as b gets round to reaping a. b may only
+      // act on what the reap itself finds: a's lease, so a is alive and its session goes on.
+      String epoch = rig.redis().get(leaseKey);
+      CountDownLatch renewedJustInTime = new CountDownLatch(1);
+      ClusterRig.cluster(b)
+          .onBeforeReap(
+              peer -> {
+                if (peer.equals(nodeA) && !rig.exists(leaseKey)) {
+                  rig.redis()
+                      .set(leaseKey, epoch, SetArgs.Builder.px(ClusterRig.CALM_LEASE.toMillis()));
+                  renewedJustInTime.countDown();
+                }
+              });
+      CountDownLatch paused = rig.stall(a);
+      rig.redis().del(leaseKey);
+      assertThat(renewedJustInTime.await(ClusterRig.SYNC.toSeconds(), TimeUnit.SECONDS))
+          .as("b checked a while its lease was missing")
+          .isTrue();
+      ClusterRig.resume(paused);
+
+      galB.expectNothing(Duration.ofMillis(4 * ClusterRig.RENEW.toMillis()));
+      assertThat(b.server().registry().isOnline("dev-a")).isTrue();
+      assertThat(rig.exists("hub:reaped:" + nodeA)).isFalse();
+      assertThat(rig.ownerNodes()).containsEntry("dev-a", nodeA);
+      devA.send(ClientFrames.taskEnd("dev-a", "s-1", "{\"went\":\"on\"}"));
+      ServerMessage end = galB.next();
+      assertThat(end.sessionId()).isEqualTo("s-1");
+      assertThat(end.status()).isEqualTo(TaskStatus.COMPLETED);
+      assertThat(devA.isClosed()).isFalse();
     }
   }
 

@@ -186,6 +186,51 @@ class ClusterRedisOutageTest {
   }
 
   @Test
+  void aClientThatLeftWhileRedisWasStoppedIsDroppedEverywhereWhenRedisComesBackEmpty() {
+    TestHub a = rig.node("a");
+    TestHub b = rig.node("b");
+    String nodeA = ClusterRig.nodeId(a);
+    String nodeB = ClusterRig.nodeId(b);
+    WsClient leaves = Clients.device(a, "dev-leaves");
+    try (WsClient stays = Clients.device(a, "dev-stays");
+        WsClient galB = Clients.constellation(b, "gal-b")) {
+      ClusterRig.awaitEverywhere(List.of(a, b), "dev-stays", "dev-leaves", "gal-b");
+
+      // Redis dies and comes back empty (no persistence): nobody can publish the leave meanwhile,
+      // and afterwards nothing in Redis remembers the client.
+      rig.redisProcess().stop();
+      await()
+          .atMost(ClusterRig.SYNC)
+          .until(() -> ClusterRig.cluster(a).degraded() && ClusterRig.cluster(b).degraded());
+      leaves.close();
+      await().atMost(ClusterRig.SYNC).until(() -> !a.server().registry().isOnline("dev-leaves"));
+      assertThat(b.server().registry().isOnline("dev-leaves")).as("b cannot know yet").isTrue();
+      rig.redisProcess().restart();
+
+      await()
+          .atMost(ClusterRig.SYNC)
+          .untilAsserted(
+              () -> {
+                assertThat(ClusterRig.cluster(a).degraded()).isFalse();
+                assertThat(ClusterRig.cluster(b).degraded()).isFalse();
+                assertThat(rig.ownerNodes()).isEqualTo(Map.of("dev-stays", nodeA, "gal-b", nodeB));
+                assertThat(b.server().registry().listClients())
+                    .containsExactlyInAnyOrder("dev-stays", "gal-b");
+                assertThat(a.server().registry().listClients())
+                    .containsExactlyInAnyOrder("dev-stays", "gal-b");
+              });
+      // The client that stayed is still online, and takes work from b.
+      assertThat(stays.isClosed()).isFalse();
+      roundTrip(galB, "gal-b", stays, "dev-stays", "s-after");
+      for (TestHub h : List.of(a, b)) {
+        Clients.assertNoMappingsAndConsistent(h.server().registry());
+      }
+    } finally {
+      leaves.close();
+    }
+  }
+
+  @Test
   void aNodeThatRejoinsAfterItsPeerKeepsItsClientsWhenBothLeasesLapsedInTheOutage() {
     TestHub a = rig.shortLeaseNode("a", c -> c);
     TestHub b = rig.shortLeaseNode("b", c -> c);
