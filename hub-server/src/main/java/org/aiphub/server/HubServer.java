@@ -124,6 +124,9 @@ public final class HubServer implements AutoCloseable {
       withDashboard.add(dashboard);
       EventFanout events = new EventFanout(withDashboard, List.of(metrics, hubLog));
       this.router = new TaskRouter(registry, sessions, clock, events);
+      if (cluster != null) {
+        cluster.onMirrorChanged(dashboard::mirrorChanged);
+      }
       DashboardState shown = dashboard;
       ClusterNode published = cluster;
       this.reloader =

@@ -13,6 +13,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
@@ -176,6 +177,7 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
   private final String nodeId;
   private final String nodeSessionsKey;
   private final ClientRegistry registry;
+  private volatile Consumer<String> mirrorChanged = id -> {};
   private final SessionTable sessions;
   private final AipCodec codec = new AipCodec();
   private final ScheduledExecutorService thread;
@@ -578,7 +580,7 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
           RemoteConnection rc = of == null ? null : of.get(m.string("id"));
           if (rc != null && rc.clientType() == ClientType.fromWire(m.string("type"))) {
             provisional.remove(rc);
-            registry.putMirrored(described(rc, m));
+            putMirrored(described(rc, m));
           }
           break;
         }
@@ -597,6 +599,24 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
       default:
         break;
     }
+  }
+
+  /**
+   * Tells {@code listener} the id of every client of another node whose mirrored entry was added or
+   * changed here: those changes reach the registry without a router event, so a view of the fleet
+   * (the dashboard) would not see them otherwise. Called on the cluster thread; must not block.
+   */
+  public void onMirrorChanged(Consumer<String> listener) {
+    this.mirrorChanged = Objects.requireNonNull(listener, "listener");
+  }
+
+  /** Enters or refreshes a mirrored entry, and says so when it took. */
+  private boolean putMirrored(ClientInfo info) {
+    boolean took = registry.putMirrored(info);
+    if (took) {
+      mirrorChanged.accept(info.clientId());
+    }
+    return took;
   }
 
   /** A client joined another node (or was re-announced): mirror it here. */
@@ -631,7 +651,7 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
         provisional.remove(rc);
         ClientInfo next = described(rc, description);
         if (!next.equals(existing)) {
-          registry.putMirrored(next);
+          putMirrored(next);
         }
         return;
       }
@@ -671,7 +691,7 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
             ? described(rc, description)
             : ClientInfo.mirrorOf(
                 id, type, rc, ClientRegistry.DEFAULT_PLATFORM, Instant.now(), null, 0);
-    if (!registry.putMirrored(info)) {
+    if (!putMirrored(info)) {
       return null; // registered locally at this very moment: the claims in Redis decide
     }
     remoteByNode.computeIfAbsent(node, n -> new ConcurrentHashMap<>()).put(id, rc);

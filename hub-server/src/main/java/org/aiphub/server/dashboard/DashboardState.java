@@ -149,6 +149,14 @@ public final class DashboardState implements RouterEvents {
     }
   }
 
+  /**
+   * A client of another hub node (cluster mode) was mirrored here or its description changed: its
+   * row shows what that node published.
+   */
+  public void mirrorChanged(String clientId) {
+    dirtyClient(clientId);
+  }
+
   @Override
   public void heldChanged(Session session) {
     dirtySession(session.id()); // its row shows "held" while the outcome waits for its owner
