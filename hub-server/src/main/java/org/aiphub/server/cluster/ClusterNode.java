@@ -38,6 +38,7 @@ import org.aiphub.core.session.Session;
 import org.aiphub.core.session.SessionState;
 import org.aiphub.core.session.SessionTable;
 import org.aiphub.server.config.HubConfig;
+import org.aiphub.server.metrics.MetricNames;
 import org.aiphub.server.route.Identity;
 import org.aiphub.server.route.RouterEvents;
 import org.aiphub.server.route.TaskRouter;
@@ -221,14 +222,14 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
               t.setDaemon(true);
               return t;
             });
-    Gauge.builder("hub.cluster.degraded", this, n -> n.degraded ? 1 : 0)
+    Gauge.builder(MetricNames.CLUSTER_DEGRADED, this, n -> n.degraded ? 1 : 0)
         .description("1 while the cluster backplane (Redis) is unreachable")
         .register(meters);
-    Gauge.builder("hub.cluster.nodes", this, n -> n.view().nodes().size())
+    Gauge.builder(MetricNames.CLUSTER_NODES, this, n -> n.view().nodes().size())
         .description("Hub nodes this node knows are alive, itself included")
         .register(meters);
-    sent = meters.counter("hub.cluster.messages.out");
-    received = meters.counter("hub.cluster.messages.in");
+    sent = meters.counter(MetricNames.CLUSTER_MESSAGES_OUT);
+    received = meters.counter(MetricNames.CLUSTER_MESSAGES_IN);
   }
 
   /** This node's id. */

@@ -76,5 +76,17 @@ public final class MetricNames {
   /** Counter, tags {@code route} and {@code status}: HTTP API requests. */
   public static final String HTTP_REQUESTS = "hub.http.requests";
 
+  /** Gauge, cluster mode: 1 while the Redis backplane is unreachable. */
+  public static final String CLUSTER_DEGRADED = "hub.cluster.degraded";
+
+  /** Gauge, cluster mode: hub nodes holding a lease. */
+  public static final String CLUSTER_NODES = "hub.cluster.nodes";
+
+  /** Counter, cluster mode: messages this node published on the backplane. */
+  public static final String CLUSTER_MESSAGES_OUT = "hub.cluster.messages.out";
+
+  /** Counter, cluster mode: backplane messages this node received. */
+  public static final String CLUSTER_MESSAGES_IN = "hub.cluster.messages.in";
+
   private MetricNames() {}
 }
