@@ -231,7 +231,12 @@ class RobustReconnectEndToEndTest {
       assertThat(Clients.takeTasks(holder, 1)).containsExactly("s1");
 
       newcomer.send(ClientFrames.registerDevice(DEVICE));
-      newcomer.send(ClientFrames.heartbeat(DEVICE));
+      try {
+        newcomer.send(ClientFrames.heartbeat(DEVICE));
+      } catch (RuntimeException outputClosed) {
+        // The holder answered the probe so fast that the refusal and close came first: the
+        // heartbeat then never left, which is as good as it being dropped with the refusal.
+      }
 
       ServerMessage error = newcomer.next();
       assertThat(error.type()).isEqualTo(ServerMessageType.ERROR);
