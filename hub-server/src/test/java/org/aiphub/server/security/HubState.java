@@ -97,10 +97,13 @@ final class HubState {
 
   /** The clients whose last heartbeat the dashboard state holds. */
   static Set<String> heartbeatsNoted(HubServer server) {
-    Map<?, ?> m = (Map<?, ?>) read(dashboard(server), field(DashboardState.class, "lastHeartbeat"));
+    Map<?, ?> m = (Map<?, ?>) read(dashboard(server), field(DashboardState.class, "connections"));
     Set<String> ids = new HashSet<>();
-    for (Object id : m.keySet()) {
-      ids.add((String) id);
+    for (Map.Entry<?, ?> e : m.entrySet()) {
+      Object connection = e.getValue();
+      if (read(connection, field(connection.getClass(), "lastHeartbeat")) != null) {
+        ids.add((String) e.getKey());
+      }
     }
     return ids;
   }
