@@ -21,14 +21,20 @@ import org.aiphub.server.security.OriginPolicy;
 /**
  * Stands before the WebSocket upgrade. A request for the AIP path must come with an allowed {@code
  * Host} (and, from a browser, an allowed {@code Origin}), be a GET, fit its address's upgrade rate,
- * carry the API key ({@code ?token=KEY} or {@code Authorization: Bearer KEY}) and be an upgrade, in
- * that order; anything else gets a JSON error (403, 405, 429, 401, 400) and no upgrade. The rate
- * comes before the key so that guessing keys from one address is held to that rate too. Refusals
- * for Host, Origin, rate and key are reported as {@link RequestRefusal}s. A good request gets the
- * WebSocket handlers installed behind this guard, which then steps out of the pipeline. Requests
- * for other paths go on to the HTTP API. One instance per channel.
+ * carry the API key ({@code ?token=KEY} or {@code Authorization: Bearer KEY}) and be a complete RFC
+ * 6455 upgrade, in that order; anything else gets a JSON error (403, 405, 429, 401, 400, 426) and
+ * no upgrade. The rate comes before the key so that guessing keys from one address is held to that
+ * rate too. The upgrade checks are the ones Netty's handshaker makes, so a request this guard lets
+ * through never fails there: Netty would answer with a plain-text 400, or with an empty 426 and
+ * leave the socket open with the WebSocket handlers installed. Refusals for Host, Origin, rate and
+ * key are reported as {@link RequestRefusal}s. A good request gets the WebSocket handlers installed
+ * behind this guard, which then steps out of the pipeline. Requests for other paths go on to the
+ * HTTP API. One instance per channel.
  */
 public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
+  /** The only WebSocket version the hub speaks (RFC 6455). */
+  private static final String WEBSOCKET_VERSION = "13";
+
   private final String wsPath;
   private final ApiKey apiKey;
   private final Consumer<ChannelHandlerContext> installWebSocket;
@@ -111,11 +117,18 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
         status = HttpResponseStatus.UNAUTHORIZED;
         refusal = "missing or invalid API key: pass ?token=KEY or Authorization: Bearer KEY";
         reason = RequestRefusal.BAD_KEY;
-      } else if (!req.headers()
-              .containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)
+      } else if (!req.headers().contains(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)
+          || !req.headers()
+              .containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)
           || !req.headers().contains(HttpHeaderNames.SEC_WEBSOCKET_KEY)) {
         status = HttpResponseStatus.BAD_REQUEST;
-        refusal = "expected a WebSocket upgrade request (Upgrade: websocket, Sec-WebSocket-Key)";
+        refusal =
+            "expected a WebSocket upgrade request"
+                + " (Upgrade: websocket, Connection: Upgrade, Sec-WebSocket-Key)";
+      } else if (!WEBSOCKET_VERSION.equals(
+          req.headers().get(HttpHeaderNames.SEC_WEBSOCKET_VERSION))) {
+        status = HttpResponseStatus.UPGRADE_REQUIRED;
+        refusal = "unsupported WebSocket version: send Sec-WebSocket-Version: 13 (RFC 6455)";
       } else {
         status = null;
       }
@@ -151,6 +164,9 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
       FullHttpResponse r = HttpResponses.error(ctx, status, why);
       if (status == HttpResponseStatus.UNAUTHORIZED) {
         r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer");
+      } else if (status == HttpResponseStatus.UPGRADE_REQUIRED) {
+        // RFC 6455 4.4: name the versions the server speaks.
+        r.headers().set(HttpHeaderNames.SEC_WEBSOCKET_VERSION, WEBSOCKET_VERSION);
       } else if (status == HttpResponseStatus.TOO_MANY_REQUESTS) {
         r.headers().set(HttpHeaderNames.RETRY_AFTER, "1");
         // Counted with the other sockets turned away early (hub_connections_refused_total).

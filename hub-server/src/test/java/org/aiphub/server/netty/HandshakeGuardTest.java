@@ -82,6 +82,11 @@ class HandshakeGuardTest {
       } else {
         assertThat(r.headers().contains(HttpHeaderNames.WWW_AUTHENTICATE)).isFalse();
       }
+      if (status == HttpResponseStatus.UPGRADE_REQUIRED) {
+        assertThat(r.headers().get(HttpHeaderNames.SEC_WEBSOCKET_VERSION)).isEqualTo("13");
+      } else {
+        assertThat(r.headers().contains(HttpHeaderNames.SEC_WEBSOCKET_VERSION)).isFalse();
+      }
       return body.get("error").asText();
     } finally {
       r.release();
@@ -193,6 +198,66 @@ class HandshakeGuardTest {
     String error = refused(req, HttpResponseStatus.BAD_REQUEST);
 
     assertThat(error).contains("WebSocket upgrade");
+    assertFalse(channel.finish());
+  }
+
+  // Netty's handshaker refuses these itself, after the guard has installed the WebSocket handlers:
+  // a plain-text 400 without a length, or an empty 426 that leaves the socket open and half
+  // upgraded. The guard must refuse them first, with its JSON errors.
+
+  @ParameterizedTest
+  @ValueSource(strings = {"", "keep-alive", "close", "Upgrade-Insecure"})
+  void anUpgradeWithoutConnectionUpgradeIsRefusedWith400(String connection) throws Exception {
+    FullHttpRequest req = upgrade("/ws?token=" + KEY);
+    if (connection.isEmpty()) {
+      req.headers().remove(HttpHeaderNames.CONNECTION);
+    } else {
+      req.headers().set(HttpHeaderNames.CONNECTION, connection);
+    }
+
+    String error = refused(req, HttpResponseStatus.BAD_REQUEST);
+
+    assertThat(error).contains("Connection: Upgrade");
+    assertFalse(channel.finish());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"", "h2c", "websocket, foo", "websocket2"})
+  void anUpgradeNotExactlyToWebSocketIsRefusedWith400(String upgrade) throws Exception {
+    FullHttpRequest req = upgrade("/ws?token=" + KEY);
+    if (upgrade.isEmpty()) {
+      req.headers().remove(HttpHeaderNames.UPGRADE);
+    } else {
+      req.headers().set(HttpHeaderNames.UPGRADE, upgrade);
+    }
+
+    String error = refused(req, HttpResponseStatus.BAD_REQUEST);
+
+    assertThat(error).contains("Upgrade: websocket");
+    assertFalse(channel.finish());
+  }
+
+  @Test
+  void connectionUpgradeAmongOtherTokensIsAccepted() {
+    FullHttpRequest req = upgrade("/ws?token=" + KEY);
+    req.headers().set(HttpHeaderNames.CONNECTION, "keep-alive, Upgrade");
+
+    accepted(req);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"", "8", "7", "0", "14", "13, 8"})
+  void anUpgradeOfAnotherWebSocketVersionIsRefusedWith426(String version) throws Exception {
+    FullHttpRequest req = upgrade("/ws?token=" + KEY);
+    if (version.isEmpty()) {
+      req.headers().remove(HttpHeaderNames.SEC_WEBSOCKET_VERSION);
+    } else {
+      req.headers().set(HttpHeaderNames.SEC_WEBSOCKET_VERSION, version);
+    }
+
+    String error = refused(req, HttpResponseStatus.UPGRADE_REQUIRED);
+
+    assertThat(error).contains("Sec-WebSocket-Version: 13");
     assertFalse(channel.finish());
   }
 
