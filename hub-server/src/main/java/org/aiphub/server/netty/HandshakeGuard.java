@@ -29,7 +29,8 @@ import org.aiphub.server.security.OriginPolicy;
  * leave the socket open with the WebSocket handlers installed. Refusals for Host, Origin, rate and
  * key are reported as {@link RequestRefusal}s. A good request gets the WebSocket handlers installed
  * behind this guard, which then steps out of the pipeline. Requests for other paths go on to the
- * HTTP API. One instance per channel.
+ * HTTP API; a request whose URI does not decode (a bad percent-escape) gets a 400 here, whatever
+ * its path. One instance per channel.
  */
 public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
   /** The only WebSocket version the hub speaks (RFC 6455). */
@@ -89,7 +90,16 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
     }
     FullHttpRequest req = (FullHttpRequest) msg;
     QueryStringDecoder uri = new QueryStringDecoder(req.uri());
-    if (!uri.path().equals(wsPath)) {
+    String path;
+    try {
+      path = uri.path();
+      uri.parameters(); // decoded here, so no handler after this one meets a bad escape
+    } catch (IllegalArgumentException e) {
+      // A bad percent-escape ("/ws%zz", "?token=%e"): neither endpoint could route it.
+      refuse(ctx, req, HttpResponseStatus.BAD_REQUEST, "malformed request URI (bad %-escape)");
+      return;
+    }
+    if (!path.equals(wsPath)) {
       ctx.fireChannelRead(msg);
       return;
     }

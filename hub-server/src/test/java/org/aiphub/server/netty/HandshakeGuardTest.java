@@ -261,6 +261,27 @@ class HandshakeGuardTest {
     assertFalse(channel.finish());
   }
 
+  // QueryStringDecoder throws on these; the exception handler then logged an "unexpected error"
+  // with its stack trace and closed the socket without an answer.
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "/ws%zz",
+        "/ws%",
+        "/ws%e",
+        "/ws?token=%zz",
+        "/ws?token=" + KEY + "&x=%",
+        "/api/clients%zz",
+        "/%",
+        "/healthz?a=%e"
+      })
+  void aUriWithABadPercentEscapeIsRefusedWith400(String uri) throws Exception {
+    String error = refused(upgrade(uri), HttpResponseStatus.BAD_REQUEST);
+
+    assertThat(error).contains("malformed request URI");
+    assertFalse(channel.finish());
+  }
+
   @ParameterizedTest
   @ValueSource(
       strings = {"/api/clients", "/", "/metrics", "/wss", "/ws/", "/ws/extra", "/healthz?token=x"})
