@@ -340,7 +340,7 @@ class HubPipelinePropertyTest {
                   sessions,
                   router,
                   () -> "# metrics\n",
-                  new DeviceConfigReloader(null, registry),
+                  new DeviceConfigReloader(null, registry, () -> {}),
                   clock),
               key,
               Runnable::run,
