@@ -313,7 +313,7 @@ class ClusterConcurrencyTest {
         }
         await()
             .atMost(Duration.ofSeconds(60))
-            .failFast("anomalies", () -> !anomalies.isEmpty())
+            .failFast("anomalies", () -> assertThat(anomalies).as("seed %d", seed).isEmpty())
             .until(() -> outcomes.get() == TASKS);
         assertThat(anomalies).as("seed %d", seed).isEmpty();
 

@@ -282,7 +282,7 @@ class ConcurrencyEndToEndTest {
       }
       await()
           .atMost(Duration.ofSeconds(60))
-          .failFast("anomalies", () -> !anomalies.isEmpty())
+          .failFast("anomalies", () -> assertThat(anomalies).isEmpty())
           .until(() -> outcomes.get() == TASKS);
       assertThat(anomalies).as("seed %d", seed).isEmpty();
 
