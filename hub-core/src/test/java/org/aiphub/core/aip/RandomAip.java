@@ -3,11 +3,11 @@ package org.aiphub.core.aip;
 import static org.aiphub.core.aip.RandomJson.json;
 import static org.aiphub.core.aip.RandomJson.list;
 import static org.aiphub.core.aip.RandomJson.object;
-import static org.aiphub.core.aip.RandomJson.oneOf;
 import static org.aiphub.core.aip.RandomJson.optText;
 import static org.aiphub.core.aip.RandomJson.orNull;
 import static org.aiphub.core.aip.RandomJson.text;
-import static org.aiphub.core.aip.RandomJson.weighted;
+import static org.aiphub.core.testing.Fuzz.oneOf;
+import static org.aiphub.core.testing.Fuzz.weighted;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,5 +1,7 @@
 package org.aiphub.core.aip;
 
+import static org.aiphub.core.testing.Fuzz.weighted;
+
 import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -38,28 +40,6 @@ final class RandomJson {
   };
 
   private RandomJson() {}
-
-  /** The index of a weight, chosen with probability proportional to it. */
-  static int weighted(SplittableRandom r, int... weights) {
-    int total = 0;
-    for (int w : weights) {
-      total += w;
-    }
-    int x = r.nextInt(total);
-    for (int i = 0; i < weights.length; i++) {
-      x -= weights[i];
-      if (x < 0) {
-        return i;
-      }
-    }
-    throw new AssertionError("unreachable");
-  }
-
-  /** One of {@code choices}, uniformly. */
-  @SafeVarargs
-  static <T> T oneOf(SplittableRandom r, T... choices) {
-    return choices[r.nextInt(choices.length)];
-  }
 
   /** A size in {@code [0, max]}: uniform, with the empty and the largest size a bit more often. */
   static int size(SplittableRandom r, int max) {

@@ -212,6 +212,28 @@ public final class Fuzz {
     }
   }
 
+  /** The index of a weight, chosen with probability proportional to it. */
+  public static int weighted(SplittableRandom r, int... weights) {
+    int total = 0;
+    for (int w : weights) {
+      total += w;
+    }
+    int x = r.nextInt(total);
+    for (int i = 0; i < weights.length; i++) {
+      x -= weights[i];
+      if (x < 0) {
+        return i;
+      }
+    }
+    throw new AssertionError("unreachable");
+  }
+
+  /** One of {@code choices}, uniformly. */
+  @SafeVarargs
+  public static <T> T oneOf(SplittableRandom r, T... choices) {
+    return choices[r.nextInt(choices.length)];
+  }
+
   /** A readable, truncated rendering of a generated value (byte arrays as text or hex). */
   public static String show(Object value) {
     String s;

@@ -1,5 +1,7 @@
 package org.aiphub.server.netty;
 
+import static org.aiphub.core.testing.Fuzz.oneOf;
+import static org.aiphub.core.testing.Fuzz.weighted;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
@@ -329,8 +331,8 @@ class ConnectionStateMachinePropertyTest {
 
   /** A well-formed register frame, for either kind of client. */
   static Input registration(SplittableRandom r) {
-    String type = pick(r, "device", "constellation");
-    String id = pick(r, "dev-2", "galaxy-1", PEER, "dev-3");
+    String type = oneOf(r, "device", "constellation");
+    String id = oneOf(r, "dev-2", "galaxy-1", PEER, "dev-3");
     return new Input(Kind.TEXT, register(type, id), 0);
   }
 
@@ -469,23 +471,6 @@ class ConnectionStateMachinePropertyTest {
   /** One of {@code choices}, or (15%) an explicit JSON null. */
   private static Object orNull(SplittableRandom r, Object... choices) {
     return r.nextInt(100) < 15 ? null : choices[r.nextInt(choices.length)];
-  }
-
-  @SafeVarargs
-  private static <T> T pick(SplittableRandom r, T... choices) {
-    return choices[r.nextInt(choices.length)];
-  }
-
-  /** The index of a weight, chosen with probability proportional to it. */
-  private static int weighted(SplittableRandom r, int... weights) {
-    int x = r.nextInt(Arrays.stream(weights).sum());
-    for (int i = 0; i < weights.length; i++) {
-      x -= weights[i];
-      if (x < 0) {
-        return i;
-      }
-    }
-    throw new AssertionError("unreachable");
   }
 
   private static byte[] write(Object value) {

@@ -1,5 +1,7 @@
 package org.aiphub.server.netty;
 
+import static org.aiphub.core.testing.Fuzz.oneOf;
+import static org.aiphub.core.testing.Fuzz.weighted;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
@@ -889,7 +891,7 @@ class HubPipelinePropertyTest {
             StringBuilder b = new StringBuilder();
             for (int k = r.nextInt(2, 7); k > 0; k--) {
               b.append("GET ")
-                  .append(pick(r, "/dashboard.js", "/", "/healthz", "/api/stats"))
+                  .append(oneOf(r, "/dashboard.js", "/", "/healthz", "/api/stats"))
                   .append(" HTTP/1.1\r\nHost: 127.0.0.1:5000\r\nX-API-Key: ")
                   .append(KEY)
                   .append("\r\n\r\n");
@@ -953,18 +955,19 @@ class HubPipelinePropertyTest {
     boolean dispatch = r.nextInt(8) == 0;
     String body =
         dispatch
-            ? "{\"client_id\":\"" + pick(r, PEER, "dev-9") + "\",\"request\":\"do it\"}"
+            ? "{\"client_id\":\"" + oneOf(r, PEER, "dev-9") + "\",\"request\":\"do it\"}"
             : null;
-    b.append(dispatch ? "POST /api/dispatch" : "GET " + pick(r, API_PATHS)).append(" HTTP/1.1\r\n");
+    b.append(dispatch ? "POST /api/dispatch" : "GET " + oneOf(r, API_PATHS))
+        .append(" HTTP/1.1\r\n");
     b.append("Host: ")
-        .append(pick(r, "127.0.0.1:5000", "localhost", "evil.example"))
+        .append(oneOf(r, "127.0.0.1:5000", "localhost", "evil.example"))
         .append("\r\n");
     switch (r.nextInt(3)) {
       case 0:
         b.append("X-API-Key: ").append(KEY).append("\r\n");
         break;
       case 1:
-        b.append("Authorization: Bearer ").append(pick(r, KEY, "wrong-key")).append("\r\n");
+        b.append("Authorization: Bearer ").append(oneOf(r, KEY, "wrong-key")).append("\r\n");
         break;
       default:
         break;
@@ -1035,48 +1038,48 @@ class HubPipelinePropertyTest {
     for (int n = r.nextInt(1, 3); n > 0; n--) {
       switch (r.nextInt(17)) {
         case 0:
-          lines.set(0, lines.get(0).replace(KEY, pick(r, "wrong", "", KEY + "x")));
+          lines.set(0, lines.get(0).replace(KEY, oneOf(r, "wrong", "", KEY + "x")));
           break;
         case 16:
           lines.set(
-              0, lines.get(0).replace(pick(r, "/ws", "token="), pick(r, "/ws%zz", "token=%e")));
+              0, lines.get(0).replace(oneOf(r, "/ws", "token="), oneOf(r, "/ws%zz", "token=%e")));
           break;
         case 1:
           lines.set(0, lines.get(0).replace("?token=" + KEY, ""));
           break;
         case 2:
-          replace(lines, "Host:", pick(r, "Host: evil.example", "Host: 10.0.0.1:5000", null));
+          replace(lines, "Host:", oneOf(r, "Host: evil.example", "Host: 10.0.0.1:5000", null));
           break;
         case 3:
-          lines.add("Origin: " + pick(r, "http://evil.example", "null", "http://localhost:5000"));
+          lines.add("Origin: " + oneOf(r, "http://evil.example", "null", "http://localhost:5000"));
           break;
         case 4:
           // No HEAD: its answer has a Content-Length and no body, which the reader, knowing
           // nothing of the requests, would wait for.
-          lines.set(0, lines.get(0).replace("GET", pick(r, "POST", "PUT", "DELETE", "get")));
+          lines.set(0, lines.get(0).replace("GET", oneOf(r, "POST", "PUT", "DELETE", "get")));
           break;
         case 5:
-          replace(lines, "Upgrade:", pick(r, "Upgrade: h2c", "Upgrade: websocket, foo", null));
+          replace(lines, "Upgrade:", oneOf(r, "Upgrade: h2c", "Upgrade: websocket, foo", null));
           break;
         case 6:
           replace(
-              lines, "Connection:", pick(r, "Connection: keep-alive", "Connection: close", null));
+              lines, "Connection:", oneOf(r, "Connection: keep-alive", "Connection: close", null));
           break;
         case 7:
-          replace(lines, "Sec-WebSocket-Key:", pick(r, "Sec-WebSocket-Key: abc", null));
+          replace(lines, "Sec-WebSocket-Key:", oneOf(r, "Sec-WebSocket-Key: abc", null));
           break;
         case 8:
           replace(
               lines,
               "Sec-WebSocket-Version:",
-              pick(r, "Sec-WebSocket-Version: 8", "Sec-WebSocket-Version: 14", null));
+              oneOf(r, "Sec-WebSocket-Version: 8", "Sec-WebSocket-Version: 14", null));
           break;
         case 9:
-          lines.set(0, lines.get(0).replace("HTTP/1.1", pick(r, "HTTP/1.0", "HTTP/2.0", "HTTX")));
+          lines.set(0, lines.get(0).replace("HTTP/1.1", oneOf(r, "HTTP/1.0", "HTTP/2.0", "HTTX")));
           break;
         case 10:
           lines.add(
-              pick(
+              oneOf(
                   r,
                   "Sec-WebSocket-Extensions: permessage-deflate",
                   "Sec-WebSocket-Protocol: aip"));
@@ -1092,10 +1095,10 @@ class HubPipelinePropertyTest {
           break;
         case 14:
           lines.add(
-              "Transfer-Encoding: chunked\r\n\r\n" + pick(r, "5\r\nhello\r\n0\r\n", "zz\r\n"));
+              "Transfer-Encoding: chunked\r\n\r\n" + oneOf(r, "5\r\nhello\r\n0\r\n", "zz\r\n"));
           break;
         default:
-          lines.add("Expect: 100-continue\r\nContent-Length: " + pick(r, "10", "5000"));
+          lines.add("Expect: 100-continue\r\nContent-Length: " + oneOf(r, "10", "5000"));
           break;
       }
     }
@@ -1299,7 +1302,7 @@ class HubPipelinePropertyTest {
     if (code < 0) {
       return new byte[0];
     }
-    byte[] reason = utf8(pick(r, "", "bye", "done: \u00e9\u20ac", "x".repeat(100)));
+    byte[] reason = utf8(oneOf(r, "", "bye", "done: \u00e9\u20ac", "x".repeat(100)));
     return concat(new byte[] {(byte) (code >> 8), (byte) code}, reason);
   }
 
@@ -1318,7 +1321,7 @@ class HubPipelinePropertyTest {
         break;
       case 2:
         {
-          int opcode = pick(r, 3, 4, 5, 6, 7, 0xB, 0xC, 0xD, 0xE, 0xF);
+          int opcode = oneOf(r, 3, 4, 5, 6, 7, 0xB, 0xC, 0xD, 0xE, 0xF);
           s.add(
               new Send(
                   "opcode " + opcode,
@@ -1346,7 +1349,7 @@ class HubPipelinePropertyTest {
         break;
       case 7:
         {
-          int code = pick(r, 0, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 5000, 65535);
+          int code = oneOf(r, 0, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 5000, 65535);
           s.add(
               new Send(
                   "close " + code,
@@ -1420,13 +1423,13 @@ class HubPipelinePropertyTest {
   private static Map<String, Object> registration(SplittableRandom r) {
     switch (weighted(r, 5, 2, 5, 1, 2)) {
       case 0:
-        return registerMap("device", pick(r, "dev-2", "dev-3"), null);
+        return registerMap("device", oneOf(r, "dev-2", "dev-3"), null);
       case 1:
         return registerMap("device", PEER, null); // contested: the peer holds it
       case 2:
-        return registerMap("constellation", "galaxy-1", pick(r, PEER, PEER, null));
+        return registerMap("constellation", "galaxy-1", oneOf(r, PEER, PEER, null));
       case 3:
-        return registerMap("constellation", "galaxy-2", pick(r, "dev-9", ""));
+        return registerMap("constellation", "galaxy-2", oneOf(r, "dev-9", ""));
       default:
         {
           Map<String, Object> m = ConnectionStateMachinePropertyTest.aipShaped(r);
@@ -1477,28 +1480,28 @@ class HubPipelinePropertyTest {
   /** An AIP message as {@code me} would send it after registering, or a wrong one. */
   private static Map<String, Object> aipMessage(SplittableRandom r, String me) {
     Map<String, Object> m = new LinkedHashMap<>();
-    String session = pick(r, "s1", "s2", "s3", null, "bad id\n");
+    String session = oneOf(r, "s1", "s2", "s3", null, "bad id\n");
     switch (weighted(r, 4, 4, 3, 1, 2, 1, 1, 1, 3)) {
       case 0:
         m.put("type", "heartbeat");
         m.put("status", "ok");
-        m.put("client_type", pick(r, "device", "constellation", null));
-        m.put("client_id", pick(r, me, me, "other", null));
+        m.put("client_type", oneOf(r, "device", "constellation", null));
+        m.put("client_id", oneOf(r, me, me, "other", null));
         return m;
       case 1:
         m.put("type", "task");
         m.put("status", "continue");
         m.put("client_type", "constellation");
-        m.put("client_id", pick(r, me, me, null));
-        m.put("target_id", pick(r, PEER, PEER, "dev-9", ""));
-        m.put("request", pick(r, "open excel", "", string(r, 40)));
+        m.put("client_id", oneOf(r, me, me, null));
+        m.put("target_id", oneOf(r, PEER, PEER, "dev-9", ""));
+        m.put("request", oneOf(r, "open excel", "", string(r, 40)));
         m.put("task_name", "t1");
         m.put("session_id", session);
         return m;
       case 2:
         m.put("type", "task_end");
-        m.put("status", pick(r, "completed", "failed", "ok", "continue"));
-        m.put("client_id", pick(r, me, null));
+        m.put("status", oneOf(r, "completed", "failed", "ok", "continue"));
+        m.put("client_id", oneOf(r, me, null));
         m.put("session_id", session);
         m.put("result", ConnectionStateMachinePropertyTest.json(r, 3));
         return m;
@@ -1512,7 +1515,7 @@ class HubPipelinePropertyTest {
         m.put("type", "device_info_request");
         m.put("status", "ok");
         m.put("client_type", "constellation");
-        m.put("target_id", pick(r, PEER, "dev-2", null));
+        m.put("target_id", oneOf(r, PEER, "dev-2", null));
         m.put("request_id", "r1");
         return m;
       case 5:
@@ -1523,9 +1526,9 @@ class HubPipelinePropertyTest {
         m.put("metadata", metadata);
         return m;
       case 6:
-        return registerMap("device", pick(r, me, "dev-3"), null);
+        return registerMap("device", oneOf(r, me, "dev-3"), null);
       case 7:
-        m.put("type", pick(r, "command_results", "nonsense"));
+        m.put("type", oneOf(r, "command_results", "nonsense"));
         m.put("status", "ok");
         return m;
       default:
@@ -1536,7 +1539,7 @@ class HubPipelinePropertyTest {
   /** An AIP message with JSON nested around the depth limit, or a string of up to 3000 chars. */
   private static byte[] deepOrBig(SplittableRandom r, String me) {
     Map<String, Object> m = aipMessage(r, me);
-    String field = pick(r, "result", "request", "metadata", "error");
+    String field = oneOf(r, "result", "request", "metadata", "error");
     m.put(field, "__RAW__");
     String raw;
     if (r.nextBoolean()) {
@@ -1717,22 +1720,5 @@ class HubPipelinePropertyTest {
     } catch (JsonProcessingException e) {
       throw new AssertionError(e);
     }
-  }
-
-  @SafeVarargs
-  private static <T> T pick(SplittableRandom r, T... choices) {
-    return choices[r.nextInt(choices.length)];
-  }
-
-  /** The index of a weight, chosen with probability proportional to it. */
-  private static int weighted(SplittableRandom r, int... weights) {
-    int x = r.nextInt(Arrays.stream(weights).sum());
-    for (int i = 0; i < weights.length; i++) {
-      x -= weights[i];
-      if (x < 0) {
-        return i;
-      }
-    }
-    throw new AssertionError("unreachable");
   }
 }
