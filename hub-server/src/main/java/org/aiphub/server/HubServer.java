@@ -127,16 +127,14 @@ public final class HubServer implements AutoCloseable {
       if (cluster != null) {
         cluster.onMirrorChanged(dashboard::mirrorChanged);
       }
-      DashboardState shown = dashboard;
-      ClusterNode published = cluster;
       this.reloader =
           new DeviceConfigReloader(
               config.deviceConfig(),
               registry,
               () -> {
-                shown.devicesReconfigured();
-                if (published != null) {
-                  published.deviceConfigReloaded();
+                dashboard.devicesReconfigured();
+                if (cluster != null) {
+                  cluster.deviceConfigReloaded();
                 }
               });
       ApiKey key = ApiKey.of(config.apiKey());
