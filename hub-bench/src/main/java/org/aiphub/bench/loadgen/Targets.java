@@ -96,7 +96,7 @@ final class Targets {
       throw new LoadGenException(
           "hub jar "
               + jar
-              + " not found: build it with 'mvn -B -q package -DskipTests -pl hub-server -am'"
+              + " not found: build it with './mvnw -B -q package -DskipTests -pl hub-server -am'"
               + " or pass --hub-jar");
     }
     String key = newApiKey();
