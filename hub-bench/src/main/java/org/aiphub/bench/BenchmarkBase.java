@@ -12,8 +12,9 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Settings every hub benchmark shares: average time per operation in nanoseconds (the unit of the
- * targets in DESIGN.md), one fork with a fixed heap and the hub's GC, and enough warm-up for C2.
- * Command-line options ({@code -f}, {@code -wi}, {@code -i}) override these for quick runs.
+ * targets in docs/ARCHITECTURE.md, "Performance targets"), one fork with a fixed heap and the hub's
+ * GC, and enough warm-up for C2. Command-line options ({@code -f}, {@code -wi}, {@code -i})
+ * override these for quick runs.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)

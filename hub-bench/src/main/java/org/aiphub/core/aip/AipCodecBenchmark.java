@@ -13,7 +13,8 @@ import org.openjdk.jmh.annotations.Setup;
  * {@code encode(ClientMessage)}, {@code server-*} frames through {@code decodeServer} and {@code
  * encode(ServerMessage)}.
  *
- * <p>Part of the DESIGN.md "decode + route + encode" budget; PipelineBenchmark measures the whole.
+ * <p>Part of the "decode + route + encode" budget (docs/ARCHITECTURE.md, "Performance targets");
+ * PipelineBenchmark measures the whole.
  */
 public class AipCodecBenchmark extends BenchmarkBase {
   /** The fixture file, from {@code src/main/resources/aip-fixtures}. */

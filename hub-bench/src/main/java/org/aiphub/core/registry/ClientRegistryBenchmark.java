@@ -27,8 +27,8 @@ import org.openjdk.jmh.infra.Blackhole;
  * system info, 10% constellations): the lock-free reads from one and two threads, and the striped
  * updates a registration, a finished task and a takeover cost.
  *
- * <p>DESIGN.md targets: {@code getClientInfo} / {@code isDeviceConnected} at 100k clients, and the
- * register + unregister pair.
+ * <p>Targets (docs/ARCHITECTURE.md, "Performance targets"): {@code getClientInfo} / {@code
+ * isDeviceConnected} at 100k clients, and the register + unregister pair.
  */
 public class ClientRegistryBenchmark extends BenchmarkBase {
   /** Pre-drawn look-up ids; a power of two so the cursor wraps with a mask. */

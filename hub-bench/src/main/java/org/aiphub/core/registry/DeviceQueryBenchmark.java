@@ -21,7 +21,8 @@ import org.openjdk.jmh.annotations.Setup;
  * Routing queries over 10,000 online devices, of which a {@link #matchFraction} share has the
  * queried capability: the capability index should make both cost O(answer), not O(devices).
  *
- * <p>DESIGN.md target: {@code findDevicesWithCapability} over 10k devices at 1% match.
+ * <p>Target (docs/ARCHITECTURE.md, "Performance targets"): {@code findDevicesWithCapability} over
+ * 10k devices at 1% match.
  */
 public class DeviceQueryBenchmark extends BenchmarkBase {
   private static final int DEVICES = 10_000;

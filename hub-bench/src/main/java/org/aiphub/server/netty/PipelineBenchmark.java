@@ -38,7 +38,8 @@ import org.openjdk.jmh.annotations.TearDown;
  * for any relay, and the load generator measures them over real sockets), as are metrics and logs
  * ({@link ConnectionEvents#NONE}, {@link RouterEvents#NONE}).
  *
- * <p>DESIGN.md target: AIP frame decode + route + encode (EmbeddedChannel) <= 10 us per task.
+ * <p>Target (docs/ARCHITECTURE.md, "Performance targets"): AIP frame decode + route + encode
+ * (EmbeddedChannel) <= 10 us per task.
  */
 public class PipelineBenchmark extends BenchmarkBase {
   /** The fixtures' session id, replaced by a fixed-width counter so each task is a new session. */

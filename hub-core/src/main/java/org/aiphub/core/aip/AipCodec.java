@@ -27,10 +27,10 @@ import org.aiphub.core.json.JsonValues;
  * Decodes AIP frames into records and encodes records into compact JSON. Thread-safe; share one
  * instance.
  *
- * <p>Decoding follows AIP.md: unknown fields are ignored, an explicit {@code null} is the same as
- * an absent field, {@code client_type} defaults to {@code device}, and client messages may carry
- * the hub's {@code result} extension. Anything else is refused with an {@link AipDecodeException}
- * that says what was wrong.
+ * <p>Decoding follows docs/PROTOCOL.md ("Transport and authentication", "Bad frames"): unknown
+ * fields are ignored, an explicit {@code null} is the same as an absent field, {@code client_type}
+ * defaults to {@code device}, and client messages may carry the hub's {@code result} extension.
+ * Anything else is refused with an {@link AipDecodeException} that says what was wrong.
  *
  * <p>Encoding writes {@code type} and {@code status} always and every other field only when it is
  * not {@code null}. The reference (pydantic) models default every optional field to {@code None},

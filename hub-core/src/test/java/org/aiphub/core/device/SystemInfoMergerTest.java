@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The merge rule of DESIGN.md, one clause at a time. */
+/** The merge rule of docs/ARCHITECTURE.md, "Device config merge", one clause at a time. */
 class SystemInfoMergerTest {
   private static DeviceEntry entry(Map<String, Object> settings) {
     return DeviceEntry.of("dev", settings);

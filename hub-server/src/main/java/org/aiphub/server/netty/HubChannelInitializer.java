@@ -190,7 +190,7 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
             config.registrationTimeout(),
             config.badFramesPerMinute(),
             events,
-            // 0: the plain reject policy of AIP.md, a live entry is never probed or replaced.
+            // 0: plain reject (docs/PROTOCOL.md, "Duplicate client ids"): never probed or replaced.
             config.probeTimeout().isZero() ? null : config.probeTimeout()));
   }
 }

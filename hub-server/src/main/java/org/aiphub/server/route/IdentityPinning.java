@@ -4,10 +4,11 @@ import org.aiphub.core.aip.ClientMessage;
 import org.aiphub.core.aip.ClientMessageType;
 
 /**
- * Checks every frame after registration against the identity bound at registration (AIP.md,
- * "identity pinning"). An absent {@code client_id} is not a mismatch. A {@code heartbeat} is
- * checked on {@code client_id} only: the reference heartbeat never sets {@code client_type}, so
- * Galaxy's constellation heartbeats say {@code device}, and a heartbeat grants nothing.
+ * Checks every frame after registration against the identity bound at registration
+ * (docs/PROTOCOL.md, "Identity pinning"). An absent {@code client_id} is not a mismatch. A {@code
+ * heartbeat} is checked on {@code client_id} only: the reference heartbeat never sets {@code
+ * client_type}, so Galaxy's constellation heartbeats say {@code device}, and a heartbeat grants
+ * nothing.
  */
 public final class IdentityPinning {
   private IdentityPinning() {}

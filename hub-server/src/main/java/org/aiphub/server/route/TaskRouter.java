@@ -27,9 +27,10 @@ import org.aiphub.core.session.SessionTable;
 import org.aiphub.server.security.ClientTokens;
 
 /**
- * The AIP behaviour of the hub (every row of AIP.md's table): registration, the task relay between
- * constellations and devices, device info, and cleanup when a client leaves. It knows nothing of
- * Netty: it sees {@link ClientConnection}s, so it runs the same under tests.
+ * The AIP behaviour of the hub (every row of docs/PROTOCOL.md, "Messages the hub handles"):
+ * registration, the task relay between constellations and devices, device info, and cleanup when a
+ * client leaves. It knows nothing of Netty: it sees {@link ClientConnection}s, so it runs the same
+ * under tests.
  *
  * <p>Methods are called on the event loop of the connection that sent the frame; they never block
  * (the registry and session table are lock-free or briefly striped) and only queue writes.

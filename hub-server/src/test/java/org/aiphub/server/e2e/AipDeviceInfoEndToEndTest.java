@@ -19,9 +19,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * AIP.md rows {@code device_info_request} (constellation) and {@code device_info_response}
- * (device). The merge with the device config at registration is in {@link
- * AipHandshakeEndToEndTest}.
+ * The {@code device_info_request} (constellation) and {@code device_info_response} (device) rows of
+ * docs/PROTOCOL.md, "Messages the hub handles". The merge with the device config at registration is
+ * in {@link AipHandshakeEndToEndTest}.
  */
 class AipDeviceInfoEndToEndTest {
   private static final String DEVICE = "device_windows_001";

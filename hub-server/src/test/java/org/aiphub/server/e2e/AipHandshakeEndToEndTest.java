@@ -30,7 +30,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** AIP.md "Handshake": registration of devices and constellations, and every way it fails. */
+/**
+ * docs/PROTOCOL.md, "Handshake": registration of devices and constellations, and every way it
+ * fails.
+ */
 class AipHandshakeEndToEndTest {
   private static final String DEVICE = "device_windows_001";
   private static final String CONSTELLATION = "weekly_report@device_windows_001";

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Every row of AIP.md's "Messages the hub handles" table except device info (see {@link
+ * Every row of docs/PROTOCOL.md, "Messages the hub handles", except device info (see {@link
  * AipDeviceInfoEndToEndTest}): heartbeats, the task relay, task_end, device errors, session id
  * reuse, the device task limit, and the types the hub does not handle.
  */

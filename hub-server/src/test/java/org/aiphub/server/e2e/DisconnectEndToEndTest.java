@@ -33,8 +33,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * AIP.md "Disconnects" over real sockets: device gone, constellation gone, both at once, and the
- * one disconnect path that removes the registry entry.
+ * docs/PROTOCOL.md, "Disconnects", over real sockets: device gone, constellation gone, both at
+ * once, and the one disconnect path that removes the registry entry.
  */
 class DisconnectEndToEndTest {
   private static final Duration QUIET = Duration.ofMillis(300);

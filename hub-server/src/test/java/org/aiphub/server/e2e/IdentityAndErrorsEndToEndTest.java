@@ -25,8 +25,9 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * AIP.md "identity pinning" (frames after registration are checked against the bound identity) and
- * the frames that do not decode, before and after registration, with the bad-frame budget.
+ * docs/PROTOCOL.md, "Identity pinning" (frames after registration are checked against the bound
+ * identity) and "Bad frames" (the frames that do not decode, before and after registration, with
+ * the bad-frame budget).
  */
 class IdentityAndErrorsEndToEndTest {
   private static final String DEVICE = "device_windows_001";

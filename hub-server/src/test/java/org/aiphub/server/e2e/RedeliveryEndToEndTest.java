@@ -30,8 +30,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * AIP.md "no data lost": an outcome whose owner cannot take it is held and handed over right after
- * the owner's next successful registration with the same id, and only once.
+ * docs/PROTOCOL.md, "Held outcomes" (no data lost): an outcome whose owner cannot take it is held
+ * and handed over right after the owner's next successful registration with the same id, and only
+ * once.
  *
  * <p>When a constellation leaves, its running sessions are cancelled (the device is told {@code
  * constellation_disconnected}); that cancellation is the session's one outcome, so it is what the

@@ -13,7 +13,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The Galaxy-style round trip of AIP.md, with the fixture frames sent byte for byte. */
+/**
+ * The Galaxy-style round trip of docs/PROTOCOL.md ("Example: a Galaxy-style round trip"), with the
+ * fixture frames sent byte for byte.
+ */
 class RoundTripTest {
   private TestHub hub;
 
