@@ -11,6 +11,7 @@ import org.aiphub.core.device.DeviceConfigException;
 import org.aiphub.server.config.ConfigException;
 import org.aiphub.server.config.HubConfig;
 import org.aiphub.server.config.HubConfigLoader;
+import org.aiphub.server.config.Settings;
 import org.aiphub.server.security.ApiKey;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -100,7 +101,7 @@ public final class HubMain {
       return null;
     }
     HubConfig config = loaded.config();
-    if (config.apiKey() == null) {
+    if (config.security().apiKey() == null) {
       String key = ApiKey.generate();
       config = config.withApiKey(key);
       out.println("No API key configured; generated one for this run:");
@@ -109,7 +110,7 @@ public final class HubMain {
       out.println();
       out.println(
           "WebSocket clients: ws://HOST:PORT"
-              + config.wsPath()
+              + config.listen().wsPath()
               + "?token=KEY  (or header Authorization: Bearer KEY)");
       out.println(
           "HTTP API: header X-API-Key: KEY. Set api_key, HUB_API_KEY or --api-key to keep one.");
@@ -142,10 +143,10 @@ public final class HubMain {
       file = Path.of(env.get("HUB_CONFIG"));
     }
     Map<String, String> flags = new LinkedHashMap<>();
-    flags.put("host", host);
-    flags.put("port", port);
-    flags.put("api_key", apiKey);
-    flags.put("device_config", deviceConfig);
+    flags.put(Settings.HOST.key(), host);
+    flags.put(Settings.PORT.key(), port);
+    flags.put(Settings.API_KEY.key(), apiKey);
+    flags.put(Settings.DEVICE_CONFIG.key(), deviceConfig);
     return HubConfigLoader.loadWithSources(file, env, flags);
   }
 

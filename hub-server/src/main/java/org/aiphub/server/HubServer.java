@@ -82,18 +82,21 @@ public final class HubServer implements AutoCloseable {
     Clock clock = Clock.systemUTC();
     this.registry =
         new ClientRegistry(
-            config.duplicatePolicy(),
+            config.devices().duplicatePolicy(),
             loadDeviceConfig(config),
-            config.defaultMaxConcurrentTasks(),
-            config.maxSessionsPerConstellation(),
+            config.limits().defaultMaxConcurrentTasks(),
+            config.limits().maxSessionsPerConstellation(),
             clock);
-    this.sessions = new SessionTable(config.historySize(), config.historyAge(), clock);
+    this.sessions = new SessionTable(config.history().size(), config.history().age(), clock);
     // Loaded before any thread exists: a bad certificate then stops start-up with nothing to undo.
     SslContext tls = tlsContext(config);
     this.transport = Transport.best();
-    this.boss = new MultiThreadIoEventLoopGroup(config.bossThreads(), transport.ioHandlerFactory());
+    this.boss =
+        new MultiThreadIoEventLoopGroup(
+            config.listen().bossThreads(), transport.ioHandlerFactory());
     this.workers =
-        new MultiThreadIoEventLoopGroup(config.workerThreads(), transport.ioHandlerFactory());
+        new MultiThreadIoEventLoopGroup(
+            config.listen().workerThreads(), transport.ioHandlerFactory());
     this.blocking =
         Executors.newSingleThreadExecutor(
             r -> {
@@ -109,7 +112,7 @@ public final class HubServer implements AutoCloseable {
       HubLog hubLog = new HubLog();
       this.cluster =
           createdCluster =
-              config.clustered()
+              config.cluster().enabled()
                   ? new ClusterNode(config, registry, sessions, metrics.registry())
                   : null;
       List<RouterEvents> routerListeners =
@@ -129,7 +132,7 @@ public final class HubServer implements AutoCloseable {
       }
       this.reloader =
           new DeviceConfigReloader(
-              config.deviceConfig(),
+              config.devices().configFile(),
               registry,
               () -> {
                 dashboard.devicesReconfigured();
@@ -137,14 +140,17 @@ public final class HubServer implements AutoCloseable {
                   cluster.deviceConfigReloaded();
                 }
               });
-      ApiKey key = ApiKey.of(config.apiKey());
+      ApiKey key = ApiKey.of(config.security().apiKey());
       OriginPolicy origins =
-          new OriginPolicy(config.allowedHosts(), config.allowedOrigins(), config.host());
+          new OriginPolicy(
+              config.security().allowedHosts(),
+              config.security().allowedOrigins(),
+              config.listen().host());
       this.admission =
           new AdmissionControl(
-              config.maxConnections(),
-              config.maxConnectionsPerAddress(),
-              config.registrationsPerAddressPerSecond(),
+              config.limits().maxConnections(),
+              config.limits().maxConnectionsPerAddress(),
+              config.limits().registrationsPerAddressPerSecond(),
               System::nanoTime);
       this.feed = new EventStream(dashboard, workers.next());
       ApiRoutes routes =
@@ -160,12 +166,13 @@ public final class HubServer implements AutoCloseable {
           new ServerBootstrap()
               .group(boss, workers)
               .channel(transport.serverChannel())
-              .option(ChannelOption.SO_BACKLOG, config.soBacklog())
+              .option(ChannelOption.SO_BACKLOG, config.listen().soBacklog())
               .option(ChannelOption.SO_REUSEADDR, true)
               .childOption(ChannelOption.TCP_NODELAY, true)
               .childOption(
                   ChannelOption.WRITE_BUFFER_WATER_MARK,
-                  new WriteBufferWaterMark(config.writeBufferLow(), config.writeBufferHigh()))
+                  new WriteBufferWaterMark(
+                      config.limits().writeBufferLow(), config.limits().writeBufferHigh()))
               .childHandler(
                   new HubChannelInitializer(
                       config,
@@ -206,27 +213,28 @@ public final class HubServer implements AutoCloseable {
   }
 
   private static SslContext tlsContext(HubConfig config) {
-    if (!config.tls()) {
+    if (!config.tls().enabled()) {
       return null;
     }
     try {
-      return SslContextBuilder.forServer(config.tlsCert().toFile(), config.tlsKey().toFile())
+      return SslContextBuilder.forServer(config.tls().cert().toFile(), config.tls().key().toFile())
           .build();
     } catch (SSLException | IllegalArgumentException e) {
       throw ConfigException.invalid(
           "tls_cert",
-          config.tlsCert(),
+          config.tls().cert(),
           "cannot load it and tls_key "
-              + config.tlsKey()
+              + config.tls().key()
               + " as a PEM certificate chain and PKCS#8 private key: "
               + e.getMessage());
     }
   }
 
   private static Channel bind(ServerBootstrap b, HubConfig config) throws InterruptedException {
-    io.netty.channel.ChannelFuture f = b.bind(config.host(), config.port()).await();
+    io.netty.channel.ChannelFuture f =
+        b.bind(config.listen().host(), config.listen().port()).await();
     if (!f.isSuccess()) {
-      throw bindFailure(config.host(), config.port(), f.cause());
+      throw bindFailure(config.listen().host(), config.listen().port(), f.cause());
     }
     return f.channel();
   }
@@ -254,25 +262,25 @@ public final class HubServer implements AutoCloseable {
    */
   public static HubServer start(HubConfig config) throws InterruptedException {
     Objects.requireNonNull(config, "config");
-    if (config.apiKey() == null) {
+    if (config.security().apiKey() == null) {
       throw new ConfigException("api_key: no key configured; generate one before starting");
     }
     HubServer hub = new HubServer(config);
     String base = "127.0.0.1:" + hub.port();
-    if (!"0.0.0.0".equals(config.host()) && !"::".equals(config.host())) {
-      base = hostForUrl(config.host()) + ":" + hub.port();
+    if (!"0.0.0.0".equals(config.listen().host()) && !"::".equals(config.listen().host())) {
+      base = hostForUrl(config.listen().host()) + ":" + hub.port();
     }
     log.info(
         "AIP hub listening on {} ({}): AIP endpoint {}://{}{}?token=KEY, HTTP API {}://{}/api/,"
             + " metrics {}://{}/metrics",
         hub.address(),
         hub.transport.name().toLowerCase(Locale.ROOT),
-        config.tls() ? "wss" : "ws",
+        config.tls().enabled() ? "wss" : "ws",
         base,
-        config.wsPath(),
-        config.tls() ? "https" : "http",
+        config.listen().wsPath(),
+        config.tls().enabled() ? "https" : "http",
         base,
-        config.tls() ? "https" : "http",
+        config.tls().enabled() ? "https" : "http",
         base);
     return hub;
   }
@@ -282,13 +290,13 @@ public final class HubServer implements AutoCloseable {
   }
 
   private static DeviceConfig loadDeviceConfig(HubConfig config) {
-    if (config.deviceConfig() == null) {
+    if (config.devices().configFile() == null) {
       return DeviceConfig.empty();
     }
     try {
-      return DeviceConfigLoader.load(config.deviceConfig());
+      return DeviceConfigLoader.load(config.devices().configFile());
     } catch (DeviceConfigException e) {
-      throw ConfigException.invalid("device_config", config.deviceConfig(), e.getMessage());
+      throw ConfigException.invalid("device_config", config.devices().configFile(), e.getMessage());
     }
   }
 
@@ -372,7 +380,7 @@ public final class HubServer implements AutoCloseable {
       return;
     }
     stopped = true;
-    long deadline = System.nanoTime() + config.shutdownGrace().toNanos();
+    long deadline = System.nanoTime() + config.timeouts().shutdownGrace().toNanos();
     serverChannel.close().awaitUninterruptibly(remaining(deadline), TimeUnit.NANOSECONDS);
     router.beginShutdown();
     int failed = router.failAll(SERVER_SHUTDOWN);

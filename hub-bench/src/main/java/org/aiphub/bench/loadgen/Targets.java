@@ -1,5 +1,13 @@
 package org.aiphub.bench.loadgen;
 
+import static org.aiphub.server.config.Settings.API_KEY;
+import static org.aiphub.server.config.Settings.CLUSTER_LEASE;
+import static org.aiphub.server.config.Settings.CLUSTER_NODE_ID;
+import static org.aiphub.server.config.Settings.CLUSTER_REDIS;
+import static org.aiphub.server.config.Settings.CLUSTER_RENEW_INTERVAL;
+import static org.aiphub.server.config.Settings.HOST;
+import static org.aiphub.server.config.Settings.PORT;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -53,7 +61,8 @@ final class Targets {
     Logging.quietHubEvents();
     String key = newApiKey();
     HubServer hub =
-        HubServer.start(HubConfig.builder().host("127.0.0.1").port(0).apiKey(key).build());
+        HubServer.start(
+            HubConfig.builder().set(HOST, "127.0.0.1").set(PORT, 0).set(API_KEY, key).build());
     URI uri = URI.create("ws://127.0.0.1:" + hub.port() + "/ws?token=" + key);
     return new Simple(TargetKind.HUB, "in-process", uri, -1, hub::shutdown);
   }
@@ -70,13 +79,13 @@ final class Targets {
     HubServer hub =
         HubServer.start(
             HubConfig.builder()
-                .host("127.0.0.1")
-                .port(0)
-                .apiKey(key)
-                .clusterRedis(redisUrl)
-                .clusterNodeId(nodeId)
-                .clusterLease(lease)
-                .clusterRenewInterval(renew)
+                .set(HOST, "127.0.0.1")
+                .set(PORT, 0)
+                .set(API_KEY, key)
+                .set(CLUSTER_REDIS, redisUrl)
+                .set(CLUSTER_NODE_ID, nodeId)
+                .set(CLUSTER_LEASE, lease)
+                .set(CLUSTER_RENEW_INTERVAL, renew)
                 .build());
     URI uri = URI.create("ws://127.0.0.1:" + hub.port() + "/ws?token=" + key);
     return new Simple(TargetKind.HUB, "in-process, node " + nodeId, uri, -1, hub::shutdown);

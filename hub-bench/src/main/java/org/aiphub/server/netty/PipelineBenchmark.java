@@ -67,11 +67,11 @@ public class PipelineBenchmark extends BenchmarkBase {
     Clock clock = Clock.systemUTC();
     ClientRegistry registry =
         new ClientRegistry(
-            config.duplicatePolicy(),
+            config.devices().duplicatePolicy(),
             DeviceConfig.empty(),
-            config.defaultMaxConcurrentTasks(),
+            config.limits().defaultMaxConcurrentTasks(),
             clock);
-    sessions = new SessionTable(config.historySize(), config.historyAge(), clock);
+    sessions = new SessionTable(config.history().size(), config.history().age(), clock);
     TaskRouter router = new TaskRouter(registry, sessions, clock, RouterEvents.NONE);
     // One codec handler for every channel, as HubChannelInitializer shares it (@Sharable).
     AipFrameCodec frameCodec = new AipFrameCodec(new AipCodec());
@@ -97,8 +97,8 @@ public class PipelineBenchmark extends BenchmarkBase {
         frameCodec,
         new ConnectionHandler(
             router,
-            config.registrationTimeout(),
-            config.badFramesPerMinute(),
+            config.timeouts().registration(),
+            config.limits().badFramesPerMinute(),
             ConnectionEvents.NONE));
   }
 

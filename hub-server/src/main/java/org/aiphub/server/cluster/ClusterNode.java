@@ -209,8 +209,8 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
       HubConfig config, ClientRegistry registry, SessionTable sessions, MeterRegistry meters) {
     this.config = config;
     this.nodeId =
-        config.clusterNodeId() != null
-            ? config.clusterNodeId()
+        config.cluster().nodeId() != null
+            ? config.cluster().nodeId()
             : "node-" + UUID.randomUUID().toString().substring(0, 8);
     this.nodeSessionsKey = "hub:node-sessions:" + nodeId;
     this.registry = registry;
@@ -245,7 +245,7 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
   /** Joins the cluster (or keeps trying in the background while Redis is unreachable). */
   public void start(TaskRouter router) {
     this.router = router;
-    Duration every = config.clusterRenewInterval();
+    Duration every = config.cluster().renewInterval();
     try {
       thread.submit(this::connectAndJoin).get(REDIS_TIMEOUT.toMillis() * 4, TimeUnit.MILLISECONDS);
     } catch (Exception e) {
@@ -304,7 +304,7 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
       if (redis == null) {
         redis =
             new RedisBackplane(
-                config.clusterRedis(),
+                config.cluster().redis(),
                 REDIS_TIMEOUT,
                 List.of(EVENTS, nodeChannel(nodeId)),
                 (channel, message) -> onClusterThread(() -> onMessage(channel, message)),
@@ -340,7 +340,7 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
     }
     // Until this join is done, the others must not read a client missing here as one that left.
     await(redis.del(syncedKey(nodeId)));
-    await(redis.setWithTtl(nodeKey(nodeId), epoch, config.clusterLease()));
+    await(redis.setWithTtl(nodeKey(nodeId), epoch, config.cluster().lease()));
     await(redis.sadd(NODES, nodeId));
     await(
         redis.evalLong(
@@ -370,7 +370,7 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
             ClusterMessage.of("synced", "node", nodeId).encode()));
     if (rejoining) {
       // Give the peers one lease from now to renew before reaping them.
-      reapNotBefore = System.nanoTime() + config.clusterLease().toNanos();
+      reapNotBefore = System.nanoTime() + config.cluster().lease().toNanos();
     }
     if (degraded) {
       log.info("cluster: node {} joined via {}", nodeId, redactedUri());
@@ -1334,7 +1334,7 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
   }
 
   private String leaseMillis() {
-    return Long.toString(config.clusterLease().toMillis());
+    return Long.toString(config.cluster().lease().toMillis());
   }
 
   private static String nodeKey(String node) {
@@ -1372,7 +1372,7 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
   }
 
   private String redactedUri() {
-    String uri = config.clusterRedis();
+    String uri = config.cluster().redis();
     int at = uri.indexOf('@');
     return at < 0 ? uri : uri.substring(0, uri.indexOf("//") + 2) + "***" + uri.substring(at);
   }

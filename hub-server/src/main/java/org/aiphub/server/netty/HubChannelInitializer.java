@@ -111,20 +111,20 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
     this.channels = channels;
     this.events = events;
     this.httpApi = httpApi;
-    this.frameCodec = new AipFrameCodec(new AipCodec(config.maxJsonDepth()), events);
+    this.frameCodec = new AipFrameCodec(new AipCodec(config.limits().maxJsonDepth()), events);
     this.wsConfig =
         WebSocketServerProtocolConfig.newBuilder()
-            .websocketPath(config.wsPath())
+            .websocketPath(config.listen().wsPath())
             .checkStartsWith(true) // the guard already matched the path; this admits ?token=
             .handleCloseFrames(false) // the connection handler runs the close handshake
             // ...and writes every close frame itself: no automatic "1000 Bye" on close, which
             // would follow Netty's own 1002/1007/1009 after a protocol violation (Autobahn 7.x).
             .sendCloseFrame(null)
             .dropPongFrames(false) // pongs must reach the idle timer
-            .handshakeTimeoutMillis(config.registrationTimeout().toMillis())
+            .handshakeTimeoutMillis(config.timeouts().registration().toMillis())
             .decoderConfig(
                 WebSocketDecoderConfig.newBuilder()
-                    .maxFramePayloadLength(config.maxFrameBytes())
+                    .maxFramePayloadLength(config.limits().maxFrameBytes())
                     .allowExtensions(false)
                     .closeOnProtocolViolation(true)
                     .withUTF8Validator(true)
@@ -143,12 +143,12 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
     p.addLast(HTTP_CODEC, new HttpServerCodec());
     p.addLast(
         HTTP_DEADLINE,
-        new HttpDeadlineHandler(config.handshakeTimeout(), events::connectionRefused));
-    p.addLast(HTTP_AGGREGATOR, new JsonHttpObjectAggregator(config.maxBodyBytes()));
+        new HttpDeadlineHandler(config.timeouts().handshake(), events::connectionRefused));
+    p.addLast(HTTP_AGGREGATOR, new JsonHttpObjectAggregator(config.limits().maxBodyBytes()));
     p.addLast(
         HANDSHAKE_GUARD,
         new HandshakeGuard(
-            config.wsPath(),
+            config.listen().wsPath(),
             apiKey,
             this::installWebSocket,
             origins,
@@ -168,15 +168,16 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
     p.addBefore(
         EXCEPTIONS,
         IDLE_STATE,
-        new IdleStateHandler(config.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
-    p.addBefore(EXCEPTIONS, LIVENESS, new LivenessHandler(config.pingTimeout(), events));
+        new IdleStateHandler(config.timeouts().idle().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
+    p.addBefore(EXCEPTIONS, LIVENESS, new LivenessHandler(config.timeouts().ping(), events));
     p.addBefore(EXCEPTIONS, WS_PROTOCOL, new WebSocketServerProtocolHandler(wsConfig));
-    p.addBefore(EXCEPTIONS, WS_AGGREGATOR, new WebSocketFrameAggregator(config.maxFrameBytes()));
+    p.addBefore(
+        EXCEPTIONS, WS_AGGREGATOR, new WebSocketFrameAggregator(config.limits().maxFrameBytes()));
     p.addBefore(
         EXCEPTIONS,
         SLOW_CONSUMER,
         new SlowConsumerHandler(
-            config.slowConsumerTimeout(), config.slowConsumerMaxBytes(), events));
+            config.timeouts().slowConsumer(), config.limits().slowConsumerMaxBytes(), events));
     if (webSocketTerminal != null) {
       p.addBefore(EXCEPTIONS, CONNECTION, webSocketTerminal.get());
       return;
@@ -187,10 +188,10 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
         CONNECTION,
         new ConnectionHandler(
             router,
-            config.registrationTimeout(),
-            config.badFramesPerMinute(),
+            config.timeouts().registration(),
+            config.limits().badFramesPerMinute(),
             events,
             // 0: plain reject (docs/PROTOCOL.md, "Duplicate client ids"): never probed or replaced.
-            config.probeTimeout().isZero() ? null : config.probeTimeout()));
+            config.timeouts().probe().isZero() ? null : config.timeouts().probe()));
   }
 }

@@ -1,5 +1,9 @@
 package org.aiphub.server.autobahn;
 
+import static org.aiphub.server.config.Settings.API_KEY;
+import static org.aiphub.server.config.Settings.HOST;
+import static org.aiphub.server.config.Settings.PORT;
+
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -62,7 +66,8 @@ public final class AutobahnEchoServer {
   /** Serves until interrupted; {@code args[0]}: the port (default 9001). */
   public static void main(String[] args) throws InterruptedException {
     int port = args.length > 0 ? Integer.parseInt(args[0]) : 9001;
-    HubConfig config = HubConfig.builder().host("127.0.0.1").port(port).apiKey(KEY).build();
+    HubConfig config =
+        HubConfig.builder().set(HOST, "127.0.0.1").set(PORT, port).set(API_KEY, KEY).build();
     Transport transport = Transport.best();
     // Daemon threads: the plugin runs this inside Maven's JVM.
     EventLoopGroup boss =
@@ -77,10 +82,11 @@ public final class AutobahnEchoServer {
               .group(boss, workers)
               .channel(transport.serverChannel())
               .childHandler(initializer(config))
-              .bind(config.host(), config.port())
+              .bind(config.listen().host(), config.listen().port())
               .sync()
               .channel();
-      System.out.println("autobahn echo endpoint on ws://" + config.host() + ":" + port + "/");
+      System.out.println(
+          "autobahn echo endpoint on ws://" + config.listen().host() + ":" + port + "/");
       server.closeFuture().sync(); // until the plugin interrupts this thread
     } finally {
       boss.shutdownGracefully(0, 100, java.util.concurrent.TimeUnit.MILLISECONDS);
@@ -99,23 +105,27 @@ public final class AutobahnEchoServer {
             new RouterEvents() {});
     AdmissionControl admission =
         new AdmissionControl(
-            config.maxConnections(),
-            config.maxConnectionsPerAddress(),
-            config.registrationsPerAddressPerSecond(),
+            config.limits().maxConnections(),
+            config.limits().maxConnectionsPerAddress(),
+            config.limits().registrationsPerAddressPerSecond(),
             System::nanoTime);
     HubChannelInitializer hub =
         new HubChannelInitializer(
             config,
-            ApiKey.of(config.apiKey()),
+            ApiKey.of(config.security().apiKey()),
             unused,
             new DefaultChannelGroup("autobahn", GlobalEventExecutor.INSTANCE),
             ConnectionEvents.NONE,
-            new HttpFallbackHandler(config.wsPath()),
+            new HttpFallbackHandler(config.listen().wsPath()),
             admission,
-            new OriginPolicy(config.allowedHosts(), config.allowedOrigins(), config.host()),
+            new OriginPolicy(
+                config.security().allowedHosts(),
+                config.security().allowedOrigins(),
+                config.listen().host()),
             null,
             EchoHandler::new);
-    PresentKey front = new PresentKey(config.wsPath() + "?token=" + config.apiKey());
+    PresentKey front =
+        new PresentKey(config.listen().wsPath() + "?token=" + config.security().apiKey());
     return new ChannelInitializer<>() {
       @Override
       protected void initChannel(SocketChannel ch) {

@@ -119,7 +119,7 @@ class HubMainTest {
   }
 
   private static URI ws(HubServer hub, String key) {
-    return ws(hub, hub.config().wsPath(), key);
+    return ws(hub, hub.config().listen().wsPath(), key);
   }
 
   /** 101 when the upgrade succeeds (the socket is then closed), else the HTTP status. */
@@ -193,7 +193,7 @@ class HubMainTest {
   @Test
   void portZeroBindsAFreePortAndServes() throws InterruptedException {
     HubServer hub = started("--port", "0", "--api-key", KEY);
-    assertThat(hub.config().port()).isZero();
+    assertThat(hub.config().listen().port()).isZero();
     assertThat(hub.port()).isPositive().isNotEqualTo(5000);
 
     registerDevice(hub, KEY);
@@ -206,7 +206,7 @@ class HubMainTest {
   @Test
   void theApiKeyFlagIsTheKeyClientsMustPresent() throws InterruptedException {
     HubServer hub = started("--port", "0", "--api-key", KEY);
-    assertThat(hub.config().apiKey()).isEqualTo(KEY);
+    assertThat(hub.config().security().apiKey()).isEqualTo(KEY);
 
     assertThat(handshake(ws(hub, KEY))).isEqualTo(101);
     assertThat(handshake(ws(hub, "wrong-key-0123456789"))).isEqualTo(401);
@@ -220,7 +220,7 @@ class HubMainTest {
   @Test
   void theHostFlagChoosesTheBindAddress() throws InterruptedException {
     HubServer hub = started("--host", "127.0.0.1", "--port", "0", "--api-key", KEY);
-    assertThat(hub.config().host()).isEqualTo("127.0.0.1");
+    assertThat(hub.config().listen().host()).isEqualTo("127.0.0.1");
     assertThat(hub.address().getAddress().getHostAddress()).isEqualTo("127.0.0.1");
     assertThat(handshake(ws(hub, KEY))).isEqualTo(101);
   }
@@ -229,7 +229,7 @@ class HubMainTest {
   void theDeviceConfigFlagIsMergedIntoSystemInfo() throws InterruptedException, IOException {
     Path devices = Fixtures.copy("device_config.yaml", dir);
     HubServer hub = started("--port", "0", "--api-key", KEY, "--device-config", devices.toString());
-    assertThat(hub.config().deviceConfig()).isEqualTo(devices);
+    assertThat(hub.config().devices().configFile()).isEqualTo(devices);
 
     registerDevice(hub, KEY);
 
@@ -254,8 +254,8 @@ class HubMainTest {
             "hub.yaml",
             "port: 0\napi_key: " + KEY + "\nws_path: /aip\nduplicate_policy: takeover\n");
     HubServer hub = started("--config", config.toString());
-    assertThat(hub.config().wsPath()).isEqualTo("/aip");
-    assertThat(hub.config().duplicatePolicy()).isEqualTo(DuplicatePolicy.TAKEOVER);
+    assertThat(hub.config().listen().wsPath()).isEqualTo("/aip");
+    assertThat(hub.config().devices().duplicatePolicy()).isEqualTo(DuplicatePolicy.TAKEOVER);
 
     assertThat(handshake(ws(hub, "/aip", KEY))).isEqualTo(101);
     assertThat(handshake(ws(hub, "/ws", KEY))).as("/ws is no AIP endpoint now").isNotEqualTo(101);
@@ -272,7 +272,7 @@ class HubMainTest {
             "etc/aip/hub.yaml",
             "port: 0\napi_key: " + KEY + "\ndevice_config: device_config.yaml\n");
     HubServer hub = started("--config", config.toString());
-    assertThat(hub.config().deviceConfig()).isEqualTo(conf.resolve("device_config.yaml"));
+    assertThat(hub.config().devices().configFile()).isEqualTo(conf.resolve("device_config.yaml"));
 
     registerDevice(hub, KEY);
     assertThat(hub.registry().getClientInfo(DEVICE).orElseThrow().tags())
@@ -283,7 +283,7 @@ class HubMainTest {
   void flagsOverrideTheConfigFile() throws InterruptedException, IOException {
     Path config = file("hub.yaml", "port: 1\napi_key: file-key-0123456789\nws_path: /aip\n");
     HubServer hub = started("--config", config.toString(), "--port", "0", "--api-key", KEY);
-    assertThat(hub.config().wsPath()).isEqualTo("/aip");
+    assertThat(hub.config().listen().wsPath()).isEqualTo("/aip");
     assertThat(handshake(ws(hub, "/aip", KEY))).isEqualTo(101);
     assertThat(handshake(ws(hub, "/aip", "file-key-0123456789"))).isEqualTo(401);
   }
@@ -302,7 +302,7 @@ class HubMainTest {
   void theConfigFileFromTheEnvironment() throws InterruptedException, IOException {
     Path config = file("env.yaml", "ws_path: /aip\napi_key: " + KEY + "\n");
     HubServer hub = started(Map.of("HUB_CONFIG", config.toString(), "HUB_PORT", "0"));
-    assertThat(hub.config().wsPath()).isEqualTo("/aip");
+    assertThat(hub.config().listen().wsPath()).isEqualTo("/aip");
     assertThat(handshake(ws(hub, "/aip", KEY))).isEqualTo(101);
   }
 
@@ -319,7 +319,7 @@ class HubMainTest {
             "0",
             "--api-key",
             KEY);
-    assertThat(hub.config().wsPath()).isEqualTo("/from-flag");
+    assertThat(hub.config().listen().wsPath()).isEqualTo("/from-flag");
   }
 
   @Test
@@ -330,7 +330,7 @@ class HubMainTest {
     env.put("HUB_WS_PATH", "/env");
     env.put("HUB_API_KEY", "env-key-0123456789");
     HubServer hub = started(env, "--config", config.toString(), "--api-key", KEY);
-    assertThat(hub.config().wsPath()).isEqualTo("/env");
+    assertThat(hub.config().listen().wsPath()).isEqualTo("/env");
     assertThat(handshake(ws(hub, "/env", KEY))).isEqualTo(101);
     assertThat(handshake(ws(hub, "/env", "env-key-0123456789"))).isEqualTo(401);
     assertThat(handshake(ws(hub, "/env", "file-key-0123456789"))).isEqualTo(401);
@@ -562,7 +562,7 @@ class HubMainTest {
     assertThat(key).hasSizeGreaterThanOrEqualTo(32).matches("[A-Za-z0-9_-]+");
     assertThat(l.out().split(Pattern.quote(key), -1)).as("printed exactly once").hasSize(2);
     assertThat(l.out()).contains("--api-key").contains("HUB_API_KEY").contains("token=");
-    assertThat(hub.config().apiKey()).isEqualTo(key);
+    assertThat(hub.config().security().apiKey()).isEqualTo(key);
 
     WsClient device = registerDevice(hub, key);
     assertThat(device.isClosed()).isFalse();

@@ -1,5 +1,6 @@
 package org.aiphub.server.cluster;
 
+import static org.aiphub.server.config.Settings.HISTORY_SIZE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -248,8 +249,8 @@ class ClusterConcurrencyTest {
     List<Constellation> constellations = new ArrayList<>();
     ExecutorService senders = Executors.newFixedThreadPool(CONSTELLATIONS + 1);
     try (ClusterRig rig = ClusterRig.start()) {
-      a = rig.node("a", c -> c.historySize(4 * TASKS));
-      b = rig.node("b", c -> c.historySize(4 * TASKS));
+      a = rig.node("a", c -> c.set(HISTORY_SIZE, 4 * TASKS));
+      b = rig.node("b", c -> c.set(HISTORY_SIZE, 4 * TASKS));
       try {
         for (int i = 0; i < DEVICES; i++) {
           Device d = new Device(String.format("dev-%03d", i));

@@ -1,5 +1,6 @@
 package org.aiphub.server.cluster;
 
+import static org.aiphub.server.config.Settings.DUPLICATE_POLICY;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -105,8 +106,8 @@ class ClusterDuplicateIdTest {
 
   @Test
   void takeoverOnAnotherNodeClosesTheOldSocketWith4000AndTheNewHolderGetsTheTraffic() {
-    TestHub a = rig.node("a", c -> c.duplicatePolicy(DuplicatePolicy.TAKEOVER));
-    TestHub b = rig.node("b", c -> c.duplicatePolicy(DuplicatePolicy.TAKEOVER));
+    TestHub a = rig.node("a", c -> c.set(DUPLICATE_POLICY, DuplicatePolicy.TAKEOVER));
+    TestHub b = rig.node("b", c -> c.set(DUPLICATE_POLICY, DuplicatePolicy.TAKEOVER));
     String nodeA = ClusterRig.nodeId(a);
     String nodeB = ClusterRig.nodeId(b);
     try (WsClient old = Clients.device(a, "dev-1");
@@ -185,8 +186,8 @@ class ClusterDuplicateIdTest {
 
   @Test
   void aLateDeviceInfoRefreshOnTheOldNodeDoesNotTakeBackAnIdTakenOverElsewhere() {
-    TestHub a = rig.node("a", c -> c.duplicatePolicy(DuplicatePolicy.TAKEOVER));
-    TestHub b = rig.node("b", c -> c.duplicatePolicy(DuplicatePolicy.TAKEOVER));
+    TestHub a = rig.node("a", c -> c.set(DUPLICATE_POLICY, DuplicatePolicy.TAKEOVER));
+    TestHub b = rig.node("b", c -> c.set(DUPLICATE_POLICY, DuplicatePolicy.TAKEOVER));
     String nodeB = ClusterRig.nodeId(b);
     try (WsClient old = Clients.device(a, "dev-1")) {
       ClusterRig.awaitEverywhere(List.of(a, b), "dev-1");

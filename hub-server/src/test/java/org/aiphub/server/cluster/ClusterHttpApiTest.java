@@ -1,5 +1,7 @@
 package org.aiphub.server.cluster;
 
+import static org.aiphub.server.config.Settings.CLUSTER_NODE_ID;
+import static org.aiphub.server.config.Settings.DEVICE_CONFIG;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -141,7 +143,7 @@ class ClusterHttpApiTest {
     }
     try (ClusterRig rig = ClusterRig.start()) {
       TestHub named = rig.node("named");
-      TestHub anonymous = rig.node("ignored", c -> c.clusterNodeId(null));
+      TestHub anonymous = rig.node("ignored", c -> c.set(CLUSTER_NODE_ID, null));
       String generated = ClusterRig.nodeId(anonymous);
       assertThat(generated).matches("node-[0-9a-f]{8}");
       try (WsClient dev = device(anonymous, "lin-1", "linux")) {
@@ -161,7 +163,7 @@ class ClusterHttpApiTest {
     Path cfg = Fixtures.copy("device_config.yaml", dir);
     try (ClusterRig rig = ClusterRig.start()) {
       // Only a has a device config: what b shows of a's device can only come from a.
-      TestHub a = rig.node("a", c -> c.deviceConfig(cfg));
+      TestHub a = rig.node("a", c -> c.set(DEVICE_CONFIG, cfg));
       TestHub b = rig.node("b");
       try (WsClient dev = a.connect()) {
         dev.send(Fixtures.text("client-register-device.json"));

@@ -1,5 +1,6 @@
 package org.aiphub.server.cluster;
 
+import static org.aiphub.server.config.Settings.CLUSTER_LEASE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -41,7 +42,7 @@ class ClusterMirrorRepairTest {
   @Test
   void aClientWhoseLeaveNeverArrivedIsDroppedAndItsSessionsFailAsOnALeave() {
     // a's lease outlasts the stall below: a stays alive, only its cluster side is slow.
-    TestHub a = rig.node("a", c -> c.clusterLease(Duration.ofSeconds(60)));
+    TestHub a = rig.node("a", c -> c.set(CLUSTER_LEASE, Duration.ofSeconds(60)));
     TestHub b = rig.node("b");
     try (WsClient galB = Clients.constellation(b, "gal-b")) {
       WsClient dev = Clients.device(a, "dev-x");

@@ -1,5 +1,9 @@
 package org.aiphub.server.cluster;
 
+import static org.aiphub.server.config.Settings.CLUSTER_LEASE;
+import static org.aiphub.server.config.Settings.CLUSTER_NODE_ID;
+import static org.aiphub.server.config.Settings.CLUSTER_REDIS;
+import static org.aiphub.server.config.Settings.CLUSTER_RENEW_INTERVAL;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -99,17 +103,17 @@ final class ClusterRig implements AutoCloseable {
         TestHub.start(
             b ->
                 tweak.apply(
-                    b.clusterRedis(url)
-                        .clusterNodeId(id(name))
-                        .clusterLease(CALM_LEASE)
-                        .clusterRenewInterval(RENEW)));
+                    b.set(CLUSTER_REDIS, url)
+                        .set(CLUSTER_NODE_ID, id(name))
+                        .set(CLUSTER_LEASE, CALM_LEASE)
+                        .set(CLUSTER_RENEW_INTERVAL, RENEW)));
     hubs.add(hub);
     return hub;
   }
 
   /** A node with the short lease of failure tests. */
   TestHub shortLeaseNode(String name, UnaryOperator<HubConfig.Builder> tweak) {
-    return node(name, b -> tweak.apply(b.clusterLease(SHORT_LEASE)));
+    return node(name, b -> tweak.apply(b.set(CLUSTER_LEASE, SHORT_LEASE)));
   }
 
   static ClusterNode cluster(TestHub hub) {

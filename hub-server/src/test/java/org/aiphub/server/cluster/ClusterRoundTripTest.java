@@ -1,5 +1,7 @@
 package org.aiphub.server.cluster;
 
+import static org.aiphub.server.config.Settings.CLUSTER_NODE_ID;
+import static org.aiphub.server.config.Settings.CLUSTER_REDIS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -25,8 +27,8 @@ class ClusterRoundTripTest {
   @BeforeEach
   void start() {
     redis = RedisProcess.start();
-    a = TestHub.start(c -> c.clusterRedis(redis.url()).clusterNodeId("node-a"));
-    b = TestHub.start(c -> c.clusterRedis(redis.url()).clusterNodeId("node-b"));
+    a = TestHub.start(c -> c.set(CLUSTER_REDIS, redis.url()).set(CLUSTER_NODE_ID, "node-a"));
+    b = TestHub.start(c -> c.set(CLUSTER_REDIS, redis.url()).set(CLUSTER_NODE_ID, "node-b"));
   }
 
   @AfterEach

@@ -1,5 +1,43 @@
 package org.aiphub.server.config;
 
+import static org.aiphub.server.config.Settings.ALLOWED_HOSTS;
+import static org.aiphub.server.config.Settings.ALLOWED_ORIGINS;
+import static org.aiphub.server.config.Settings.API_KEY;
+import static org.aiphub.server.config.Settings.BAD_FRAMES_PER_MINUTE;
+import static org.aiphub.server.config.Settings.BOSS_THREADS;
+import static org.aiphub.server.config.Settings.CLUSTER_LEASE;
+import static org.aiphub.server.config.Settings.CLUSTER_NODE_ID;
+import static org.aiphub.server.config.Settings.CLUSTER_REDIS;
+import static org.aiphub.server.config.Settings.CLUSTER_RENEW_INTERVAL;
+import static org.aiphub.server.config.Settings.DEFAULT_MAX_CONCURRENT_TASKS;
+import static org.aiphub.server.config.Settings.DEVICE_CONFIG;
+import static org.aiphub.server.config.Settings.DUPLICATE_POLICY;
+import static org.aiphub.server.config.Settings.HANDSHAKE_TIMEOUT;
+import static org.aiphub.server.config.Settings.HISTORY_AGE;
+import static org.aiphub.server.config.Settings.HISTORY_SIZE;
+import static org.aiphub.server.config.Settings.HOST;
+import static org.aiphub.server.config.Settings.IDLE_TIMEOUT;
+import static org.aiphub.server.config.Settings.MAX_BODY_BYTES;
+import static org.aiphub.server.config.Settings.MAX_CONNECTIONS;
+import static org.aiphub.server.config.Settings.MAX_CONNECTIONS_PER_ADDRESS;
+import static org.aiphub.server.config.Settings.MAX_FRAME_BYTES;
+import static org.aiphub.server.config.Settings.MAX_JSON_DEPTH;
+import static org.aiphub.server.config.Settings.MAX_SESSIONS_PER_CONSTELLATION;
+import static org.aiphub.server.config.Settings.PING_TIMEOUT;
+import static org.aiphub.server.config.Settings.PORT;
+import static org.aiphub.server.config.Settings.PROBE_TIMEOUT;
+import static org.aiphub.server.config.Settings.REGISTRATIONS_PER_ADDRESS_PER_SECOND;
+import static org.aiphub.server.config.Settings.REGISTRATION_TIMEOUT;
+import static org.aiphub.server.config.Settings.SHUTDOWN_GRACE;
+import static org.aiphub.server.config.Settings.SLOW_CONSUMER_MAX_BYTES;
+import static org.aiphub.server.config.Settings.SLOW_CONSUMER_TIMEOUT;
+import static org.aiphub.server.config.Settings.SO_BACKLOG;
+import static org.aiphub.server.config.Settings.TLS_CERT;
+import static org.aiphub.server.config.Settings.TLS_KEY;
+import static org.aiphub.server.config.Settings.WORKER_THREADS;
+import static org.aiphub.server.config.Settings.WRITE_BUFFER_HIGH;
+import static org.aiphub.server.config.Settings.WRITE_BUFFER_LOW;
+import static org.aiphub.server.config.Settings.WS_PATH;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
@@ -102,11 +140,11 @@ class HubConfigLoaderTest {
     HubConfig loaded = load(copy);
 
     Path expectedDevices = conf.toAbsolutePath().resolve("device_config.yaml");
-    assertThat(loaded.deviceConfig()).isEqualTo(expectedDevices);
-    assertThat(loaded.deviceConfig().isAbsolute()).isTrue();
+    assertThat(loaded.devices().configFile()).isEqualTo(expectedDevices);
+    assertThat(loaded.devices().configFile().isAbsolute()).isTrue();
     assertThat(loaded)
-        .isEqualTo(HubConfig.defaults().toBuilder().deviceConfig(expectedDevices).build());
-    assertThat(loaded.apiKey()).as("api_key is left empty in hub.yaml").isNull();
+        .isEqualTo(HubConfig.defaults().toBuilder().set(DEVICE_CONFIG, expectedDevices).build());
+    assertThat(loaded.security().apiKey()).as("api_key is left empty in hub.yaml").isNull();
   }
 
   @Test
@@ -208,44 +246,44 @@ class HubConfigLoaderTest {
 
   private HubConfig expectedNonDefaults() {
     return HubConfig.builder()
-        .host("10.0.0.1")
-        .port(6001)
-        .wsPath("/aip")
-        .apiKey("layer-key-0123456789")
-        .deviceConfig(dir.toAbsolutePath().resolve("devices.yaml"))
-        .duplicatePolicy(DuplicatePolicy.TAKEOVER)
-        .registrationTimeout(Duration.ofSeconds(3))
-        .idleTimeout(Duration.ofMinutes(2))
-        .pingTimeout(Duration.ofMillis(1500))
-        .maxFrameBytes(8 * 1024 * 1024)
-        .maxJsonDepth(32)
-        .maxBodyBytes(512 * 1024)
-        .badFramesPerMinute(7)
-        .historySize(500)
-        .historyAge(Duration.ofHours(2))
-        .defaultMaxConcurrentTasks(3)
-        .bossThreads(2)
-        .workerThreads(4)
-        .soBacklog(128)
-        .writeBufferLow(16 * 1024)
-        .writeBufferHigh(48 * 1024)
-        .slowConsumerTimeout(Duration.ofSeconds(45))
-        .slowConsumerMaxBytes(1024L * 1024 * 1024)
-        .shutdownGrace(Duration.ofSeconds(3))
-        .allowedOrigins(List.of("https://a.example", "https://b.example"))
-        .allowedHosts(List.of("hub.example", "*.internal"))
-        .maxConnections(5000)
-        .maxConnectionsPerAddress(50)
-        .registrationsPerAddressPerSecond(5)
-        .maxSessionsPerConstellation(20)
-        .handshakeTimeout(Duration.ofSeconds(4))
-        .probeTimeout(Duration.ofMillis(750))
-        .tlsCert(dir.toAbsolutePath().resolve("hub.crt"))
-        .tlsKey(dir.toAbsolutePath().resolve("hub.key"))
-        .clusterRedis("redis://127.0.0.1:6390")
-        .clusterNodeId("node-a")
-        .clusterLease(Duration.ofSeconds(6))
-        .clusterRenewInterval(Duration.ofSeconds(2))
+        .set(HOST, "10.0.0.1")
+        .set(PORT, 6001)
+        .set(WS_PATH, "/aip")
+        .set(API_KEY, "layer-key-0123456789")
+        .set(DEVICE_CONFIG, dir.toAbsolutePath().resolve("devices.yaml"))
+        .set(DUPLICATE_POLICY, DuplicatePolicy.TAKEOVER)
+        .set(REGISTRATION_TIMEOUT, Duration.ofSeconds(3))
+        .set(IDLE_TIMEOUT, Duration.ofMinutes(2))
+        .set(PING_TIMEOUT, Duration.ofMillis(1500))
+        .set(MAX_FRAME_BYTES, 8 * 1024 * 1024)
+        .set(MAX_JSON_DEPTH, 32)
+        .set(MAX_BODY_BYTES, 512 * 1024)
+        .set(BAD_FRAMES_PER_MINUTE, 7)
+        .set(HISTORY_SIZE, 500)
+        .set(HISTORY_AGE, Duration.ofHours(2))
+        .set(DEFAULT_MAX_CONCURRENT_TASKS, 3)
+        .set(BOSS_THREADS, 2)
+        .set(WORKER_THREADS, 4)
+        .set(SO_BACKLOG, 128)
+        .set(WRITE_BUFFER_LOW, 16 * 1024)
+        .set(WRITE_BUFFER_HIGH, 48 * 1024)
+        .set(SLOW_CONSUMER_TIMEOUT, Duration.ofSeconds(45))
+        .set(SLOW_CONSUMER_MAX_BYTES, 1024L * 1024 * 1024)
+        .set(SHUTDOWN_GRACE, Duration.ofSeconds(3))
+        .set(ALLOWED_ORIGINS, List.of("https://a.example", "https://b.example"))
+        .set(ALLOWED_HOSTS, List.of("hub.example", "*.internal"))
+        .set(MAX_CONNECTIONS, 5000)
+        .set(MAX_CONNECTIONS_PER_ADDRESS, 50)
+        .set(REGISTRATIONS_PER_ADDRESS_PER_SECOND, 5)
+        .set(MAX_SESSIONS_PER_CONSTELLATION, 20)
+        .set(HANDSHAKE_TIMEOUT, Duration.ofSeconds(4))
+        .set(PROBE_TIMEOUT, Duration.ofMillis(750))
+        .set(TLS_CERT, dir.toAbsolutePath().resolve("hub.crt"))
+        .set(TLS_KEY, dir.toAbsolutePath().resolve("hub.key"))
+        .set(CLUSTER_REDIS, "redis://127.0.0.1:6390")
+        .set(CLUSTER_NODE_ID, "node-a")
+        .set(CLUSTER_LEASE, Duration.ofSeconds(6))
+        .set(CLUSTER_RENEW_INTERVAL, Duration.ofSeconds(2))
         .build();
   }
 
@@ -342,7 +380,7 @@ class HubConfigLoaderTest {
     Path f = file ? yaml("port: 6001\n") : null;
     Map<String, String> e = env ? Map.of("HUB_PORT", "6002") : NONE;
     Map<String, String> fl = flag ? Map.of("port", "6003") : NONE;
-    assertThat(HubConfigLoader.load(f, e, fl).port()).isEqualTo(expectedPort);
+    assertThat(HubConfigLoader.load(f, e, fl).listen().port()).isEqualTo(expectedPort);
   }
 
   @Test
@@ -357,12 +395,12 @@ class HubConfigLoaderTest {
 
     HubConfig c = HubConfigLoader.load(file, env, flags);
 
-    assertThat(c.host()).isEqualTo("10.9.9.9");
-    assertThat(c.idleTimeout()).isEqualTo(Duration.ofMinutes(1));
-    assertThat(c.port()).isEqualTo(6002);
-    assertThat(c.wsPath()).isEqualTo("/from-env");
-    assertThat(c.apiKey()).isEqualTo("flag-key-0123456");
-    assertThat(c.registrationTimeout()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(c.listen().host()).isEqualTo("10.9.9.9");
+    assertThat(c.timeouts().idle()).isEqualTo(Duration.ofMinutes(1));
+    assertThat(c.listen().port()).isEqualTo(6002);
+    assertThat(c.listen().wsPath()).isEqualTo("/from-env");
+    assertThat(c.security().apiKey()).isEqualTo("flag-key-0123456");
+    assertThat(c.timeouts().registration()).isEqualTo(Duration.ofSeconds(10));
   }
 
   @Test
@@ -375,17 +413,23 @@ class HubConfigLoaderTest {
     HubConfig c =
         HubConfigLoader.load(
             yaml("port: 6001\nhost: 10.0.0.1\n"), Map.of("HUB_API_KEY", "env-key-0123456"), flags);
-    assertThat(c.port()).isEqualTo(6001);
-    assertThat(c.host()).isEqualTo("10.0.0.1");
-    assertThat(c.apiKey()).isEqualTo("env-key-0123456");
-    assertThat(c.deviceConfig()).isNull();
+    assertThat(c.listen().port()).isEqualTo(6001);
+    assertThat(c.listen().host()).isEqualTo("10.0.0.1");
+    assertThat(c.security().apiKey()).isEqualTo("env-key-0123456");
+    assertThat(c.devices().configFile()).isNull();
   }
 
   @Test
   void aHigherLayerRepairsAnOutOfRangeValueBelowIt() {
-    assertThat(HubConfigLoader.load(yaml("port: 70000\n"), NONE, Map.of("port", "6000")).port())
+    assertThat(
+            HubConfigLoader.load(yaml("port: 70000\n"), NONE, Map.of("port", "6000"))
+                .listen()
+                .port())
         .isEqualTo(6000);
-    assertThat(HubConfigLoader.load(yaml("port: 70000\n"), Map.of("HUB_PORT", "0"), NONE).port())
+    assertThat(
+            HubConfigLoader.load(yaml("port: 70000\n"), Map.of("HUB_PORT", "0"), NONE)
+                .listen()
+                .port())
         .isZero();
   }
 
@@ -436,16 +480,16 @@ class HubConfigLoaderTest {
     "P1DT1H, 90000000"
   })
   void durationsInEveryNotation(String text, long millis) {
-    assertThat(env("idle_timeout", text).idleTimeout()).isEqualTo(Duration.ofMillis(millis));
-    assertThat(load(yaml("idle_timeout: '" + text + "'\n")).idleTimeout())
+    assertThat(env("idle_timeout", text).timeouts().idle()).isEqualTo(Duration.ofMillis(millis));
+    assertThat(load(yaml("idle_timeout: '" + text + "'\n")).timeouts().idle())
         .isEqualTo(Duration.ofMillis(millis));
   }
 
   @Test
   void aBareYamlNumberIsSeconds() {
     HubConfig c = load(yaml("shutdown_grace: 4\nhistory_age: 7200\n"));
-    assertThat(c.shutdownGrace()).isEqualTo(Duration.ofSeconds(4));
-    assertThat(c.historyAge()).isEqualTo(Duration.ofHours(2));
+    assertThat(c.timeouts().shutdownGrace()).isEqualTo(Duration.ofSeconds(4));
+    assertThat(c.history().age()).isEqualTo(Duration.ofHours(2));
   }
 
   @ParameterizedTest
@@ -502,15 +546,16 @@ class HubConfigLoaderTest {
     "1g, 1073741824"
   })
   void sizesInEveryNotation(String text, int bytes) {
-    assertThat(env("max_frame_bytes", text).maxFrameBytes()).isEqualTo(bytes);
-    assertThat(load(yaml("max_frame_bytes: '" + text + "'\n")).maxFrameBytes()).isEqualTo(bytes);
+    assertThat(env("max_frame_bytes", text).limits().maxFrameBytes()).isEqualTo(bytes);
+    assertThat(load(yaml("max_frame_bytes: '" + text + "'\n")).limits().maxFrameBytes())
+        .isEqualTo(bytes);
   }
 
   @Test
   void theLongSizeAcceptsMoreThanTwoGibibytes() {
-    assertThat(env("slow_consumer_max_bytes", "3GiB").slowConsumerMaxBytes())
+    assertThat(env("slow_consumer_max_bytes", "3GiB").limits().slowConsumerMaxBytes())
         .isEqualTo(3L * 1024 * 1024 * 1024);
-    assertThat(load(yaml("slow_consumer_max_bytes: 5000000000\n")).slowConsumerMaxBytes())
+    assertThat(load(yaml("slow_consumer_max_bytes: 5000000000\n")).limits().slowConsumerMaxBytes())
         .isEqualTo(5_000_000_000L);
   }
 
@@ -556,19 +601,25 @@ class HubConfigLoaderTest {
 
   @Test
   void originsAsYamlListsOrCommaSeparatedText() {
-    assertThat(load(yaml("allowed_origins: [https://a.example, '*']\n")).allowedOrigins())
+    assertThat(
+            load(yaml("allowed_origins: [https://a.example, '*']\n")).security().allowedOrigins())
         .containsExactly("https://a.example", "*");
-    assertThat(load(yaml("allowed_origins: []\n")).allowedOrigins()).isEmpty();
-    assertThat(load(yaml("allowed_origins: '*'\n")).allowedOrigins()).containsExactly("*");
-    assertThat(env("allowed_origins", " https://a.example , ,https://b.example,").allowedOrigins())
+    assertThat(load(yaml("allowed_origins: []\n")).security().allowedOrigins()).isEmpty();
+    assertThat(load(yaml("allowed_origins: '*'\n")).security().allowedOrigins())
+        .containsExactly("*");
+    assertThat(
+            env("allowed_origins", " https://a.example , ,https://b.example,")
+                .security()
+                .allowedOrigins())
         .containsExactly("https://a.example", "https://b.example");
-    assertThat(env("allowed_origins", "").allowedOrigins()).isEmpty();
-    assertThat(env("allowed_origins", "  ").allowedOrigins()).isEmpty();
+    assertThat(env("allowed_origins", "").security().allowedOrigins()).isEmpty();
+    assertThat(env("allowed_origins", "  ").security().allowedOrigins()).isEmpty();
     assertThat(
             HubConfigLoader.load(
                     yaml("allowed_origins: [https://a.example]\n"),
                     Map.of("HUB_ALLOWED_ORIGINS", "https://b.example"),
                     NONE)
+                .security()
                 .allowedOrigins())
         .containsExactly("https://b.example");
   }
@@ -586,8 +637,8 @@ class HubConfigLoaderTest {
   @ParameterizedTest
   @CsvSource({"reject, REJECT", "takeover, TAKEOVER", "TAKEOVER, TAKEOVER", "Reject, REJECT"})
   void duplicatePolicies(String text, DuplicatePolicy expected) {
-    assertThat(env("duplicate_policy", text).duplicatePolicy()).isEqualTo(expected);
-    assertThat(load(yaml("duplicate_policy: " + text + "\n")).duplicatePolicy())
+    assertThat(env("duplicate_policy", text).devices().duplicatePolicy()).isEqualTo(expected);
+    assertThat(load(yaml("duplicate_policy: " + text + "\n")).devices().duplicatePolicy())
         .isEqualTo(expected);
   }
 
@@ -612,8 +663,9 @@ class HubConfigLoaderTest {
 
   @Test
   void scalarsOfOtherYamlTypesBecomeText() {
-    assertThat(load(yaml("ws_path: /123\nhost: localhost\n")).host()).isEqualTo("localhost");
-    assertThat(load(yaml("port: '6001'\n")).port()).isEqualTo(6001);
+    assertThat(load(yaml("ws_path: /123\nhost: localhost\n")).listen().host())
+        .isEqualTo("localhost");
+    assertThat(load(yaml("port: '6001'\n")).listen().port()).isEqualTo(6001);
   }
 
   @Test
@@ -628,10 +680,10 @@ class HubConfigLoaderTest {
   @Test
   void aRelativeDeviceConfigResolvesAgainstTheConfigFilesDirectory() {
     Path file = yaml("conf/nested/hub.yaml", "device_config: devices/d.yaml\n");
-    assertThat(load(file).deviceConfig())
+    assertThat(load(file).devices().configFile())
         .isEqualTo(dir.toAbsolutePath().resolve("conf/nested/devices/d.yaml"));
     Path up = yaml("conf/other/hub.yaml", "device_config: ../common/./d.yaml\n");
-    assertThat(load(up).deviceConfig())
+    assertThat(load(up).devices().configFile())
         .isEqualTo(dir.toAbsolutePath().resolve("conf/common/d.yaml"));
   }
 
@@ -640,26 +692,27 @@ class HubConfigLoaderTest {
     Path file = yaml("rel/hub.yaml", "device_config: d.yaml\n");
     Path relative = Path.of("").toAbsolutePath().relativize(file.toAbsolutePath());
     assertThat(relative.isAbsolute()).isFalse();
-    assertThat(load(relative).deviceConfig())
+    assertThat(load(relative).devices().configFile())
         .isEqualTo(file.toAbsolutePath().getParent().resolve("d.yaml"));
   }
 
   @Test
   void anAbsoluteDeviceConfigIsKept() {
     Path abs = dir.toAbsolutePath().resolve("elsewhere/devices.json");
-    assertThat(load(yaml("device_config: '" + abs + "'\n")).deviceConfig()).isEqualTo(abs);
+    assertThat(load(yaml("device_config: '" + abs + "'\n")).devices().configFile()).isEqualTo(abs);
   }
 
   @Test
   void deviceConfigFromEnvOrFlagIsTakenAsGiven() {
-    assertThat(env("device_config", "devices.yaml").deviceConfig())
+    assertThat(env("device_config", "devices.yaml").devices().configFile())
         .isEqualTo(Path.of("devices.yaml"));
     assertThat(
             HubConfigLoader.load(
                     yaml("device_config: in-file.yaml\n"),
                     NONE,
                     Map.of("device_config", "from-flag.yaml"))
-                .deviceConfig())
+                .devices()
+                .configFile())
         .isEqualTo(Path.of("from-flag.yaml"));
   }
 
@@ -904,7 +957,7 @@ class HubConfigLoaderTest {
   @Test
   void aGoodKeyIsLoadedButNotShownByTheConfig() {
     HubConfig c = load(yaml("api_key: Sx7kQ2pLongEnough\n"));
-    assertThat(c.apiKey()).isEqualTo("Sx7kQ2pLongEnough");
+    assertThat(c.security().apiKey()).isEqualTo("Sx7kQ2pLongEnough");
     assertThat(c.toString()).doesNotContain("Sx7kQ2p");
   }
 }

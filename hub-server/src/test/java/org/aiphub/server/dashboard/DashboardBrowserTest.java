@@ -1,5 +1,7 @@
 package org.aiphub.server.dashboard;
 
+import static org.aiphub.server.config.Settings.DEFAULT_MAX_CONCURRENT_TASKS;
+import static org.aiphub.server.config.Settings.PORT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -157,7 +159,7 @@ class DashboardBrowserTest {
   @Timeout(180)
   void showsTheFleetLiveAndRendersClientStringsAsText(@TempDir Path profile) throws IOException {
     requireBrowser();
-    hub = TestHub.start(b -> b.defaultMaxConcurrentTasks(4));
+    hub = TestHub.start(b -> b.set(DEFAULT_MAX_CONCURRENT_TASKS, 4));
 
     WsClient linux =
         register(
@@ -367,7 +369,7 @@ class DashboardBrowserTest {
     // The feed survives a hub restart: the page reconnects by itself and starts from a snapshot.
     int port = hub.port();
     hub.close();
-    hub = TestHub.start(b -> b.port(port));
+    hub = TestHub.start(b -> b.set(PORT, port));
     register(device("lab-linux-03", "linux", List.of("fresh"), List.of("cli"), null));
     waitFor("the fleet after a restart", d -> ids("devices").equals(List.of("lab-linux-03")));
     waitFor(

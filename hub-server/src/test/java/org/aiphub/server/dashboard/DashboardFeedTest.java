@@ -1,5 +1,6 @@
 package org.aiphub.server.dashboard;
 
+import static org.aiphub.server.config.Settings.DEVICE_CONFIG;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -30,7 +31,7 @@ class DashboardFeedTest {
   @Test
   void aDeviceConfigReloadShowsOnTheDevicesRowLive() throws Exception {
     Path cfg = Fixtures.copy("device_config.yaml", dir);
-    try (TestHub hub = TestHub.start(b -> b.deviceConfig(cfg));
+    try (TestHub hub = TestHub.start(b -> b.set(DEVICE_CONFIG, cfg));
         WsClient device = hub.connect()) {
       device.send(Fixtures.text("client-register-device.json"));
       Clients.assertRegistered(device.next());

@@ -1,5 +1,6 @@
 package org.aiphub.server.e2e;
 
+import static org.aiphub.server.config.Settings.DEVICE_CONFIG;
 import static org.aiphub.server.e2e.AipHarness.QUIET;
 import static org.aiphub.server.e2e.AipHarness.assertAlive;
 import static org.aiphub.server.e2e.AipHarness.assertError;
@@ -131,7 +132,7 @@ class AipDeviceInfoEndToEndTest {
   @Test
   void deviceInfoResponseRefreshesTheCachedInfoMergedWithConfig(@TempDir Path dir) {
     Path config = Fixtures.copy("device_config.yaml", dir);
-    h = AipHarness.start(b -> b.deviceConfig(config));
+    h = AipHarness.start(b -> b.set(DEVICE_CONFIG, config));
     WsClient device = hub().registered(Fixtures.text("client-register-device.json"));
     WsClient constellation = hub().registered(Fixtures.text("client-register-constellation.json"));
 

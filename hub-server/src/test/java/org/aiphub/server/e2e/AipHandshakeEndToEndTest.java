@@ -1,5 +1,7 @@
 package org.aiphub.server.e2e;
 
+import static org.aiphub.server.config.Settings.DEVICE_CONFIG;
+import static org.aiphub.server.config.Settings.REGISTRATION_TIMEOUT;
 import static org.aiphub.server.e2e.AipHarness.QUIET;
 import static org.aiphub.server.e2e.AipHarness.assertAlive;
 import static org.aiphub.server.e2e.AipHarness.assertError;
@@ -252,7 +254,7 @@ class AipHandshakeEndToEndTest {
 
   @Test
   void silentClientIsClosedAfterTheRegistrationTimeout() {
-    hub(b -> b.registrationTimeout(Duration.ofMillis(600)));
+    hub(b -> b.set(REGISTRATION_TIMEOUT, Duration.ofMillis(600)));
     WsClient c = hub().connect();
     assertThat(c.awaitClose()).isEqualTo(1008);
     assertThat(c.pending()).isZero();
@@ -264,7 +266,7 @@ class AipHandshakeEndToEndTest {
   @Test
   void deviceSystemInfoIsMergedWithTheDeviceConfig(@TempDir Path dir) {
     Path config = Fixtures.copy("device_config.yaml", dir);
-    hub(b -> b.deviceConfig(config));
+    hub(b -> b.set(DEVICE_CONFIG, config));
     hub().registered(Fixtures.text("client-register-device.json"));
     WsClient constellation = hub().registered(Fixtures.text("client-register-constellation.json"));
 

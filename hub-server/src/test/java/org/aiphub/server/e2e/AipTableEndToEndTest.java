@@ -1,5 +1,6 @@
 package org.aiphub.server.e2e;
 
+import static org.aiphub.server.config.Settings.DEVICE_CONFIG;
 import static org.aiphub.server.e2e.AipHarness.QUIET;
 import static org.aiphub.server.e2e.AipHarness.assertAlive;
 import static org.aiphub.server.e2e.AipHarness.assertError;
@@ -502,7 +503,7 @@ class AipTableEndToEndTest {
         config,
         "devices:\n  dev-cap:\n    tier: \"small\"\n    max_concurrent_tasks: 2\n",
         StandardCharsets.UTF_8);
-    hub(b -> b.deviceConfig(config));
+    hub(b -> b.set(DEVICE_CONFIG, config));
     WsClient device = hub().device("dev-cap");
     WsClient a = hub().constellation("galaxy-a", "dev-cap");
     hub().startTask(a, "galaxy-a", device, "dev-cap", "s-1");

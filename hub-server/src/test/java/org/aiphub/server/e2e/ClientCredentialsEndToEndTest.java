@@ -1,5 +1,6 @@
 package org.aiphub.server.e2e;
 
+import static org.aiphub.server.config.Settings.DEVICE_CONFIG;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Level;
@@ -88,7 +89,7 @@ class ClientCredentialsEndToEndTest {
             + ":\n"
             + "    tier: silver\n");
     logs = LogCapture.attach(Level.DEBUG, "ROOT");
-    hub = TestHub.start(b -> b.deviceConfig(config));
+    hub = TestHub.start(b -> b.set(DEVICE_CONFIG, config));
     http = new HubHttp(hub);
   }
 

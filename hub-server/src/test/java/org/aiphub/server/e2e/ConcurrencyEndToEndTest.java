@@ -1,5 +1,6 @@
 package org.aiphub.server.e2e;
 
+import static org.aiphub.server.config.Settings.HISTORY_SIZE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -225,7 +226,7 @@ class ConcurrencyEndToEndTest {
     List<Device> devices = new ArrayList<>();
     List<Constellation> constellations = new ArrayList<>();
     ExecutorService senders = Executors.newFixedThreadPool(CONSTELLATIONS + 1);
-    try (TestHub hub = TestHub.start(b -> b.historySize(4 * TASKS))) {
+    try (TestHub hub = TestHub.start(b -> b.set(HISTORY_SIZE, 4 * TASKS))) {
       for (int i = 0; i < DEVICES; i++) {
         Device d = new Device(String.format("dev-%03d", i));
         d.connect(hub);

@@ -1,5 +1,7 @@
 package org.aiphub.server.e2e;
 
+import static org.aiphub.server.config.Settings.SLOW_CONSUMER_MAX_BYTES;
+import static org.aiphub.server.config.Settings.SLOW_CONSUMER_TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -243,7 +245,9 @@ class DisconnectEndToEndTest {
   void aClientThatClosesAndStopsReadingIsStillDroppedAndCleanedUp() {
     try (TestHub hub =
             TestHub.start(
-                b -> b.slowConsumerTimeout(Duration.ofMinutes(5)).slowConsumerMaxBytes(1L << 30));
+                b ->
+                    b.set(SLOW_CONSUMER_TIMEOUT, Duration.ofMinutes(5))
+                        .set(SLOW_CONSUMER_MAX_BYTES, 1L << 30));
         RawWsClient device = RawWsClient.connect(hub.wsUri(), 4096);
         WsClient owner = Clients.constellation(hub, "galaxy-1")) {
       device.sendText(ClientFrames.registerDevice("dev-mute"));

@@ -1,5 +1,6 @@
 package org.aiphub.server.e2e;
 
+import static org.aiphub.server.config.Settings.DUPLICATE_POLICY;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -99,7 +100,7 @@ class DuplicatePolicyEndToEndTest {
 
   @Test
   void takeoverClosesTheOldDeviceWith4000AndTheNewOneFinishesItsSessions() {
-    try (TestHub hub = TestHub.start(b -> b.duplicatePolicy(DuplicatePolicy.TAKEOVER));
+    try (TestHub hub = TestHub.start(b -> b.set(DUPLICATE_POLICY, DuplicatePolicy.TAKEOVER));
         WsClient old = Clients.device(hub, "dev-1");
         WsClient owner = Clients.constellation(hub, "galaxy-1")) {
       ClientRegistry registry = hub.server().registry();
@@ -135,7 +136,7 @@ class DuplicatePolicyEndToEndTest {
 
   @Test
   void takeoverOfAConstellationKeepsItsSessionsForTheNewSocket() {
-    try (TestHub hub = TestHub.start(b -> b.duplicatePolicy(DuplicatePolicy.TAKEOVER));
+    try (TestHub hub = TestHub.start(b -> b.set(DUPLICATE_POLICY, DuplicatePolicy.TAKEOVER));
         WsClient device = Clients.device(hub, "dev-1");
         WsClient old = Clients.constellation(hub, "galaxy-1")) {
       Clients.startTask(old, "galaxy-1", "dev-1", "s1");
@@ -157,7 +158,7 @@ class DuplicatePolicyEndToEndTest {
 
   @Test
   void takeoverAcrossTypesIsRefused() {
-    try (TestHub hub = TestHub.start(b -> b.duplicatePolicy(DuplicatePolicy.TAKEOVER));
+    try (TestHub hub = TestHub.start(b -> b.set(DUPLICATE_POLICY, DuplicatePolicy.TAKEOVER));
         WsClient device = Clients.device(hub, "dev-1");
         WsClient impostor = hub.connect()) {
       impostor.send(ClientFrames.registerConstellation("dev-1"));
@@ -178,7 +179,7 @@ class DuplicatePolicyEndToEndTest {
   @Test
   void theOldConnectionsCleanupNeverRemovesTheNewEntry() {
     int rounds = 30;
-    try (TestHub hub = TestHub.start(b -> b.duplicatePolicy(DuplicatePolicy.TAKEOVER));
+    try (TestHub hub = TestHub.start(b -> b.set(DUPLICATE_POLICY, DuplicatePolicy.TAKEOVER));
         WsClient owner = Clients.constellation(hub, "galaxy-1")) {
       ClientRegistry registry = hub.server().registry();
       List<WsClient> displaced = new ArrayList<>();

@@ -1,5 +1,8 @@
 package org.aiphub.server.e2e;
 
+import static org.aiphub.server.config.Settings.ALLOWED_ORIGINS;
+import static org.aiphub.server.config.Settings.DEVICE_CONFIG;
+import static org.aiphub.server.config.Settings.MAX_BODY_BYTES;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.entry;
 import static org.awaitility.Awaitility.await;
@@ -277,7 +280,7 @@ class HttpApiEndToEndTest {
   @Test
   void dispatchToADeviceAtItsConfiguredLimitIs429UntilATaskEnds() throws Exception {
     Path cfg = deviceConfig("devices:\n  dev-cap:\n    max_concurrent_tasks: 1\n");
-    start(b -> b.deviceConfig(cfg));
+    start(b -> b.set(DEVICE_CONFIG, cfg));
     WsClient dev = device("dev-cap", "linux");
 
     Map<String, Object> first = dispatch("dev-cap", "first", "first");
@@ -377,7 +380,7 @@ class HttpApiEndToEndTest {
                 + "    tier: \"gold\"\n"
                 + "    additional_features: [\"excel_automation\", \"gui\"]\n"
                 + "    max_concurrent_tasks: 3\n");
-    start(b -> b.deviceConfig(cfg));
+    start(b -> b.set(DEVICE_CONFIG, cfg));
     Instant before = Instant.now();
     WsClient dev = device("win-1", "windows", "gui", "office");
     constellation("con-1");
@@ -430,7 +433,7 @@ class HttpApiEndToEndTest {
                 + "    max_concurrent_tasks: 1\n"
                 + "  win-2:\n"
                 + "    tags: [\"office\"]\n");
-    start(b -> b.deviceConfig(cfg));
+    start(b -> b.set(DEVICE_CONFIG, cfg));
     WsClient win1 = device("win-1", "windows", "gui", "office");
     device("win-2", "windows", "gui");
     device("lin-1", "linux", "gui", "docker");
@@ -736,7 +739,7 @@ class HttpApiEndToEndTest {
   @Test
   void pagesOfAnAllowedOriginGetCorsHeadersAndAPreflightWithoutAKey() {
     String dash = "https://dash.example.com";
-    start(b -> b.allowedOrigins(List.of(dash)));
+    start(b -> b.set(ALLOWED_ORIGINS, List.of(dash)));
 
     HubHttp.Reply preflight =
         http.send(
@@ -856,7 +859,7 @@ class HttpApiEndToEndTest {
 
   @Test
   void bodiesOverMaxBodyBytesAre413WithAndWithoutExpectContinue() throws Exception {
-    start(b -> b.maxBodyBytes(4096));
+    start(b -> b.set(MAX_BODY_BYTES, 4096));
     WsClient dev = device("dev-1", "linux");
     byte[] big =
         HubHttp.write(Map.of("client_id", "dev-1", "request", "x".repeat(5000)))

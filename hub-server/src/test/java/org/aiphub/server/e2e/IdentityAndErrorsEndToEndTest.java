@@ -1,5 +1,6 @@
 package org.aiphub.server.e2e;
 
+import static org.aiphub.server.config.Settings.BAD_FRAMES_PER_MINUTE;
 import static org.aiphub.server.e2e.AipHarness.QUIET;
 import static org.aiphub.server.e2e.AipHarness.assertAlive;
 import static org.aiphub.server.e2e.AipHarness.assertError;
@@ -342,7 +343,7 @@ class IdentityAndErrorsEndToEndTest {
 
   @Test
   void tooManyBadFramesCloseTheConnection() {
-    h = AipHarness.start(b -> b.badFramesPerMinute(3));
+    h = AipHarness.start(b -> b.set(BAD_FRAMES_PER_MINUTE, 3));
     WsClient[] pair = fixtureTaskRunning();
     WsClient device = pair[0];
     for (int i = 0; i < 3; i++) {
@@ -367,7 +368,7 @@ class IdentityAndErrorsEndToEndTest {
 
   @Test
   void refusedFramesDoNotCountAgainstTheBadFrameBudget() {
-    h = AipHarness.start(b -> b.badFramesPerMinute(1));
+    h = AipHarness.start(b -> b.set(BAD_FRAMES_PER_MINUTE, 1));
     WsClient device = hub().registered(Fixtures.text("client-register-device.json"));
     for (int i = 0; i < 3; i++) {
       device.send(Fixtures.text("client-command-results.json"));

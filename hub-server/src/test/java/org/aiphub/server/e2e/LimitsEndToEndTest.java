@@ -1,6 +1,9 @@
 package org.aiphub.server.e2e;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.aiphub.server.config.Settings.MAX_FRAME_BYTES;
+import static org.aiphub.server.config.Settings.SLOW_CONSUMER_MAX_BYTES;
+import static org.aiphub.server.config.Settings.SLOW_CONSUMER_TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
@@ -138,7 +141,7 @@ class LimitsEndToEndTest {
 
   @Test
   void aFrameOverTheLimitClosesWith1009AndTheClientIsCleanedUp() {
-    try (TestHub hub = TestHub.start(b -> b.maxFrameBytes(LIMIT));
+    try (TestHub hub = TestHub.start(b -> b.set(MAX_FRAME_BYTES, LIMIT));
         WsClient device = Clients.device(hub, "dev-1")) {
       device.send(padded(ClientFrames.heartbeat("dev-1"), LIMIT + 1));
       assertThat(device.awaitClose()).isEqualTo(CloseCodes.MESSAGE_TOO_BIG);
@@ -149,7 +152,7 @@ class LimitsEndToEndTest {
 
   @Test
   void aFrameOverTheLimitIsRefusedBeforeRegistrationToo() {
-    try (TestHub hub = TestHub.start(b -> b.maxFrameBytes(LIMIT));
+    try (TestHub hub = TestHub.start(b -> b.set(MAX_FRAME_BYTES, LIMIT));
         RawWsClient raw = RawWsClient.connect(hub.wsUri())) {
       raw.sendText(padded(ClientFrames.registerDevice("dev-big"), LIMIT + 1));
       RawWsClient.Frame close = raw.readFrame();
@@ -161,7 +164,7 @@ class LimitsEndToEndTest {
 
   @Test
   void fragmentsAddingUpPastTheLimitCloseWith1009() throws Exception {
-    try (TestHub hub = TestHub.start(b -> b.maxFrameBytes(LIMIT))) {
+    try (TestHub hub = TestHub.start(b -> b.set(MAX_FRAME_BYTES, LIMIT))) {
       AipPeer device = AipPeer.connect(hub.wsUri(), (p, m) -> {});
       device.send(ClientFrames.registerDevice("dev-1"));
       assertThat(device.first().get(10, TimeUnit.SECONDS).status()).isEqualTo(TaskStatus.OK);
@@ -179,7 +182,7 @@ class LimitsEndToEndTest {
 
   @Test
   void aFrameOfExactlyTheLimitIsAccepted() {
-    try (TestHub hub = TestHub.start(b -> b.maxFrameBytes(LIMIT));
+    try (TestHub hub = TestHub.start(b -> b.set(MAX_FRAME_BYTES, LIMIT));
         WsClient device = Clients.device(hub, "dev-1");
         WsClient owner = Clients.constellation(hub, "galaxy-1")) {
       String empty = ClientFrames.task("galaxy-1", "dev-1", "big", "");
@@ -199,7 +202,7 @@ class LimitsEndToEndTest {
 
   @Test
   void fragmentsAddingUpToExactlyTheLimitAreAccepted() throws Exception {
-    try (TestHub hub = TestHub.start(b -> b.maxFrameBytes(LIMIT))) {
+    try (TestHub hub = TestHub.start(b -> b.set(MAX_FRAME_BYTES, LIMIT))) {
       LinkedBlockingQueue<ServerMessage> inbox = new LinkedBlockingQueue<>();
       AipPeer device = AipPeer.connect(hub.wsUri(), (p, m) -> inbox.add(m));
       device.send(ClientFrames.registerDevice("dev-1"));
@@ -225,9 +228,9 @@ class LimitsEndToEndTest {
     try (TestHub hub =
             TestHub.start(
                 b ->
-                    b.slowConsumerTimeout(Duration.ofMinutes(5))
-                        .maxFrameBytes(1024 * 1024)
-                        .slowConsumerMaxBytes(2L * 1024 * 1024));
+                    b.set(SLOW_CONSUMER_TIMEOUT, Duration.ofMinutes(5))
+                        .set(MAX_FRAME_BYTES, 1024 * 1024)
+                        .set(SLOW_CONSUMER_MAX_BYTES, 2L * 1024 * 1024));
         RawWsClient slow = RawWsClient.connect(hub.wsUri(), 4096);
         WsClient owner = Clients.constellation(hub, "galaxy-1");
         WsClient other = Clients.device(hub, "dev-ok")) {
@@ -251,10 +254,10 @@ class LimitsEndToEndTest {
   @Test
   void aResultNearARaisedFrameLimitReachesAReadingOwner() {
     int limit = 20 * 1024 * 1024;
-    try (TestHub hub = TestHub.start(b -> b.maxFrameBytes(limit));
+    try (TestHub hub = TestHub.start(b -> b.set(MAX_FRAME_BYTES, limit));
         WsClient device = Clients.device(hub, "dev-1");
         WsClient owner = Clients.constellation(hub, "galaxy-1")) {
-      assertThat(hub.server().config().slowConsumerMaxBytes()).isEqualTo(4L * limit);
+      assertThat(hub.server().config().limits().slowConsumerMaxBytes()).isEqualTo(4L * limit);
       Clients.startTask(owner, "galaxy-1", "dev-1", "big");
       assertThat(device.next().type()).isEqualTo(ServerMessageType.TASK);
       String filler = ClientFrames.filler(17 * 1024 * 1024);

@@ -1,5 +1,7 @@
 package org.aiphub.server.e2e;
 
+import static org.aiphub.server.config.Settings.SLOW_CONSUMER_MAX_BYTES;
+import static org.aiphub.server.config.Settings.SLOW_CONSUMER_TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -122,7 +124,9 @@ class RedeliveryEndToEndTest {
   void resultsThatFindTheOwnerClosingAreHeldAndDeliveredOnceWhenItIsBack() {
     try (TestHub hub =
             TestHub.start(
-                b -> b.slowConsumerTimeout(Duration.ofMinutes(5)).slowConsumerMaxBytes(1L << 30));
+                b ->
+                    b.set(SLOW_CONSUMER_TIMEOUT, Duration.ofMinutes(5))
+                        .set(SLOW_CONSUMER_MAX_BYTES, 1L << 30));
         WsClient device = Clients.device(hub, "dev-1");
         RawWsClient owner = RawWsClient.connect(hub.wsUri(), 4096)) {
       ClientRegistry registry = hub.server().registry();

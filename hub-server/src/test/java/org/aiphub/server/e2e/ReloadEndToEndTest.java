@@ -1,5 +1,6 @@
 package org.aiphub.server.e2e;
 
+import static org.aiphub.server.config.Settings.DEVICE_CONFIG;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -43,7 +44,7 @@ class ReloadEndToEndTest {
   @Test
   void reloadRemergesTheSystemInfoOfOnlineDevices() throws Exception {
     Path cfg = Fixtures.copy("device_config.yaml", dir);
-    try (TestHub hub = TestHub.start(b -> b.deviceConfig(cfg));
+    try (TestHub hub = TestHub.start(b -> b.set(DEVICE_CONFIG, cfg));
         WsClient device = hub.connect()) {
       HubHttp http = new HubHttp(hub);
       device.send(Fixtures.text("client-register-device.json"));
@@ -96,7 +97,7 @@ class ReloadEndToEndTest {
   void aBrokenFileIs500WithAReasonAndTheOldConfigStaysInForce() throws Exception {
     Path cfg = Fixtures.copy("device_config.yaml", dir);
     String good = Files.readString(cfg);
-    try (TestHub hub = TestHub.start(b -> b.deviceConfig(cfg));
+    try (TestHub hub = TestHub.start(b -> b.set(DEVICE_CONFIG, cfg));
         WsClient device = hub.connect()) {
       HubHttp http = new HubHttp(hub);
       device.send(Fixtures.text("client-register-device.json"));

@@ -1,5 +1,7 @@
 package org.aiphub.server.e2e;
 
+import static org.aiphub.server.config.Settings.DUPLICATE_POLICY;
+import static org.aiphub.server.config.Settings.PROBE_TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
@@ -90,7 +92,7 @@ class RobustReconnectEndToEndTest {
 
   @Test
   void aHalfOpenDeviceIsReplacedAfterTheProbeAndItsSessionsFail() {
-    try (TestHub hub = TestHub.start(b -> b.probeTimeout(PROBE));
+    try (TestHub hub = TestHub.start(b -> b.set(PROBE_TIMEOUT, PROBE));
         RawWsClient dead = halfOpenDevice(hub, DEVICE);
         WsClient owner = Clients.constellation(hub, OWNER)) {
       ClientRegistry registry = hub.server().registry();
@@ -154,7 +156,7 @@ class RobustReconnectEndToEndTest {
 
   @Test
   void withTheProbeOffEvenAHalfOpenHolderKeepsItsPlace() {
-    try (TestHub hub = TestHub.start(b -> b.probeTimeout(Duration.ZERO));
+    try (TestHub hub = TestHub.start(b -> b.set(PROBE_TIMEOUT, Duration.ZERO));
         RawWsClient dead = halfOpenDevice(hub, DEVICE);
         WsClient fresh = hub.connect()) {
       ClientConnection deadConn = hub.server().registry().getClient(DEVICE).orElseThrow();
@@ -176,7 +178,7 @@ class RobustReconnectEndToEndTest {
 
   @Test
   void aHalfOpenConstellationIsReplacedAndTheTaskItsSuccessorSentAtOnceIsServed() {
-    try (TestHub hub = TestHub.start(b -> b.probeTimeout(PROBE));
+    try (TestHub hub = TestHub.start(b -> b.set(PROBE_TIMEOUT, PROBE));
         WsClient device = Clients.device(hub, DEVICE);
         RawWsClient dead = RawWsClient.connect(hub.wsUri())) {
       dead.sendText(ClientFrames.registerConstellation(OWNER));
@@ -221,7 +223,7 @@ class RobustReconnectEndToEndTest {
 
   @Test
   void aLiveHolderKeepsItsPlaceAndTheNewcomerIsRefused() {
-    try (TestHub hub = TestHub.start(b -> b.probeTimeout(LONG_PROBE));
+    try (TestHub hub = TestHub.start(b -> b.set(PROBE_TIMEOUT, LONG_PROBE));
         WsClient holder = Clients.device(hub, DEVICE); // java.net.http answers pings itself
         WsClient owner = Clients.constellation(hub, OWNER);
         WsClient newcomer = hub.connect()) {
@@ -261,7 +263,7 @@ class RobustReconnectEndToEndTest {
 
   @Test
   void theHoldersAnswerToThePingIsWhatKeepsIt() {
-    try (TestHub hub = TestHub.start(b -> b.probeTimeout(LONG_PROBE));
+    try (TestHub hub = TestHub.start(b -> b.set(PROBE_TIMEOUT, LONG_PROBE));
         RawWsClient holder = halfOpenDevice(hub, DEVICE);
         WsClient newcomer = hub.connect()) {
       ClientConnection live = hub.server().registry().getClient(DEVICE).orElseThrow();
@@ -287,7 +289,9 @@ class RobustReconnectEndToEndTest {
   void underTakeoverTheNewcomerWinsAtOnceWithoutProbingTheHolder() {
     try (TestHub hub =
             TestHub.start(
-                b -> b.duplicatePolicy(DuplicatePolicy.TAKEOVER).probeTimeout(LONG_PROBE));
+                b ->
+                    b.set(DUPLICATE_POLICY, DuplicatePolicy.TAKEOVER)
+                        .set(PROBE_TIMEOUT, LONG_PROBE));
         RawWsClient old = halfOpenDevice(hub, DEVICE);
         WsClient owner = Clients.constellation(hub, OWNER)) {
       Clients.startTask(owner, OWNER, DEVICE, "s1");

@@ -1,5 +1,10 @@
 package org.aiphub.server.e2e;
 
+import static org.aiphub.server.config.Settings.SHUTDOWN_GRACE;
+import static org.aiphub.server.config.Settings.SLOW_CONSUMER_MAX_BYTES;
+import static org.aiphub.server.config.Settings.SLOW_CONSUMER_TIMEOUT;
+import static org.aiphub.server.config.Settings.WRITE_BUFFER_HIGH;
+import static org.aiphub.server.config.Settings.WRITE_BUFFER_LOW;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -308,7 +313,7 @@ class ShutdownEndToEndTest {
 
   @Test
   void shutdownFailsEverySessionTellsOwnersAndDevicesAndCloses1001() {
-    hub = TestHub.start(b -> b.shutdownGrace(GRACE));
+    hub = TestHub.start(b -> b.set(SHUTDOWN_GRACE, GRACE));
     WsClient dev1 = Clients.device(hub, "dev-1");
     WsClient dev2 = Clients.device(hub, "dev-2");
     WsClient owner = Clients.constellation(hub, "galaxy-1");
@@ -352,11 +357,11 @@ class ShutdownEndToEndTest {
     hub =
         TestHub.start(
             b ->
-                b.shutdownGrace(grace)
-                    .slowConsumerTimeout(Duration.ofMinutes(5))
-                    .writeBufferLow(8 * 1024)
-                    .writeBufferHigh(16 * 1024)
-                    .slowConsumerMaxBytes(1L << 30));
+                b.set(SHUTDOWN_GRACE, grace)
+                    .set(SLOW_CONSUMER_TIMEOUT, Duration.ofMinutes(5))
+                    .set(WRITE_BUFFER_LOW, 8 * 1024)
+                    .set(WRITE_BUFFER_HIGH, 16 * 1024)
+                    .set(SLOW_CONSUMER_MAX_BYTES, 1L << 30));
     try (RawWsClient stuck = RawWsClient.connect(hub.wsUri(), 4096)) {
       stuck.sendText(ClientFrames.registerDevice("dev-stuck"));
       Clients.assertRegistered(stuck.readMessage());
@@ -412,7 +417,7 @@ class ShutdownEndToEndTest {
 
   @Test
   void afterShutdownThePortIsClosedAndShutdownIsIdempotent() {
-    hub = TestHub.start(b -> b.shutdownGrace(GRACE));
+    hub = TestHub.start(b -> b.set(SHUTDOWN_GRACE, GRACE));
     URI uri = hub.wsUri();
     hub.server().shutdown();
     hub.server().shutdown();

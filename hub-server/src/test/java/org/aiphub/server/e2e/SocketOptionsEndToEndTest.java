@@ -1,5 +1,9 @@
 package org.aiphub.server.e2e;
 
+import static org.aiphub.server.config.Settings.SO_BACKLOG;
+import static org.aiphub.server.config.Settings.WORKER_THREADS;
+import static org.aiphub.server.config.Settings.WRITE_BUFFER_HIGH;
+import static org.aiphub.server.config.Settings.WRITE_BUFFER_LOW;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.channel.Channel;
@@ -27,10 +31,10 @@ class SocketOptionsEndToEndTest {
     try (TestHub hub =
             TestHub.start(
                 b ->
-                    b.soBacklog(321)
-                        .writeBufferLow(48 * 1024)
-                        .writeBufferHigh(96 * 1024)
-                        .workerThreads(2));
+                    b.set(SO_BACKLOG, 321)
+                        .set(WRITE_BUFFER_LOW, 48 * 1024)
+                        .set(WRITE_BUFFER_HIGH, 96 * 1024)
+                        .set(WORKER_THREADS, 2));
         WsClient device = Clients.device(hub, "dev-1")) {
       HubServer server = hub.server();
       boolean linux = System.getProperty("os.name").toLowerCase(Locale.ROOT).contains("linux");

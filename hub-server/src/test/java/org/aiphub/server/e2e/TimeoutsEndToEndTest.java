@@ -1,5 +1,12 @@
 package org.aiphub.server.e2e;
 
+import static org.aiphub.server.config.Settings.IDLE_TIMEOUT;
+import static org.aiphub.server.config.Settings.PING_TIMEOUT;
+import static org.aiphub.server.config.Settings.REGISTRATION_TIMEOUT;
+import static org.aiphub.server.config.Settings.SLOW_CONSUMER_MAX_BYTES;
+import static org.aiphub.server.config.Settings.SLOW_CONSUMER_TIMEOUT;
+import static org.aiphub.server.config.Settings.WRITE_BUFFER_HIGH;
+import static org.aiphub.server.config.Settings.WRITE_BUFFER_LOW;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -28,7 +35,7 @@ class TimeoutsEndToEndTest {
 
   @Test
   void aSocketThatNeverRegistersIsClosedWith1008() {
-    try (TestHub hub = TestHub.start(b -> b.registrationTimeout(SHORT));
+    try (TestHub hub = TestHub.start(b -> b.set(REGISTRATION_TIMEOUT, SHORT));
         WsClient silent = hub.connect()) {
       assertThat(silent.awaitClose()).isEqualTo(CloseCodes.POLICY_VIOLATION);
       assertThat(silent.closeReason()).isEqualTo("registration timeout");
@@ -39,7 +46,7 @@ class TimeoutsEndToEndTest {
 
   @Test
   void aRawSocketThatUpgradesAndNeverRegistersGetsTheCloseFrameThenEndOfStream() {
-    try (TestHub hub = TestHub.start(b -> b.registrationTimeout(SHORT));
+    try (TestHub hub = TestHub.start(b -> b.set(REGISTRATION_TIMEOUT, SHORT));
         RawWsClient silent = RawWsClient.connect(hub.wsUri())) {
       RawWsClient.Frame close = silent.readFrame();
       assertThat(close.opcode()).isEqualTo(RawWsClient.CLOSE);
@@ -50,7 +57,7 @@ class TimeoutsEndToEndTest {
 
   @Test
   void aClientThatRegisteredIsNotClosedByTheRegistrationTimer() {
-    try (TestHub hub = TestHub.start(b -> b.registrationTimeout(SHORT));
+    try (TestHub hub = TestHub.start(b -> b.set(REGISTRATION_TIMEOUT, SHORT));
         WsClient device = Clients.device(hub, "dev-1")) {
       await()
           .during(SHORT.multipliedBy(4))
@@ -63,7 +70,7 @@ class TimeoutsEndToEndTest {
 
   @Test
   void aSilentClientIsPingedThenClosedWith4001AndCleanedUp() {
-    try (TestHub hub = TestHub.start(b -> b.idleTimeout(SHORT).pingTimeout(SHORT));
+    try (TestHub hub = TestHub.start(b -> b.set(IDLE_TIMEOUT, SHORT).set(PING_TIMEOUT, SHORT));
         RawWsClient device = RawWsClient.connect(hub.wsUri());
         WsClient owner = Clients.constellation(hub, "galaxy-1")) {
       device.sendText(ClientFrames.registerDevice("dev-silent"));
@@ -99,7 +106,7 @@ class TimeoutsEndToEndTest {
   @Test
   void clientsThatAnswerPingsStayConnectedPastManyIdlePeriods() {
     Duration idle = Duration.ofMillis(200);
-    try (TestHub hub = TestHub.start(b -> b.idleTimeout(idle).pingTimeout(idle));
+    try (TestHub hub = TestHub.start(b -> b.set(IDLE_TIMEOUT, idle).set(PING_TIMEOUT, idle));
         WsClient device = Clients.device(hub, "dev-1");
         WsClient owner = Clients.constellation(hub, "galaxy-1");
         RawWsClient polite = RawWsClient.connect(hub.wsUri())) {
@@ -141,10 +148,10 @@ class TimeoutsEndToEndTest {
     try (TestHub hub =
             TestHub.start(
                 b ->
-                    b.slowConsumerTimeout(Duration.ofMillis(500))
-                        .writeBufferLow(8 * 1024)
-                        .writeBufferHigh(16 * 1024)
-                        .slowConsumerMaxBytes(1L << 30));
+                    b.set(SLOW_CONSUMER_TIMEOUT, Duration.ofMillis(500))
+                        .set(WRITE_BUFFER_LOW, 8 * 1024)
+                        .set(WRITE_BUFFER_HIGH, 16 * 1024)
+                        .set(SLOW_CONSUMER_MAX_BYTES, 1L << 30));
         RawWsClient slow = RawWsClient.connect(hub.wsUri(), 4096);
         WsClient owner = Clients.constellation(hub, "galaxy-1");
         WsClient other = Clients.device(hub, "dev-ok")) {

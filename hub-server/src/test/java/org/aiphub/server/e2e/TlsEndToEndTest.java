@@ -1,5 +1,8 @@
 package org.aiphub.server.e2e;
 
+import static org.aiphub.server.config.Settings.API_KEY;
+import static org.aiphub.server.config.Settings.TLS_CERT;
+import static org.aiphub.server.config.Settings.TLS_KEY;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -53,12 +56,17 @@ class TlsEndToEndTest {
   }
 
   private static TestHub tlsHub() {
-    return TestHub.start(b -> b.tlsCert(cert.certificatePem()).tlsKey(cert.privateKeyPem()));
+    return TestHub.start(
+        b -> b.set(TLS_CERT, cert.certificatePem()).set(TLS_KEY, cert.privateKeyPem()));
   }
 
   private static URI wss(TestHub hub) {
     return URI.create(
-        "wss://127.0.0.1:" + hub.port() + hub.server().config().wsPath() + "?token=" + TestHub.KEY);
+        "wss://127.0.0.1:"
+            + hub.port()
+            + hub.server().config().listen().wsPath()
+            + "?token="
+            + TestHub.KEY);
   }
 
   private static URI https(TestHub hub, String path) {
@@ -135,7 +143,9 @@ class TlsEndToEndTest {
   void aMissingCertificateFileStopsStartUpNamingTheSetting() {
     Path missing = dir.resolve("missing-cert.pem");
     assertThatThrownBy(
-            () -> TestHub.start(b -> b.tlsCert(missing).tlsKey(cert.privateKeyPem())).close())
+            () ->
+                TestHub.start(b -> b.set(TLS_CERT, missing).set(TLS_KEY, cert.privateKeyPem()))
+                    .close())
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("tls_cert")
         .hasMessageContaining(missing.toString());
@@ -145,7 +155,9 @@ class TlsEndToEndTest {
   void aMissingKeyFileStopsStartUpNamingTheSetting() {
     Path missing = dir.resolve("missing-key.pem");
     assertThatThrownBy(
-            () -> TestHub.start(b -> b.tlsCert(cert.certificatePem()).tlsKey(missing)).close())
+            () ->
+                TestHub.start(b -> b.set(TLS_CERT, cert.certificatePem()).set(TLS_KEY, missing))
+                    .close())
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("tls_key")
         .hasMessageContaining(missing.toString());
@@ -156,17 +168,24 @@ class TlsEndToEndTest {
     Path junkCert = Files.writeString(dir.resolve("junk-cert.pem"), "not a certificate\n");
     Path junkKey = Files.writeString(dir.resolve("junk-key.pem"), "not a key\n");
     assertThatThrownBy(
-            () -> TestHub.start(b -> b.tlsCert(junkCert).tlsKey(cert.privateKeyPem())).close())
+            () ->
+                TestHub.start(b -> b.set(TLS_CERT, junkCert).set(TLS_KEY, cert.privateKeyPem()))
+                    .close())
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("tls_cert");
     assertThatThrownBy(
-            () -> TestHub.start(b -> b.tlsCert(cert.certificatePem()).tlsKey(junkKey)).close())
+            () ->
+                TestHub.start(b -> b.set(TLS_CERT, cert.certificatePem()).set(TLS_KEY, junkKey))
+                    .close())
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("tls_key");
     // The certificate where the key belongs (a common mix-up).
     assertThatThrownBy(
             () ->
-                TestHub.start(b -> b.tlsCert(cert.certificatePem()).tlsKey(cert.certificatePem()))
+                TestHub.start(
+                        b ->
+                            b.set(TLS_CERT, cert.certificatePem())
+                                .set(TLS_KEY, cert.certificatePem()))
                     .close())
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("tls_key");
@@ -175,11 +194,19 @@ class TlsEndToEndTest {
   @Test
   void aCertificateWithoutAKeyIsRefusedByTheConfigItself() {
     assertThatThrownBy(
-            () -> HubConfig.builder().apiKey(TestHub.KEY).tlsCert(cert.certificatePem()).build())
+            () ->
+                HubConfig.builder()
+                    .set(API_KEY, TestHub.KEY)
+                    .set(TLS_CERT, cert.certificatePem())
+                    .build())
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("tls_key");
     assertThatThrownBy(
-            () -> HubConfig.builder().apiKey(TestHub.KEY).tlsKey(cert.privateKeyPem()).build())
+            () ->
+                HubConfig.builder()
+                    .set(API_KEY, TestHub.KEY)
+                    .set(TLS_KEY, cert.privateKeyPem())
+                    .build())
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("tls_cert");
   }

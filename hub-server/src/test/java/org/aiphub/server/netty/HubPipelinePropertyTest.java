@@ -2,6 +2,21 @@ package org.aiphub.server.netty;
 
 import static org.aiphub.core.testing.Fuzz.oneOf;
 import static org.aiphub.core.testing.Fuzz.weighted;
+import static org.aiphub.server.config.Settings.API_KEY;
+import static org.aiphub.server.config.Settings.BAD_FRAMES_PER_MINUTE;
+import static org.aiphub.server.config.Settings.DUPLICATE_POLICY;
+import static org.aiphub.server.config.Settings.HANDSHAKE_TIMEOUT;
+import static org.aiphub.server.config.Settings.IDLE_TIMEOUT;
+import static org.aiphub.server.config.Settings.MAX_BODY_BYTES;
+import static org.aiphub.server.config.Settings.MAX_FRAME_BYTES;
+import static org.aiphub.server.config.Settings.MAX_JSON_DEPTH;
+import static org.aiphub.server.config.Settings.PING_TIMEOUT;
+import static org.aiphub.server.config.Settings.PROBE_TIMEOUT;
+import static org.aiphub.server.config.Settings.REGISTRATION_TIMEOUT;
+import static org.aiphub.server.config.Settings.SLOW_CONSUMER_MAX_BYTES;
+import static org.aiphub.server.config.Settings.SLOW_CONSUMER_TIMEOUT;
+import static org.aiphub.server.config.Settings.WRITE_BUFFER_HIGH;
+import static org.aiphub.server.config.Settings.WRITE_BUFFER_LOW;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
@@ -124,20 +139,20 @@ class HubPipelinePropertyTest {
   /** Small limits and short timeouts, so the fuzz reaches them cheaply. */
   private static final HubConfig CONFIG =
       HubConfig.builder()
-          .apiKey(KEY)
-          .maxFrameBytes(MAX_FRAME)
-          .maxBodyBytes(MAX_BODY)
-          .maxJsonDepth(MAX_DEPTH)
-          .badFramesPerMinute(4)
-          .handshakeTimeout(Duration.ofSeconds(3))
-          .registrationTimeout(Duration.ofSeconds(3))
-          .idleTimeout(Duration.ofSeconds(6))
-          .pingTimeout(Duration.ofSeconds(2))
-          .probeTimeout(Duration.ofSeconds(1))
-          .writeBufferLow(1024)
-          .writeBufferHigh(2048)
-          .slowConsumerTimeout(Duration.ofSeconds(2))
-          .slowConsumerMaxBytes(8192)
+          .set(API_KEY, KEY)
+          .set(MAX_FRAME_BYTES, MAX_FRAME)
+          .set(MAX_BODY_BYTES, MAX_BODY)
+          .set(MAX_JSON_DEPTH, MAX_DEPTH)
+          .set(BAD_FRAMES_PER_MINUTE, 4)
+          .set(HANDSHAKE_TIMEOUT, Duration.ofSeconds(3))
+          .set(REGISTRATION_TIMEOUT, Duration.ofSeconds(3))
+          .set(IDLE_TIMEOUT, Duration.ofSeconds(6))
+          .set(PING_TIMEOUT, Duration.ofSeconds(2))
+          .set(PROBE_TIMEOUT, Duration.ofSeconds(1))
+          .set(WRITE_BUFFER_LOW, 1024)
+          .set(WRITE_BUFFER_HIGH, 2048)
+          .set(SLOW_CONSUMER_TIMEOUT, Duration.ofSeconds(2))
+          .set(SLOW_CONSUMER_MAX_BYTES, 8192L)
           .build();
 
   /** How long a hub-side close may wait for a client that does not read its close frame. */
@@ -209,7 +224,7 @@ class HubPipelinePropertyTest {
     }
 
     HubConfig config() {
-      return CONFIG.toBuilder().duplicatePolicy(policy).build();
+      return CONFIG.toBuilder().set(DUPLICATE_POLICY, policy).build();
     }
   }
 
@@ -326,14 +341,17 @@ class HubPipelinePropertyTest {
           new ClientRegistry(
               setup.policy(),
               DeviceConfig.empty(),
-              CONFIG.defaultMaxConcurrentTasks(),
-              CONFIG.maxSessionsPerConstellation(),
+              CONFIG.limits().defaultMaxConcurrentTasks(),
+              CONFIG.limits().maxSessionsPerConstellation(),
               clock);
-      sessions = new SessionTable(CONFIG.historySize(), CONFIG.historyAge(), clock);
+      sessions = new SessionTable(CONFIG.history().size(), CONFIG.history().age(), clock);
       TaskRouter router = new TaskRouter(registry, sessions, clock, RouterEvents.NONE);
       admission = new AdmissionControl(setup.maxConnections(), 0, 0, ticker::nanoTime);
       OriginPolicy origins =
-          new OriginPolicy(CONFIG.allowedHosts(), CONFIG.allowedOrigins(), CONFIG.host());
+          new OriginPolicy(
+              CONFIG.security().allowedHosts(),
+              CONFIG.security().allowedOrigins(),
+              CONFIG.listen().host());
       ApiKey key = ApiKey.of(KEY);
       HttpApiHandler api =
           new HttpApiHandler(
@@ -393,7 +411,8 @@ class HubPipelinePropertyTest {
           new EmbeddedSocketChannel(
               ticker,
               alloc,
-              new WriteBufferWaterMark(CONFIG.writeBufferLow(), CONFIG.writeBufferHigh()),
+              new WriteBufferWaterMark(
+                  CONFIG.limits().writeBufferLow(), CONFIG.limits().writeBufferHigh()),
               new InetSocketAddress(InetAddress.getLoopbackAddress(), nextPort++),
               initializer);
       Client c = new Client(name, ch);

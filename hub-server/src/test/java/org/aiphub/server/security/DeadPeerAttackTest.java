@@ -1,6 +1,13 @@
 package org.aiphub.server.security;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.aiphub.server.config.Settings.HANDSHAKE_TIMEOUT;
+import static org.aiphub.server.config.Settings.IDLE_TIMEOUT;
+import static org.aiphub.server.config.Settings.PING_TIMEOUT;
+import static org.aiphub.server.config.Settings.SLOW_CONSUMER_MAX_BYTES;
+import static org.aiphub.server.config.Settings.SLOW_CONSUMER_TIMEOUT;
+import static org.aiphub.server.config.Settings.WRITE_BUFFER_HIGH;
+import static org.aiphub.server.config.Settings.WRITE_BUFFER_LOW;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -45,11 +52,13 @@ class DeadPeerAttackTest {
         Arena a =
             Arena.start(
                 b ->
-                    b.slowConsumerTimeout(SLOW)
-                        .idleTimeout(Duration.ofMinutes(1)) // only the slow-consumer timer may act
-                        .writeBufferLow(8 * 1024)
-                        .writeBufferHigh(16 * 1024)
-                        .slowConsumerMaxBytes(1L << 30))) {
+                    b.set(SLOW_CONSUMER_TIMEOUT, SLOW)
+                        .set(
+                            IDLE_TIMEOUT,
+                            Duration.ofMinutes(1)) // only the slow-consumer timer may act
+                        .set(WRITE_BUFFER_LOW, 8 * 1024)
+                        .set(WRITE_BUFFER_HIGH, 16 * 1024)
+                        .set(SLOW_CONSUMER_MAX_BYTES, 1L << 30))) {
       WsClient owner = a.constellation("slow-owner");
       WsClient other = a.device("other-dev");
       RawWsClient slow = a.track(RawWsClient.connect(a.hub().wsUri(), 4096));
@@ -104,7 +113,7 @@ class DeadPeerAttackTest {
 
   @Test
   void aDeviceThatVanishesWithoutACloseIsClosedAfterTheIdleAndPingTimeouts() {
-    try (Arena a = Arena.start(b -> b.idleTimeout(IDLE).pingTimeout(PING))) {
+    try (Arena a = Arena.start(b -> b.set(IDLE_TIMEOUT, IDLE).set(PING_TIMEOUT, PING))) {
       RawWsClient ghost = a.raw();
       ghost.sendText(ClientFrames.registerDevice("ghost-dev"));
       // The ghost's last frame: from now on it sends nothing, not even a pong. The hub reads the
@@ -141,7 +150,7 @@ class DeadPeerAttackTest {
 
   @Test
   void aConstellationThatVanishesWithoutACloseIsClosedAndItsDeviceTold() {
-    try (Arena a = Arena.start(b -> b.idleTimeout(IDLE).pingTimeout(PING))) {
+    try (Arena a = Arena.start(b -> b.set(IDLE_TIMEOUT, IDLE).set(PING_TIMEOUT, PING))) {
       WsClient worker = a.device("worker-dev");
       RawWsClient ghost = a.raw();
       ghost.sendText(ClientFrames.registerConstellation("ghost-galaxy"));
@@ -184,7 +193,7 @@ class DeadPeerAttackTest {
 
   @Test
   void anHttpClientThatPipelinesRequestsAndNeverReadsIsThrottledAndClosed() throws Exception {
-    try (Arena a = Arena.start(b -> b.handshakeTimeout(Duration.ofMillis(500)))) {
+    try (Arena a = Arena.start(b -> b.set(HANDSHAKE_TIMEOUT, Duration.ofMillis(500)))) {
       AdmissionControl admission = HubState.admission(a.hub().server());
       RawSocket s = a.track(RawSocket.open(a.hub(), null, 4096));
       await().until(() -> admission.open() == 3);

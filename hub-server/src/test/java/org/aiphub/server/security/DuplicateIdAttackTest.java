@@ -1,5 +1,8 @@
 package org.aiphub.server.security;
 
+import static org.aiphub.server.config.Settings.DEVICE_CONFIG;
+import static org.aiphub.server.config.Settings.DUPLICATE_POLICY;
+import static org.aiphub.server.config.Settings.PROBE_TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -33,7 +36,7 @@ class DuplicateIdAttackTest {
 
   @Test
   void underRejectANewcomerWithALiveHoldersIdIsRefusedAndClosed() {
-    try (Arena a = Arena.start(b -> b.probeTimeout(PROBE))) {
+    try (Arena a = Arena.start(b -> b.set(PROBE_TIMEOUT, PROBE))) {
       List<String> frames =
           List.of(
               JsonFrames.registerDevice(Arena.DEVICE, "windows", List.of("evil")),
@@ -54,7 +57,7 @@ class DuplicateIdAttackTest {
 
   @Test
   void manySimultaneousClaimsOfALiveIdAreAllRefused() throws Exception {
-    try (Arena a = Arena.start(b -> b.probeTimeout(PROBE))) {
+    try (Arena a = Arena.start(b -> b.set(PROBE_TIMEOUT, PROBE))) {
       List<WsClient> attackers = new ArrayList<>();
       for (int i = 0; i < 10; i++) {
         attackers.add(a.connect());
@@ -85,7 +88,8 @@ class DuplicateIdAttackTest {
             + ClientTokens.sha256Hex(token)
             + "\"}}}");
     try (Arena a =
-        Arena.start(b -> b.duplicatePolicy(DuplicatePolicy.TAKEOVER).deviceConfig(devices))) {
+        Arena.start(
+            b -> b.set(DUPLICATE_POLICY, DuplicatePolicy.TAKEOVER).set(DEVICE_CONFIG, devices))) {
       WsClient guarded = a.registered(Frames.registerDevice("guarded-dev", token));
       WsClient guardedOwner = a.constellation("guarded-owner");
       guardedOwner.send(JsonFrames.task("guarded-owner", "guarded-dev", "guarded-1", "g", "work"));

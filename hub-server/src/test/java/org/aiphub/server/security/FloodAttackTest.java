@@ -1,6 +1,10 @@
 package org.aiphub.server.security;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.aiphub.server.config.Settings.HANDSHAKE_TIMEOUT;
+import static org.aiphub.server.config.Settings.MAX_CONNECTIONS;
+import static org.aiphub.server.config.Settings.MAX_CONNECTIONS_PER_ADDRESS;
+import static org.aiphub.server.config.Settings.REGISTRATIONS_PER_ADDRESS_PER_SECOND;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -29,7 +33,9 @@ class FloodAttackTest {
   @Test
   void socketsPastMaxConnectionsAreRefusedWith503AndCounted() {
     // The holders must stay for the test's length: no handshake timeout cuts them meanwhile.
-    try (Arena a = Arena.start(b -> b.maxConnections(10).handshakeTimeout(Duration.ofMinutes(1)))) {
+    try (Arena a =
+        Arena.start(
+            b -> b.set(MAX_CONNECTIONS, 10).set(HANDSHAKE_TIMEOUT, Duration.ofMinutes(1)))) {
       AdmissionControl admission = HubState.admission(a.hub().server());
       List<RawSocket> holders = new ArrayList<>();
       for (int i = 0; i < 8; i++) {
@@ -66,7 +72,7 @@ class FloodAttackTest {
 
   @Test
   void socketsPastThePerAddressLimitAreRefusedWhileOtherAddressesAreServed() {
-    try (Arena a = Arena.start(b -> b.maxConnectionsPerAddress(3))) {
+    try (Arena a = Arena.start(b -> b.set(MAX_CONNECTIONS_PER_ADDRESS, 3))) {
       AdmissionControl admission = HubState.admission(a.hub().server());
       for (int i = 0; i < 3; i++) {
         a.socket("127.0.0.2");
@@ -94,7 +100,7 @@ class FloodAttackTest {
   @Test
   void upgradesFasterThanThePerAddressRateGet429() {
     int rate = 2;
-    try (Arena a = Arena.start(b -> b.registrationsPerAddressPerSecond(rate))) {
+    try (Arena a = Arena.start(b -> b.set(REGISTRATIONS_PER_ADDRESS_PER_SECOND, rate))) {
       long start = System.nanoTime();
       int accepted = 0;
       int refused = 0;
@@ -139,7 +145,7 @@ class FloodAttackTest {
   @Test
   void keyGuessesFromOneAddressAreHeldToTheUpgradeRateAndCounted() {
     int rate = 2;
-    try (Arena a = Arena.start(b -> b.registrationsPerAddressPerSecond(rate))) {
+    try (Arena a = Arena.start(b -> b.set(REGISTRATIONS_PER_ADDRESS_PER_SECOND, rate))) {
       String host = RawSocket.host(a.hub());
       long start = System.nanoTime();
       int unauthorized = 0;

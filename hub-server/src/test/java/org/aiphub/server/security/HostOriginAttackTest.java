@@ -1,5 +1,7 @@
 package org.aiphub.server.security;
 
+import static org.aiphub.server.config.Settings.ALLOWED_HOSTS;
+import static org.aiphub.server.config.Settings.ALLOWED_ORIGINS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -137,8 +139,8 @@ class HostOriginAttackTest {
     try (Arena a =
         Arena.start(
             b ->
-                b.allowedHosts(List.of("hub.example.com", "127.0.0.1"))
-                    .allowedOrigins(List.of("https://dash.example.com")))) {
+                b.set(ALLOWED_HOSTS, List.of("hub.example.com", "127.0.0.1"))
+                    .set(ALLOWED_ORIGINS, List.of("https://dash.example.com")))) {
       String named = "Host: hub.example.com";
       for (String host : List.of("Host: localhost:" + a.hub().port(), "Host: evil.example.com")) {
         assertThat(upgrade(a, host).error(403)).as(host).contains("is not allowed");

@@ -1,6 +1,8 @@
 package org.aiphub.server.security;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.aiphub.server.config.Settings.BAD_FRAMES_PER_MINUTE;
+import static org.aiphub.server.config.Settings.MAX_FRAME_BYTES;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -92,7 +94,7 @@ class MalformedInputAttackTest {
 
   @Test
   void undecodableFramesAfterRegistrationGetAnErrorAndTheConnectionStays() {
-    try (Arena a = Arena.start(b -> b.badFramesPerMinute(10_000))) {
+    try (Arena a = Arena.start(b -> b.set(BAD_FRAMES_PER_MINUTE, 10_000))) {
       RawSocket s = a.rawDevice(MALLORY_DEV);
       String deep = "[".repeat(10_000) + "]".repeat(10_000);
       Map<byte[], String> frames = new LinkedHashMap<>();
@@ -188,7 +190,7 @@ class MalformedInputAttackTest {
             "prev_response_id",
             "error");
     List<Object> notStrings = List.of(7, 1.5, true, Map.of("a", "b"), List.of("heartbeat"));
-    try (Arena a = Arena.start(b -> b.badFramesPerMinute(10_000))) {
+    try (Arena a = Arena.start(b -> b.set(BAD_FRAMES_PER_MINUTE, 10_000))) {
       RawSocket s = a.rawDevice(MALLORY_DEV);
       for (String field : stringFields) {
         for (Object wrong : notStrings) {
@@ -231,7 +233,7 @@ class MalformedInputAttackTest {
 
   @Test
   void unknownEnumValuesAreRefusedByName() {
-    try (Arena a = Arena.start(b -> b.badFramesPerMinute(10_000))) {
+    try (Arena a = Arena.start(b -> b.set(BAD_FRAMES_PER_MINUTE, 10_000))) {
       RawSocket s = a.rawDevice(MALLORY_DEV);
       Map<String, String> unknown = new LinkedHashMap<>();
       unknown.put("type", "admin_command");
@@ -257,7 +259,8 @@ class MalformedInputAttackTest {
 
   @Test
   void hugeStringsAndArraysInsideTheFrameLimitAreServedOrRefusedAndNothingBreaks() {
-    try (Arena a = Arena.start(b -> b.maxFrameBytes(LIMIT).badFramesPerMinute(10_000))) {
+    try (Arena a =
+        Arena.start(b -> b.set(MAX_FRAME_BYTES, LIMIT).set(BAD_FRAMES_PER_MINUTE, 10_000))) {
       RawSocket s = a.rawDevice(MALLORY_DEV);
       WsClient mallory = a.constellation("mallory-galaxy");
       String big = ClientFrames.filler(900 * 1024);
@@ -302,7 +305,7 @@ class MalformedInputAttackTest {
 
   @Test
   void aClientOverItsBadFrameBudgetIsClosedWith1008() {
-    try (Arena a = Arena.start(b -> b.badFramesPerMinute(20))) {
+    try (Arena a = Arena.start(b -> b.set(BAD_FRAMES_PER_MINUTE, 20))) {
       RawSocket s = a.rawDevice(MALLORY_DEV);
       for (int i = 0; i < 20; i++) {
         assertThat(errorOf(s, RawSocket.text("not json " + i))).contains("malformed JSON");

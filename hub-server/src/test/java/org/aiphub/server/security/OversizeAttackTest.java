@@ -1,6 +1,8 @@
 package org.aiphub.server.security;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.aiphub.server.config.Settings.MAX_BODY_BYTES;
+import static org.aiphub.server.config.Settings.MAX_FRAME_BYTES;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -30,7 +32,7 @@ class OversizeAttackTest {
   private static final String MALLORY_DEV = "mallory-dev";
 
   private static Arena arena() {
-    return Arena.start(b -> b.maxFrameBytes(FRAME_LIMIT).maxBodyBytes(BODY_LIMIT));
+    return Arena.start(b -> b.set(MAX_FRAME_BYTES, FRAME_LIMIT).set(MAX_BODY_BYTES, BODY_LIMIT));
   }
 
   @Test

@@ -1,5 +1,6 @@
 package org.aiphub.server.security;
 
+import static org.aiphub.server.config.Settings.DEVICE_CONFIG;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Level;
@@ -47,7 +48,7 @@ class SecretsAttackTest {
     String[] secrets = {KEY, TOKEN, OTHER_TOKEN, digest};
     List<String> seen = new ArrayList<>();
     try (LogCapture logs = LogCapture.attach(Level.DEBUG, "ROOT");
-        Arena a = Arena.start(b -> b.deviceConfig(devices));
+        Arena a = Arena.start(b -> b.set(DEVICE_CONFIG, devices));
         // A dashboard watching from the start: every delta and sample the attack causes.
         FeedViewer watching = FeedViewer.open(a)) {
       // Without the right credential the id cannot be taken: not without one, not with a wrong

@@ -1,5 +1,7 @@
 package org.aiphub.server.security;
 
+import static org.aiphub.server.config.Settings.DEVICE_CONFIG;
+import static org.aiphub.server.config.Settings.MAX_SESSIONS_PER_CONSTELLATION;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -26,7 +28,7 @@ class SessionFloodAttackTest {
 
   @Test
   void aConstellationPastItsRunningSessionLimitIsRefused() {
-    try (Arena a = Arena.start(b -> b.maxSessionsPerConstellation(3))) {
+    try (Arena a = Arena.start(b -> b.set(MAX_SESSIONS_PER_CONSTELLATION, 3))) {
       WsClient device = a.device(MALLORY_DEV);
       WsClient mallory = a.constellation(MALLORY);
       for (int i = 0; i < 10; i++) {
@@ -73,7 +75,7 @@ class SessionFloodAttackTest {
       throws Exception {
     Path devices = dir.resolve("devices.json");
     Files.writeString(devices, "{\"devices\":{\"busy-dev\":{\"max_concurrent_tasks\":2}}}");
-    try (Arena a = Arena.start(b -> b.deviceConfig(devices))) {
+    try (Arena a = Arena.start(b -> b.set(DEVICE_CONFIG, devices))) {
       WsClient busy = a.device("busy-dev");
       WsClient mallory = a.constellation(MALLORY);
       for (int i = 0; i < 6; i++) {

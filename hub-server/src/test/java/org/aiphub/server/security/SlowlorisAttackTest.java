@@ -1,6 +1,9 @@
 package org.aiphub.server.security;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.aiphub.server.config.Settings.HANDSHAKE_TIMEOUT;
+import static org.aiphub.server.config.Settings.MAX_CONNECTIONS;
+import static org.aiphub.server.config.Settings.REGISTRATION_TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -33,7 +36,8 @@ class SlowlorisAttackTest {
   private static final Duration REGISTRATION = Duration.ofSeconds(1);
 
   private static Arena arena() {
-    return Arena.start(b -> b.handshakeTimeout(HANDSHAKE).registrationTimeout(REGISTRATION));
+    return Arena.start(
+        b -> b.set(HANDSHAKE_TIMEOUT, HANDSHAKE).set(REGISTRATION_TIMEOUT, REGISTRATION));
   }
 
   @Test
@@ -138,7 +142,10 @@ class SlowlorisAttackTest {
     // The innocents hold two of the five slots.
     try (Arena a =
         Arena.start(
-            b -> b.maxConnections(5).handshakeTimeout(timeout).registrationTimeout(timeout))) {
+            b ->
+                b.set(MAX_CONNECTIONS, 5)
+                    .set(HANDSHAKE_TIMEOUT, timeout)
+                    .set(REGISTRATION_TIMEOUT, timeout))) {
       AdmissionControl admission = HubState.admission(a.hub().server());
       long first = Timing.now();
       RawSocket plain1 = a.socket();

@@ -1,5 +1,10 @@
 package org.aiphub.server.testing;
 
+import static org.aiphub.server.config.Settings.API_KEY;
+import static org.aiphub.server.config.Settings.HOST;
+import static org.aiphub.server.config.Settings.PORT;
+import static org.aiphub.server.config.Settings.WORKER_THREADS;
+
 import java.net.URI;
 import java.util.function.UnaryOperator;
 import org.aiphub.server.HubServer;
@@ -23,7 +28,11 @@ public final class TestHub implements AutoCloseable {
   /** A hub with test defaults adjusted by {@code tweak}. */
   public static TestHub start(UnaryOperator<HubConfig.Builder> tweak) {
     HubConfig.Builder b =
-        HubConfig.builder().host("127.0.0.1").port(0).apiKey(KEY).workerThreads(2);
+        HubConfig.builder()
+            .set(HOST, "127.0.0.1")
+            .set(PORT, 0)
+            .set(API_KEY, KEY)
+            .set(WORKER_THREADS, 2);
     try {
       return new TestHub(HubServer.start(tweak.apply(b).build()));
     } catch (InterruptedException e) {
@@ -42,7 +51,8 @@ public final class TestHub implements AutoCloseable {
 
   /** The AIP endpoint with the right key. */
   public URI wsUri() {
-    return URI.create("ws://127.0.0.1:" + port() + server.config().wsPath() + "?token=" + KEY);
+    return URI.create(
+        "ws://127.0.0.1:" + port() + server.config().listen().wsPath() + "?token=" + KEY);
   }
 
   /** An HTTP URL on the hub. */
