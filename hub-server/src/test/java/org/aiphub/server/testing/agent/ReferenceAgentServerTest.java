@@ -467,6 +467,24 @@ class ReferenceAgentServerTest {
   }
 
   @Test
+  void aRefusedReuseOfARunningIdLeavesItsOwnerUntoldWhenTheDeviceLaterLeaves() {
+    // The reference's rollback of the refused task drops the target's whole session list.
+    agent.agent(AgentScript.of(CLICK));
+    WsClient d = device("dev-1");
+    WsClient c = constellation("t@dev-1", "dev-1");
+    WsClient free = constellation("galaxy", null);
+    c.send(task("t@dev-1", "dev-1", "busy", "n", "x"));
+    c.nextText();
+    d.nextText();
+    free.send(task("galaxy", "dev-1", "busy", "n", "x"));
+    assertThat(json(free.nextText()).path("type").asText()).isEqualTo("error");
+    d.abort();
+    await().until(() -> !agent.clients().contains("dev-1"));
+    c.expectNothing(QUIET);
+    assertThat(agent.runningSessions()).containsExactly("busy");
+  }
+
+  @Test
   void deviceInfoIsForConstellationsAndScopedToTheirTarget() {
     WsClient d = device("dev-1");
     device("dev-2");
@@ -596,7 +614,8 @@ class ReferenceAgentServerTest {
         "odd_frames",
         "pipelined_order",
         "two_owners_one_device",
-        "command_timeout"
+        "command_timeout",
+        "refused_reuse_then_device_drops"
       })
   void aTranscriptRecordedAgainstTheReferenceReplaysWithTheSameFrames(String transcript) {
     assertThat(TranscriptReplay.replay(transcript, agent.uri())).isEmpty();
