@@ -57,14 +57,6 @@ final class AgentConnection extends SimpleChannelInboundHandler<WebSocketFrame> 
     return platform;
   }
 
-  JsonNode systemInfo() {
-    return systemInfo;
-  }
-
-  Channel channel() {
-    return channel;
-  }
-
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     channel = ctx.channel();
