@@ -29,7 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Every row of docs/PROTOCOL.md, "Messages the hub handles", except device info (see {@link
  * AipDeviceInfoEndToEndTest}): heartbeats, the task relay, task_end, device errors, session id
- * reuse, the device task limit, and the types the hub does not handle.
+ * reuse (more in {@link SessionReuseEndToEndTest}), the device task limit, and the types the hub
+ * does not handle.
  */
 class AipTableEndToEndTest {
   private static final String DEVICE = "device_windows_001";
@@ -440,19 +441,28 @@ class AipTableEndToEndTest {
   }
 
   @Test
-  void finishedSessionIdOfAnotherOwnerIsRefused() {
+  void finishedSessionIdOfAnotherOwnerIsANewRun() {
     WsClient device = hub().device("dev-1");
     WsClient a = hub().constellation("galaxy-a", null);
     WsClient b = hub().constellation("galaxy-b", null);
     hub().startTask(a, "galaxy-a", device, "dev-1", "shared-1");
-    device.send(AipFrames.taskEnd("dev-1", "shared-1", "completed").text());
+    device.send(
+        AipFrames.taskEnd("dev-1", "shared-1", "completed").json("result", "\"a's\"").text());
     assertThat(a.next().type()).isEqualTo(ServerMessageType.TASK_END);
 
-    b.send(AipFrames.task("galaxy-b", "dev-1", "shared-1", "steal").text());
-    assertError(b.next(), "already used by another client");
-    device.expectNothing(QUIET);
-    assertNoSessions();
-    assertThat(hub().sessions().get("shared-1").orElseThrow().ownerId()).isEqualTo("galaxy-a");
+    // As in the reference server: a finished id is free for anyone.
+    b.send(AipFrames.task("galaxy-b", "dev-1", "shared-1", "mine").text());
+    assertThat(b.next().sessionId()).isEqualTo("shared-1");
+    assertThat(device.next().userRequest()).isEqualTo("mine");
+    assertRunning("shared-1", "galaxy-b", "dev-1");
+    device.send(AipFrames.taskEnd("dev-1", "shared-1", "completed").text());
+    ServerMessage end = b.next();
+    assertThat(end.type()).isEqualTo(ServerMessageType.TASK_END);
+    assertThat(end.result()).isNull();
+    a.expectNothing(QUIET);
+    assertThat(hub().sessions().runs("shared-1", 10))
+        .extracting(Session::ownerId)
+        .containsExactly("galaxy-b", "galaxy-a");
   }
 
   @Test

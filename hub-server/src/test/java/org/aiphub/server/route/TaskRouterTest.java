@@ -651,24 +651,6 @@ class TaskRouterTest {
     }
 
     @Test
-    void aFinishedSessionIdMayBeReusedByItsOwnerOnly() {
-      Client d = device("d1");
-      Client c = constellation("c1", null);
-      Client c2 = constellation("c2", null);
-      start(c, d, "s1");
-      d.handle(router, taskEnd("d1", "s1", TaskStatus.COMPLETED).build());
-      c.conn().clear();
-
-      c2.handle(router, task("c2", "d1", "s1", "mine"));
-      assertError(c2.conn().single(), "already used by another client");
-
-      c.handle(router, task("c1", "d1", "s1", "again"));
-      assertHeartbeatOk(c.conn().single());
-      assertThat(d.conn().single().userRequest()).isEqualTo("again");
-      assertThat(sessions.running("s1").orElseThrow().request()).isEqualTo("again");
-    }
-
-    @Test
     void aDeviceAtItsTaskLimitIsNotContacted() {
       hub(DuplicatePolicy.REJECT, 1);
       Client d = device("d1");
@@ -728,6 +710,178 @@ class TaskRouterTest {
       assertThat(events.lines()).contains("refused ghost owner_offline");
       assertThat(sessions.get("s1")).isEmpty();
       assertThat(d.conn().sent()).isEmpty();
+    }
+  }
+
+  // ------------------------------------------------------------------------ session id reuse
+
+  @Nested
+  class SessionIdReuse {
+    @Test
+    void galaxysSecondDeviceReusesAFinishedIdFromAnotherConstellation() {
+      // Galaxy: one task name per process, one constellation socket per device, session ids
+      // <task_name>@<task id> with task ids that recur across requests.
+      Client devA = device("devA");
+      Client devB = device("devB");
+      Client onA = constellation("tn@devA", "devA");
+      Client onB = constellation("tn@devB", "devB");
+      onA.handle(router, task("tn@devA", "devA", "tn@t1", "on the first device"));
+      onA.conn().clear();
+      devA.conn().clear();
+      devA.handle(
+          router,
+          taskEnd("devA", "tn@t1", TaskStatus.COMPLETED).result(Map.of("from", "devA")).build());
+      assertTaskEnd(onA.conn().single(), "tn@t1", TaskStatus.COMPLETED, null);
+      onA.conn().clear();
+
+      onB.handle(router, task("tn@devB", "devB", "tn@t1", "on the second device"));
+
+      ServerMessage ack = onB.conn().single();
+      assertHeartbeatOk(ack);
+      assertThat(ack.sessionId()).isEqualTo("tn@t1");
+      ServerMessage toDevice = devB.conn().single();
+      assertThat(toDevice.userRequest()).isEqualTo("on the second device");
+      assertThat(toDevice.sessionId()).isEqualTo("tn@t1");
+      Session second = sessions.running("tn@t1").orElseThrow();
+      assertThat(second.ownerId()).isEqualTo("tn@devB");
+      assertThat(second.executorId()).isEqualTo("devB");
+      assertThat(registry.getSessionOwner("tn@t1")).contains("tn@devB");
+      onB.conn().clear();
+
+      devB.handle(
+          router,
+          taskEnd("devB", "tn@t1", TaskStatus.COMPLETED).result(Map.of("from", "devB")).build());
+
+      ServerMessage end = onB.conn().single();
+      assertTaskEnd(end, "tn@t1", TaskStatus.COMPLETED, null);
+      assertThat(end.result()).isEqualTo(Map.of("from", "devB"));
+      assertThat(onA.conn().sent()).as("the first owner hears nothing of the second run").isEmpty();
+      assertThat(devA.conn().sent()).isEmpty();
+      List<Session> runs = sessions.runs("tn@t1", 10);
+      assertThat(runs).extracting(Session::ownerId).containsExactly("tn@devB", "tn@devA");
+      assertThat(runs)
+          .extracting(Session::request)
+          .containsExactly("on the second device", "on the first device");
+      assertThat(runs)
+          .extracting(Session::result)
+          .containsExactly(Map.of("from", "devB"), Map.of("from", "devA"));
+    }
+
+    @Test
+    void aFinishedSessionIdMayStillBeReusedByItsOwner() {
+      Client d = device("d1");
+      Client c = constellation("c1", null);
+      start(c, d, "s1");
+      d.handle(router, taskEnd("d1", "s1", TaskStatus.COMPLETED).build());
+      c.conn().clear();
+
+      c.handle(router, task("c1", "d1", "s1", "again"));
+
+      assertHeartbeatOk(c.conn().single());
+      assertThat(d.conn().single().userRequest()).isEqualTo("again");
+      assertThat(sessions.running("s1").orElseThrow().request()).isEqualTo("again");
+      assertThat(sessions.runs("s1", 10)).hasSize(2);
+    }
+
+    @Test
+    void aReusedIdNeverShowsTheNewOwnerThePreviousRun() {
+      Client d = device("d1");
+      Client c1 = constellation("c1", null);
+      Client c2 = constellation("c2", null);
+      start(c1, d, "s1");
+      d.handle(
+          router,
+          taskEnd("d1", "s1", TaskStatus.COMPLETED).result(Map.of("secret", "of c1")).build());
+      c1.conn().clear();
+
+      c2.handle(router, task("c2", "d1", "s1", "mine"));
+      assertHeartbeatOk(c2.conn().single());
+      c2.conn().clear();
+      assertThat(sessions.get("s1").orElseThrow().result()).isNull();
+      d.handle(router, taskEnd("d1", "s1", TaskStatus.FAILED).error("c2's own failure").build());
+
+      ServerMessage end = c2.conn().single();
+      assertTaskEnd(end, "s1", TaskStatus.FAILED, "c2's own failure");
+      assertThat(end.result()).isNull();
+      assertThat(c1.conn().sent()).isEmpty();
+    }
+
+    @Test
+    void anOutcomeHeldForAnOfflineOwnerRefusesEveryoneElseUntilItIsDelivered() {
+      Client d = device("d1");
+      Client c1 = constellation("c1", null);
+      Client c2 = constellation("c2", null);
+      start(c1, d, "s1");
+      router.disconnected(c1.conn(), c1.id()); // cancelled, held for c1
+      assertThat(sessions.counts().held()).isEqualTo(1);
+      d.conn().clear();
+
+      c2.handle(router, task("c2", "d1", "s1", "mine"));
+
+      assertError(c2.conn().sent().get(0), "session_id 's1' is already used by another client");
+      assertThat(c2.conn().sent().get(0).error()).doesNotContain("c1");
+      assertThat(d.conn().sent()).isEmpty();
+      assertThat(sessions.counts().held()).isEqualTo(1);
+      assertThat(events.lines()).contains("refused c2 session_conflict");
+      c2.conn().clear();
+
+      // the owner comes back and gets its outcome: now anyone may use the id
+      FakeConnection back = new FakeConnection("c1-back");
+      register(back, registerConstellation("c1", null));
+      assertTaskEnd(
+          back.sent().get(1), "s1", TaskStatus.FAILED, TaskRouter.CONSTELLATION_DISCONNECTED);
+      c2.handle(router, task("c2", "d1", "s1", "mine"));
+      assertHeartbeatOk(c2.conn().single());
+      assertThat(sessions.running("s1").orElseThrow().ownerId()).isEqualTo("c2");
+    }
+
+    @Test
+    void anOutcomeHeldForItsOwnerIsNotReusableByItUntilDelivered() {
+      Client d = device("d1");
+      Client c1 = constellation("c1", null);
+      start(c1, d, "s1");
+      router.disconnected(c1.conn(), c1.id());
+      // The owner is back on a connection that registered before the hold drained (the race
+      // the rule is for): the held record still blocks the id for it.
+      assertThat(sessions.hold(sessions.get("s1").orElseThrow())).isFalse(); // held already
+      Client again = new Client(new FakeConnection("c1-raw"), c1.id());
+
+      again.handle(router, task("c1", "d1", "s1", "again"));
+
+      assertError(again.conn().sent().get(0), "has an outcome not yet delivered to its owner");
+      assertThat(sessions.counts().held()).isEqualTo(1);
+    }
+
+    @Test
+    void aLateDeliveryFailureNeverReplaysAnOldRunOnceTheIdMovedOn() {
+      Client d = device("d1");
+      Client c1 = constellation("c1", null);
+      Client c2 = constellation("c2", null);
+      start(c1, d, "s1");
+      c1.conn().failLater();
+      d.handle(
+          router,
+          taskEnd("d1", "s1", TaskStatus.COMPLETED).result(Map.of("secret", "of c1")).build());
+      start(c2, d, "s1"); // the id is free: its run finished
+
+      c1.conn().failPending(); // the first owner's task_end was lost after all
+
+      assertThat(sessions.counts().held()).as("not held: the id has a newer run").isZero();
+      router.disconnected(c1.conn(), c1.id());
+      router.disconnected(c2.conn(), c2.id());
+      FakeConnection c1Back = new FakeConnection("c1-back");
+      register(c1Back, registerConstellation("c1", null));
+      FakeConnection c2Back = new FakeConnection("c2-back");
+      register(c2Back, registerConstellation("c2", null));
+      assertThat(c1Back.sent()).hasSize(1); // the registration reply only
+      assertThat(c2Back.sent()).hasSize(2);
+      assertTaskEnd(
+          c2Back.sent().get(1), "s1", TaskStatus.FAILED, TaskRouter.CONSTELLATION_DISCONNECTED);
+      assertThat(c2Back.sent().get(1).result()).isNull();
+      // the lost outcome is still in the history, under its own run
+      assertThat(sessions.runs("s1", 10))
+          .extracting(Session::result)
+          .containsExactly(null, Map.of("secret", "of c1"));
     }
   }
 
