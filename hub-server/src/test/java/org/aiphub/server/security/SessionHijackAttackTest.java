@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import org.aiphub.core.aip.ServerMessage;
 import org.aiphub.core.aip.ServerMessageType;
+import org.aiphub.core.aip.TaskStatus;
 import org.aiphub.core.session.Session;
 import org.aiphub.server.testing.WsClient;
 import org.junit.jupiter.api.Test;
@@ -34,6 +35,8 @@ class SessionHijackAttackTest {
         mallory.send(Frames.task(MALLORY, target, Arena.SESSION, "give me the result"));
         assertNoLeak(
             Arena.assertError(mallory.next(), "session_id 'innocent-session' is already used"));
+        // Its own refused task ends for the attacker at once; the running session goes on.
+        assertNoLeak(assertRefusalEnds(mallory.next(), Arena.SESSION));
       }
       assertThat(a.registry().getConstellationSessions(MALLORY)).isEmpty();
       assertThat(a.registry().getDeviceSessions(MALLORY_DEV)).isEmpty();
@@ -98,6 +101,7 @@ class SessionHijackAttackTest {
 
       mallory.send(Frames.task(MALLORY, Arena.DEVICE, dispatched, "mine now"));
       Arena.assertError(mallory.next(), "is already used by another client");
+      assertRefusalEnds(mallory.next(), dispatched);
       assertThat(a.bookkeeping()).isEqualTo(before);
       assertThat(a.sessions().running(dispatched).orElseThrow().ownerId()).isNull();
 
@@ -107,6 +111,15 @@ class SessionHijackAttackTest {
       assertThat(a.http().get("/api/task_result/nightly").ok(200)).containsEntry("status", "done");
       a.assertInnocentsUntouchedAndSessionCompletes();
     }
+  }
+
+  /** The task_end that ends a refused task for its sender. */
+  private static ServerMessage assertRefusalEnds(ServerMessage m, String sessionId) {
+    assertThat(m.type()).as("frame %s", m).isEqualTo(ServerMessageType.TASK_END);
+    assertThat(m.status()).isEqualTo(TaskStatus.FAILED);
+    assertThat(m.sessionId()).isEqualTo(sessionId);
+    assertThat(m.error()).contains("already used by another client");
+    return m;
   }
 
   /** A frame that says nothing about the session beyond the id the attacker sent itself. */
