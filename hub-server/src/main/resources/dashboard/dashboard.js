@@ -351,10 +351,16 @@
     }
   }
 
+  // One row per run: a finished session id may be reused (by anyone), and each run is its own
+  // record with its own request and result, never the other's.
+  function sessionKey(s) {
+    return s.session_id + '#' + String(s.run);
+  }
+
   function putSession(s) {
     if (!s || typeof s.session_id !== 'string') return;
     s._seen = Date.now(); // running durations grow from here, on the browser's clock
-    state.sessions.set(s.session_id, s);
+    state.sessions.set(sessionKey(s), s);
   }
 
   function trimSessions() {
@@ -364,7 +370,7 @@
       .sort((a, b) => endedAt(a) - endedAt(b));
     for (const s of finished) {
       if (state.sessions.size <= MAX_SESSIONS) break;
-      state.sessions.delete(s.session_id);
+      state.sessions.delete(sessionKey(s));
     }
   }
 
@@ -520,6 +526,7 @@
   function sessionRow(s) {
     const tr = el('tr');
     tr.dataset.id = s.session_id;
+    tr.dataset.run = String(s.run);
     const stateCell = el('td');
     const known = STATES.includes(s.state) ? s.state : 'other';
     stateCell.appendChild(el('span', 'state state-' + known, s.state));

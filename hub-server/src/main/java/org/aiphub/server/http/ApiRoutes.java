@@ -190,7 +190,7 @@ public final class ApiRoutes {
       return get(m).orElseGet(() -> device(path.substring("/api/devices/".length())));
     }
     if (path.startsWith("/api/sessions/")) {
-      return get(m).orElseGet(() -> session(path.substring("/api/sessions/".length())));
+      return get(m).orElseGet(() -> session(req, path.substring("/api/sessions/".length())));
     }
     return ApiResponse.error(404, "no route " + Text.quote(path));
   }
@@ -394,17 +394,9 @@ public final class ApiRoutes {
       return ApiResponse.error(400, "state must be one of running, completed, failed, cancelled");
     }
     String client = req.param("client");
-    int limit = DEFAULT_LIMIT;
-    String limitParam = req.param("limit");
-    if (limitParam != null) {
-      try {
-        limit = Integer.parseInt(limitParam);
-      } catch (NumberFormatException e) {
-        limit = -1;
-      }
-      if (limit < 1 || limit > MAX_LIMIT) {
-        return ApiResponse.error(400, "limit must be an integer from 1 to " + MAX_LIMIT);
-      }
+    int limit = limit(req);
+    if (limit < 1) {
+      return badLimit();
     }
     Predicate<Session> filter =
         s ->
@@ -420,14 +412,60 @@ public final class ApiRoutes {
     return ApiResponse.json(200, body);
   }
 
-  private ApiResponse session(String id) {
+  /** The {@code limit} parameter: its default when absent, -1 when it is not allowed. */
+  private static int limit(ApiRequest req) {
+    String limitParam = req.param("limit");
+    if (limitParam == null) {
+      return DEFAULT_LIMIT;
+    }
+    int limit;
+    try {
+      limit = Integer.parseInt(limitParam);
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+    return limit < 1 || limit > MAX_LIMIT ? -1 : limit;
+  }
+
+  private static ApiResponse badLimit() {
+    return ApiResponse.error(400, "limit must be an integer from 1 to " + MAX_LIMIT);
+  }
+
+  /**
+   * One session id: its newest run as a record, or with {@code all=true} every run the history
+   * holds (a finished id may be reused, by anyone), newest first: {@code {"session_id", "runs":
+   * [records], "count"}}, at most {@code limit} runs.
+   */
+  private ApiResponse session(ApiRequest req, String id) {
     if (ClientIds.problem("session_id", id) != null) {
       return ApiResponse.error(400, "invalid session id " + Text.quote(id));
     }
-    return sessions
-        .get(id)
-        .map(s -> ApiResponse.json(200, sessionJson(s)))
-        .orElseGet(() -> ApiResponse.error(404, "no session " + Text.quote(id)));
+    String all = req.param("all");
+    if (all != null && !"true".equals(all) && !"false".equals(all)) {
+      return ApiResponse.error(400, "all must be true or false");
+    }
+    if (!"true".equals(all)) {
+      return sessions
+          .get(id)
+          .map(s -> ApiResponse.json(200, sessionJson(s)))
+          .orElseGet(() -> ApiResponse.error(404, "no session " + Text.quote(id)));
+    }
+    int limit = limit(req);
+    if (limit < 1) {
+      return badLimit();
+    }
+    List<Object> runs = new ArrayList<>();
+    for (Session s : sessions.runs(id, limit)) {
+      runs.add(sessionJson(s));
+    }
+    if (runs.isEmpty()) {
+      return ApiResponse.error(404, "no session " + Text.quote(id));
+    }
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("session_id", id);
+    body.put("runs", runs);
+    body.put("count", runs.size());
+    return ApiResponse.json(200, body);
   }
 
   /** A session as JSON, as {@code /api/sessions} shows it. */

@@ -14,6 +14,8 @@ public final class JsonViews {
   public static Map<String, Object> session(Session s, Instant now) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("session_id", s.id());
+    // Runs of a reused id share the session id: the run number tells them apart (and orders them).
+    m.put("run", s.run());
     m.put("state", s.state().wire());
     m.put("owner", s.ownerId());
     m.put("origin", s.ownerId() == null ? "api" : "constellation");

@@ -230,7 +230,11 @@ public final class TaskRouter {
   public void handle(ClientConnection conn, Identity id, ClientMessage m, long receivedNanos) {
     String mismatch = IdentityPinning.mismatch(id, m);
     if (mismatch != null) {
-      reject(conn, id, mismatch, m.sessionId(), "identity_mismatch");
+      if (m.type() == ClientMessageType.TASK) {
+        refuseTask(conn, id, m, mismatch, m.sessionId(), "identity_mismatch");
+      } else {
+        reject(conn, id, mismatch, m.sessionId(), "identity_mismatch");
+      }
       return;
     }
     switch (m.type()) {
@@ -248,9 +252,10 @@ public final class TaskRouter {
         break;
       case TASK:
         if (id.isDevice()) {
-          reject(
+          refuseTask(
               conn,
               id,
+              m,
               "devices cannot start tasks: the hub runs no agent; tasks come from constellations",
               m.sessionId(),
               "device_task");
@@ -303,25 +308,65 @@ public final class TaskRouter {
     events.refused(id, label);
   }
 
+  /**
+   * Refuses a {@code task} frame: the error frame as for any refused frame, then (a hub rule,
+   * beyond the reference server) a {@code task_end} {@code failed} for the session id the task
+   * carried, with the same reason. Galaxy only logs error frames and waits for the task's {@code
+   * task_end}: without it, a refused task would hang until Galaxy's own timeout. The task_end goes
+   * to the sender only and changes nothing in the hub: a running session with that id (another
+   * client's) and its owner are untouched. There is none to send when the task carried no session
+   * id, when the id is too long to echo (the reply must stay small), or when the sender itself owns
+   * or runs a session with that id that is still running: that session's own task_end will come,
+   * and a failed one now would tell the sender that a session which goes on had ended.
+   *
+   * @param errorSessionId the session id the error frame names (for a task without one, the id the
+   *     hub generated for it), or null
+   */
+  private void refuseTask(
+      ClientConnection conn,
+      Identity id,
+      ClientMessage m,
+      String reason,
+      String errorSessionId,
+      String label) {
+    reject(conn, id, reason, errorSessionId, label);
+    String sessionId = m.sessionId();
+    if (sessionId == null
+        || sessionId.isEmpty()
+        || sessionId.length() > ClientIds.MAX_LENGTH
+        || partyToRunning(id, sessionId)) {
+      return;
+    }
+    conn.send(messages.taskRefused(sessionId, reason));
+  }
+
+  /** Whether {@code id} owns or executes a running session {@code sessionId}. */
+  private boolean partyToRunning(Identity id, String sessionId) {
+    Session s = sessions.running(sessionId).orElse(null);
+    return s != null && (id.clientId().equals(s.ownerId()) || id.clientId().equals(s.executorId()));
+  }
+
   private void startTask(ClientConnection conn, Identity id, ClientMessage m, long receivedNanos) {
     if (shuttingDown) {
-      reject(conn, id, "the hub is shutting down", m.sessionId(), "shutting_down");
+      refuseTask(conn, id, m, "the hub is shutting down", m.sessionId(), "shutting_down");
       return;
     }
     String target = m.targetId();
     if (target == null || target.isEmpty()) {
-      reject(
+      refuseTask(
           conn,
           id,
+          m,
           "a task needs a target_id naming a connected device",
           m.sessionId(),
           "bad_task");
       return;
     }
     if (id.targetId() != null && !id.targetId().equals(target)) {
-      reject(
+      refuseTask(
           conn,
           id,
+          m,
           "this constellation registered for device "
               + Text.quote(id.targetId())
               + " and may only send tasks to it",
@@ -330,19 +375,20 @@ public final class TaskRouter {
       return;
     }
     if (m.request() == null || m.request().isEmpty()) {
-      reject(conn, id, "a task needs a non-empty request", m.sessionId(), "bad_task");
+      refuseTask(conn, id, m, "a task needs a non-empty request", m.sessionId(), "bad_task");
       return;
     }
     String sessionId = m.sessionId() == null ? Ids.uuid() : m.sessionId();
     String idProblem = ClientIds.problem("session_id", sessionId);
     if (idProblem != null) {
-      reject(conn, id, idProblem, null, "bad_session_id");
+      refuseTask(conn, id, m, idProblem, null, "bad_session_id");
       return;
     }
     if (!registry.isDeviceConnected(target)) {
-      reject(
+      refuseTask(
           conn,
           id,
+          m,
           "target device " + Text.quote(target) + " is not connected",
           sessionId,
           "target_offline");
@@ -350,20 +396,27 @@ public final class TaskRouter {
     }
     String unreachable = unreachable(target);
     if (unreachable != null) {
-      reject(conn, id, unreachable, sessionId, "target_unreachable");
+      refuseTask(conn, id, m, unreachable, sessionId, "target_unreachable");
       return;
     }
     Reservation reservation;
     try {
       reservation = sessions.reserve(sessionId, id.clientId(), target, m.taskName(), m.request());
     } catch (SessionConflictException e) {
-      reject(conn, id, e.getMessage(), sessionId, "session_conflict");
+      if (e.reason() == SessionConflictException.Reason.ALREADY_RUNNING) {
+        // The sender's own session with this id runs on and will send its own task_end. Decided
+        // from the conflict, not by looking again: a session that ends meanwhile must not be
+        // followed by a second, failed task_end for its id.
+        reject(conn, id, e.getMessage(), sessionId, "session_conflict");
+      } else {
+        refuseTask(conn, id, m, e.getMessage(), sessionId, "session_conflict");
+      }
       return;
     }
     BindOutcome bound = registry.bindSession(sessionId, id.clientId(), target);
     if (bound != BindOutcome.BOUND) {
       sessions.abort(reservation);
-      reject(conn, id, bindRefusal(bound, target, sessionId), sessionId, bindLabel(bound));
+      refuseTask(conn, id, m, bindRefusal(bound, target, sessionId), sessionId, bindLabel(bound));
       return;
     }
     Session session = reservation.session();

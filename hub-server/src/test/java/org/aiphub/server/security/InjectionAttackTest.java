@@ -68,6 +68,9 @@ class InjectionAttackTest {
         ServerMessage badSession =
             Arena.assertError(a.owner().next(), "holds a character outside letters, digits");
         assertThat(LogChecks.firstDangerous(badSession.error())).isNegative();
+        // The refused task ends for its sender under the id exactly as it sent it (JSON-escaped on
+        // the wire), so it can tell which task ended; the hub logs and shows it nowhere.
+        Arena.assertRefusalEnd(a.owner().next(), id, badSession.error());
       }
       assertThat(a.registry().listClients()).containsExactlyInAnyOrder(Arena.DEVICE, Arena.OWNER);
       a.assertInnocentsUntouchedAndSessionCompletes();
