@@ -1115,8 +1115,22 @@ public final class ClientRegistry {
     }
   }
 
+  /**
+   * An id in a refusal: quoted, at most 128 characters, anything but printable ASCII (quotes and
+   * backslashes included) as a {@code \\uXXXX} escape, so a look-alike shows what it holds.
+   */
   private static String quote(String s) {
-    return "'" + (s.length() > 128 ? s.substring(0, 128) + "..." : s) + "'";
+    int n = Math.min(s.length(), 128);
+    StringBuilder out = new StringBuilder(n + 8).append('\'');
+    for (int i = 0; i < n; i++) {
+      char c = s.charAt(i);
+      if (c >= 0x20 && c < 0x7F && c != '\'' && c != '\\') {
+        out.append(c);
+      } else {
+        out.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+      }
+    }
+    return out.append(s.length() > n ? "...'" : "'").toString();
   }
 
   /** Test hook: recounts every index from the main maps; empty when all is consistent. */
