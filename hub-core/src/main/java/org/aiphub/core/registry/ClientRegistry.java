@@ -1044,6 +1044,11 @@ public final class ClientRegistry {
 
   /** The stripes of {@code id} and of its fold keys, in index order, each once. */
   private static int[] lockOrder(String id, List<String> keys) {
+    if (keys.size() == 1) { // the default rule: no stream, no sort
+      int a = stripeIndex(id);
+      int b = stripeIndex(keys.get(0));
+      return a == b ? new int[] {a} : new int[] {Math.min(a, b), Math.max(a, b)};
+    }
     int[] order = new int[keys.size() + 1];
     order[0] = stripeIndex(id);
     for (int i = 0; i < keys.size(); i++) {
