@@ -32,7 +32,6 @@ import org.aiphub.core.session.SessionState;
 import org.aiphub.core.session.SessionTable;
 import org.aiphub.server.DeviceConfigReloader;
 import org.aiphub.server.cluster.ClusterNode;
-import org.aiphub.server.route.ClientIds;
 import org.aiphub.server.route.DispatchException;
 import org.aiphub.server.route.TaskRouter;
 import org.aiphub.server.route.Text;
@@ -261,16 +260,17 @@ public final class ApiRoutes {
     }
     String name =
         taskName == null ? "task_" + org.aiphub.server.route.Ids.uuid() : (String) taskName;
+    String deviceId = router.ids().canonical((String) clientId);
     Session s;
     try {
-      s = router.dispatch((String) clientId, (String) request, name);
+      s = router.dispatch(deviceId, (String) request, name);
     } catch (DispatchException e) {
       return ApiResponse.error(e.reason().httpStatus(), e.getMessage());
     }
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("status", "dispatched");
     out.put("task_name", name);
-    out.put("client_id", clientId);
+    out.put("client_id", deviceId);
     out.put("session_id", s.id());
     return ApiResponse.json(200, out);
   }
@@ -313,7 +313,8 @@ public final class ApiRoutes {
     return ApiResponse.json(200, out);
   }
 
-  private ApiResponse device(String id) {
+  private ApiResponse device(String path) {
+    String id = router.ids().canonical(path);
     Optional<ClientInfo> info = registry.getClientInfo(id).filter(ClientInfo::isDevice);
     if (info.isEmpty()) {
       return ApiResponse.error(404, "no online device " + Text.quote(id));
@@ -393,7 +394,7 @@ public final class ApiRoutes {
     if (stateParam != null && state == null) {
       return ApiResponse.error(400, "state must be one of running, completed, failed, cancelled");
     }
-    String client = req.param("client");
+    String client = router.ids().canonical(req.param("client"));
     int limit = limit(req);
     if (limit < 1) {
       return badLimit();
@@ -436,8 +437,9 @@ public final class ApiRoutes {
    * holds (a finished id may be reused, by anyone), newest first: {@code {"session_id", "runs":
    * [records], "count"}}, at most {@code limit} runs.
    */
-  private ApiResponse session(ApiRequest req, String id) {
-    if (ClientIds.problem("session_id", id) != null) {
+  private ApiResponse session(ApiRequest req, String path) {
+    String id = router.ids().canonical(path);
+    if (router.ids().problem("session_id", id) != null) {
       return ApiResponse.error(400, "invalid session id " + Text.quote(id));
     }
     String all = req.param("all");

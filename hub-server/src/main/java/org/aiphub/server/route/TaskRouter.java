@@ -19,6 +19,7 @@ import org.aiphub.core.registry.ClientInfo;
 import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.registry.Departure;
 import org.aiphub.core.registry.DuplicateClientException;
+import org.aiphub.core.registry.LookAlikeClientException;
 import org.aiphub.core.session.Reservation;
 import org.aiphub.core.session.Session;
 import org.aiphub.core.session.SessionConflictException;
@@ -56,6 +57,7 @@ public final class TaskRouter {
   private final SessionTable sessions;
   private final Messages messages;
   private final RouterEvents events;
+  private final ClientIds ids;
   private volatile boolean shuttingDown;
 
   /** What became of a {@code register} frame. */
@@ -86,13 +88,23 @@ public final class TaskRouter {
    */
   public record Contested(ClientInfo holder, String reason) implements Registration {}
 
-  /** A router over a registry and a session table. */
+  /**
+   * A router over a registry and a session table, with the id rule the registry folds ids by (the
+   * default ASCII rule unless the registry was built with a {@link ClientIds}).
+   */
   public TaskRouter(
       ClientRegistry registry, SessionTable sessions, Clock clock, RouterEvents events) {
     this.registry = Objects.requireNonNull(registry, "registry");
     this.sessions = Objects.requireNonNull(sessions, "sessions");
     this.messages = new Messages(clock);
     this.events = Objects.requireNonNull(events, "events");
+    this.ids =
+        registry.folds() instanceof ClientIds ? (ClientIds) registry.folds() : ClientIds.ascii();
+  }
+
+  /** The id rule: what ids may hold, their stored form, which are too alike. */
+  public ClientIds ids() {
+    return ids;
   }
 
   /** The frames this router builds, for the transport's own replies. */
@@ -115,7 +127,9 @@ public final class TaskRouter {
    * is held under the reject policy comes back {@link Contested} instead of refused, so the caller
    * can check whether the holder is a half-open socket before refusing.
    */
-  public Registration register(ClientConnection conn, ClientMessage m, boolean probeDuplicates) {
+  public Registration register(
+      ClientConnection conn, ClientMessage frame, boolean probeDuplicates) {
+    ClientMessage m = ids.canonical(frame);
     if (shuttingDown) {
       return refuse(conn, "the hub is shutting down", "shutting_down");
     }
@@ -125,7 +139,7 @@ public final class TaskRouter {
           "the first message must be a register message, got '" + m.type().wire() + "'",
           "not_register");
     }
-    String idProblem = ClientIds.problem("client_id", m.clientId());
+    String idProblem = ids.problem("client_id", m.clientId());
     if (idProblem != null) {
       return refuse(conn, idProblem, "bad_client_id");
     }
@@ -156,6 +170,10 @@ public final class TaskRouter {
     String platform = null;
     if (m.clientType() == ClientType.CONSTELLATION) {
       target = m.targetId();
+      String targetProblem = target == null ? null : ids.problem("target_id", target);
+      if (targetProblem != null) {
+        return refuse(conn, targetProblem, "bad_target");
+      }
       if (target != null && !registry.isDeviceConnected(target)) {
         return refuse(
             conn, "target device " + Text.quote(target) + " is not connected", "bad_target");
@@ -174,6 +192,8 @@ public final class TaskRouter {
     Optional<ClientInfo> displaced;
     try {
       displaced = registry.addClient(clientId, platform, conn, m.clientType(), metadata);
+    } catch (LookAlikeClientException e) {
+      return refuse(conn, ids.lookAlikeReason(e), "look_alike_id");
     } catch (DuplicateClientException e) {
       Optional<ClientInfo> holder = registry.getClientInfo(clientId);
       if (probeDuplicates
@@ -227,7 +247,8 @@ public final class TaskRouter {
    *
    * @param receivedNanos {@link System#nanoTime()} when the frame arrived, for latency metrics
    */
-  public void handle(ClientConnection conn, Identity id, ClientMessage m, long receivedNanos) {
+  public void handle(ClientConnection conn, Identity id, ClientMessage frame, long receivedNanos) {
+    ClientMessage m = ids.canonical(frame);
     String mismatch = IdentityPinning.mismatch(id, m);
     if (mismatch != null) {
       if (m.type() == ClientMessageType.TASK) {
@@ -379,7 +400,7 @@ public final class TaskRouter {
       return;
     }
     String sessionId = m.sessionId() == null ? Ids.uuid() : m.sessionId();
-    String idProblem = ClientIds.problem("session_id", sessionId);
+    String idProblem = ids.problem("session_id", sessionId);
     if (idProblem != null) {
       refuseTask(conn, id, m, idProblem, null, "bad_session_id");
       return;

@@ -61,7 +61,9 @@ class InjectionAttackTest {
         // A target id or a session id is checked the same way.
         WsClient scoped = a.connect();
         scoped.send(Frames.registerConstellation("scoped-galaxy", id));
-        ServerMessage refusal = Arena.assertError(scoped.next(), "is not connected");
+        ServerMessage refusal =
+            Arena.assertError(scoped.next(), "target_id '" + id.substring(0, 3));
+        assertThat(refusal.error()).contains("holds a character outside letters, digits");
         assertThat(LogChecks.firstDangerous(refusal.error())).as(refusal.error()).isNegative();
         scoped.awaitClose();
         a.owner().send(Frames.task(Arena.OWNER, Arena.DEVICE, id, "x"));
