@@ -8,7 +8,10 @@ public final class CloseCodes {
   /** The hub is shutting down. */
   public static final int GOING_AWAY = 1001;
 
-  /** Invalid UTF-8 in a text frame. */
+  /** WebSocket protocol error: bad framing, an invalid close frame. */
+  public static final int PROTOCOL_ERROR = 1002;
+
+  /** Invalid UTF-8 in a text frame or a close reason. */
   public static final int INVALID_PAYLOAD = 1007;
 
   /** Policy violation: registration failed or timed out, too many bad frames, slow consumer. */

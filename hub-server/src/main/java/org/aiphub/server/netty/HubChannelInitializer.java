@@ -126,7 +126,10 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
                 WebSocketDecoderConfig.newBuilder()
                     .maxFramePayloadLength(config.maxFrameBytes())
                     .allowExtensions(false)
-                    .closeOnProtocolViolation(true)
+                    // The exception handler closes with the violation's code: Netty's own close
+                    // answers a broken close frame (code 1005, a reason that is not UTF-8) with a
+                    // bare TCP close instead of 1002 or 1007.
+                    .closeOnProtocolViolation(false)
                     .withUTF8Validator(true)
                     .build())
             .build();
