@@ -20,6 +20,7 @@ import org.aiphub.core.registry.DuplicatePolicy;
  * @param idleTimeout silence after which a connection is pinged
  * @param pingTimeout how long a pinged connection has to answer before it is closed
  * @param maxFrameBytes largest WebSocket message (after reassembly of fragments)
+ * @param maxFragmentsPerMessage most frames one WebSocket message may come in
  * @param maxJsonDepth deepest JSON nesting accepted in a frame
  * @param maxBodyBytes largest HTTP request body
  * @param badFramesPerMinute undecodable frames a client may send per minute before it is closed
@@ -65,6 +66,7 @@ public record HubConfig(
     Duration idleTimeout,
     Duration pingTimeout,
     int maxFrameBytes,
+    int maxFragmentsPerMessage,
     int maxJsonDepth,
     int maxBodyBytes,
     int badFramesPerMinute,
@@ -121,6 +123,7 @@ public record HubConfig(
     positive("slow_consumer_timeout", slowConsumerTimeout);
     positive("shutdown_grace", shutdownGrace);
     atLeast("max_frame_bytes", maxFrameBytes, 1024);
+    atLeast("max_fragments_per_message", maxFragmentsPerMessage, 1);
     atLeast("max_json_depth", maxJsonDepth, 2);
     atLeast("max_body_bytes", maxBodyBytes, 1024);
     atLeast("bad_frames_per_minute", badFramesPerMinute, 1);
@@ -273,6 +276,7 @@ public record HubConfig(
     private Duration idleTimeout = Duration.ofSeconds(90);
     private Duration pingTimeout = Duration.ofSeconds(10);
     private int maxFrameBytes = 4 * 1024 * 1024;
+    private int maxFragmentsPerMessage = 4096;
     private int maxJsonDepth = 64;
     private int maxBodyBytes = 1024 * 1024;
     private int badFramesPerMinute = 20;
@@ -318,6 +322,7 @@ public record HubConfig(
       idleTimeout = c.idleTimeout;
       pingTimeout = c.pingTimeout;
       maxFrameBytes = c.maxFrameBytes;
+      maxFragmentsPerMessage = c.maxFragmentsPerMessage;
       maxJsonDepth = c.maxJsonDepth;
       maxBodyBytes = c.maxBodyBytes;
       badFramesPerMinute = c.badFramesPerMinute;
@@ -405,6 +410,12 @@ public record HubConfig(
     /** Sets {@code max_frame_bytes}. */
     public Builder maxFrameBytes(int v) {
       maxFrameBytes = v;
+      return this;
+    }
+
+    /** Sets {@code max_fragments_per_message}. */
+    public Builder maxFragmentsPerMessage(int v) {
+      maxFragmentsPerMessage = v;
       return this;
     }
 
@@ -594,6 +605,7 @@ public record HubConfig(
           idleTimeout,
           pingTimeout,
           maxFrameBytes,
+          maxFragmentsPerMessage,
           maxJsonDepth,
           maxBodyBytes,
           badFramesPerMinute,

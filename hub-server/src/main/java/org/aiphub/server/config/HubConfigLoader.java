@@ -71,6 +71,7 @@ public final class HubConfigLoader {
     add("idle_timeout", Kind.DURATION, (b, v) -> b.idleTimeout((Duration) v));
     add("ping_timeout", Kind.DURATION, (b, v) -> b.pingTimeout((Duration) v));
     add("max_frame_bytes", Kind.BYTES, (b, v) -> b.maxFrameBytes(toInt(v)));
+    add("max_fragments_per_message", Kind.INT, (b, v) -> b.maxFragmentsPerMessage((Integer) v));
     add("max_json_depth", Kind.INT, (b, v) -> b.maxJsonDepth((Integer) v));
     add("max_body_bytes", Kind.BYTES, (b, v) -> b.maxBodyBytes(toInt(v)));
     add("bad_frames_per_minute", Kind.INT, (b, v) -> b.badFramesPerMinute((Integer) v));

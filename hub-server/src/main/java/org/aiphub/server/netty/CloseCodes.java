@@ -17,7 +17,7 @@ public final class CloseCodes {
   /** Policy violation: registration failed or timed out, too many bad frames, slow consumer. */
   public static final int POLICY_VIOLATION = 1008;
 
-  /** A message larger than {@code max_frame_bytes}. */
+  /** A message larger than {@code max_frame_bytes}, or in more than max_fragments_per_message. */
   public static final int MESSAGE_TOO_BIG = 1009;
 
   /** An unexpected error inside the hub. */

@@ -14,6 +14,7 @@ import static org.aiphub.server.netty.ChannelHandlerNames.LIVENESS;
 import static org.aiphub.server.netty.ChannelHandlerNames.SLOW_CONSUMER;
 import static org.aiphub.server.netty.ChannelHandlerNames.TLS;
 import static org.aiphub.server.netty.ChannelHandlerNames.WS_AGGREGATOR;
+import static org.aiphub.server.netty.ChannelHandlerNames.WS_FRAGMENTS;
 import static org.aiphub.server.netty.ChannelHandlerNames.WS_PROTOCOL;
 
 import io.netty.channel.ChannelHandler;
@@ -49,8 +50,8 @@ import org.aiphub.server.security.OriginPolicy;
  * and a good upgrade on the AIP path turns it into:
  *
  * <pre>
- * connection-limit -> [tls] -> ws codecs -> idle-state -> liveness -> ws-protocol -> ws-aggregator -> slow-consumer
- *   -> aip-codec -> connection -> exceptions
+ * connection-limit -> [tls] -> ws codecs -> idle-state -> liveness -> ws-protocol -> ws-fragments
+ *   -> ws-aggregator -> slow-consumer -> aip-codec -> connection -> exceptions
  * </pre>
  */
 public final class HubChannelInitializer extends ChannelInitializer<SocketChannel> {
@@ -174,7 +175,15 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
         new IdleStateHandler(config.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
     p.addBefore(EXCEPTIONS, LIVENESS, new LivenessHandler(config.pingTimeout(), events));
     p.addBefore(EXCEPTIONS, WS_PROTOCOL, new WebSocketServerProtocolHandler(wsConfig));
-    p.addBefore(EXCEPTIONS, WS_AGGREGATOR, new WebSocketFrameAggregator(config.maxFrameBytes()));
+    p.addBefore(
+        EXCEPTIONS, WS_FRAGMENTS, new FragmentLimiter(config.maxFragmentsPerMessage(), events));
+    WebSocketFrameAggregator aggregator = new WebSocketFrameAggregator(config.maxFrameBytes());
+    // As many components as a message may have fragments: the aggregator then never copies a
+    // message it is still collecting (by default it consolidates every 1024 components, so tiny
+    // fragments cost a copy of everything received so far each time), only the codec copies it,
+    // once.
+    aggregator.setMaxCumulationBufferComponents(Math.max(2, config.maxFragmentsPerMessage()));
+    p.addBefore(EXCEPTIONS, WS_AGGREGATOR, aggregator);
     p.addBefore(
         EXCEPTIONS,
         SLOW_CONSUMER,

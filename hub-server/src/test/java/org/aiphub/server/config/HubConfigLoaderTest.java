@@ -175,6 +175,7 @@ class HubConfigLoaderTest {
     m.put("idle_timeout", "2m");
     m.put("ping_timeout", "1500ms");
     m.put("max_frame_bytes", "8MiB");
+    m.put("max_fragments_per_message", "64");
     m.put("max_json_depth", "32");
     m.put("max_body_bytes", "512KiB");
     m.put("bad_frames_per_minute", "7");
@@ -218,6 +219,7 @@ class HubConfigLoaderTest {
         .idleTimeout(Duration.ofMinutes(2))
         .pingTimeout(Duration.ofMillis(1500))
         .maxFrameBytes(8 * 1024 * 1024)
+        .maxFragmentsPerMessage(64)
         .maxJsonDepth(32)
         .maxBodyBytes(512 * 1024)
         .badFramesPerMinute(7)
@@ -290,6 +292,7 @@ class HubConfigLoaderTest {
                 + "idle_timeout: 120\n"
                 + "ping_timeout: 1500ms\n"
                 + "max_frame_bytes: 8388608\n"
+                + "max_fragments_per_message: 64\n"
                 + "max_json_depth: 32\n"
                 + "max_body_bytes: 524288\n"
                 + "bad_frames_per_minute: 7\n"

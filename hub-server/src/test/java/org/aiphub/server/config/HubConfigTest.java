@@ -38,6 +38,7 @@ class HubConfigTest {
     assertThat(c.idleTimeout()).isEqualTo(Duration.ofSeconds(90));
     assertThat(c.pingTimeout()).isEqualTo(Duration.ofSeconds(10));
     assertThat(c.maxFrameBytes()).isEqualTo(4 * 1024 * 1024);
+    assertThat(c.maxFragmentsPerMessage()).isEqualTo(4096);
     assertThat(c.maxJsonDepth()).isEqualTo(64);
     assertThat(c.maxBodyBytes()).isEqualTo(1024 * 1024);
     assertThat(c.badFramesPerMinute()).isEqualTo(20);
@@ -88,6 +89,7 @@ class HubConfigTest {
         bad("shutdown_grace", "PT0S", b -> b.shutdownGrace(Duration.ZERO)),
         bad("shutdown_grace", null, b -> b.shutdownGrace(null)),
         bad("max_frame_bytes", "1023", b -> b.maxFrameBytes(1023)),
+        bad("max_fragments_per_message", "0", b -> b.maxFragmentsPerMessage(0)),
         bad("max_json_depth", "1", b -> b.maxJsonDepth(1)),
         bad("max_body_bytes", "1023", b -> b.maxBodyBytes(1023)),
         bad("bad_frames_per_minute", "0", b -> b.badFramesPerMinute(0)),
@@ -147,6 +149,7 @@ class HubConfigTest {
         ok("takeover", b -> b.duplicatePolicy(DuplicatePolicy.TAKEOVER)),
         ok("1ms timeouts", HubConfigTest::allDurationsOneMilli),
         ok("max_frame_bytes 1024", b -> b.maxFrameBytes(1024)),
+        ok("max_fragments_per_message 1", b -> b.maxFragmentsPerMessage(1)),
         ok("max_json_depth 2", b -> b.maxJsonDepth(2)),
         ok("max_body_bytes 1024", b -> b.maxBodyBytes(1024)),
         ok("bad_frames_per_minute 1", b -> b.badFramesPerMinute(1)),
