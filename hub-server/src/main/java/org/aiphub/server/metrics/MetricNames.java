@@ -68,8 +68,10 @@ public final class MetricNames {
    * the access checks: {@code bad_host} (a {@code Host} not allowed: DNS rebinding), {@code
    * bad_origin} (a browser {@code Origin} not allowed), {@code bad_key} (no or a wrong API key),
    * {@code rate} (an upgrade over {@code registrations_per_address_per_second}; also counted as
-   * {@code too_many_registrations} in {@link #CONNECTIONS_REFUSED}). Every reason is exposed from
-   * start-up, at zero until it happens.
+   * {@code too_many_registrations} in {@link #CONNECTIONS_REFUSED}), and {@code bad_request} (a
+   * request refused as malformed before those checks: undecodable, an HTTP/1.1 request without
+   * exactly one {@code Host}, a bad percent-escape, the AIP path in another spelling). Every reason
+   * is exposed from start-up, at zero until it happens.
    */
   public static final String HTTP_REFUSALS = "hub.http.refusals";
 

@@ -8,7 +8,10 @@ public final class CloseCodes {
   /** The hub is shutting down. */
   public static final int GOING_AWAY = 1001;
 
-  /** WebSocket protocol error: bad framing, an invalid close frame. */
+  /**
+   * WebSocket protocol error: bad framing, an invalid close frame, data before the handshake
+   * completed.
+   */
   public static final int PROTOCOL_ERROR = 1002;
 
   /** Invalid UTF-8 in a text frame or a close reason. */

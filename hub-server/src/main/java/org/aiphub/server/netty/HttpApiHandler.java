@@ -13,7 +13,6 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.QueryStringDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
@@ -97,14 +96,16 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
     boolean keepAlive = HttpUtil.isKeepAlive(req);
-    if (!req.decoderResult().isSuccess()) {
-      // The decoder drops everything after a malformed request: keeping the connection would
-      // leave the client's next request on it unanswered.
-      write(ctx, false, "other", ApiResponse.error(400, "malformed HTTP request"));
+    // The same decision as the handshake guard's in front of this handler, which already refused
+    // malformed requests: undecodable (the decoder drops everything after one, so the connection
+    // closes: the client's next request on it would stay unanswered), no or two Hosts, bad escapes.
+    RequestTarget target = RequestTarget.of(req, null);
+    if (target.kind() == RequestTarget.Kind.MALFORMED) {
+      refusals.accept(RequestRefusal.BAD_REQUEST);
+      write(ctx, false, "other", ApiResponse.error(400, target.problem()));
       return;
     }
-    QueryStringDecoder uri = new QueryStringDecoder(req.uri());
-    String path = uri.path();
+    String path = target.path();
     String label = ApiRoutes.routeLabel(path);
     String host = req.headers().get(HttpHeaderNames.HOST);
     RequestRefusal reason = RequestRefusal.BAD_HOST;
@@ -148,7 +149,7 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
     }
     ApiRequest request =
         new ApiRequest(
-            req.method().name(), path, uri.parameters(), ByteBufUtil.getBytes(req.content()));
+            req.method().name(), path, target.parameters(), ByteBufUtil.getBytes(req.content()));
     if (!ApiRoutes.isBlocking(request)) {
       write(ctx, keepAlive, label, CorsHeaders.allow(origin, answer(request)));
       return;

@@ -13,6 +13,7 @@ import static org.aiphub.server.netty.ChannelHandlerNames.IDLE_STATE;
 import static org.aiphub.server.netty.ChannelHandlerNames.LIVENESS;
 import static org.aiphub.server.netty.ChannelHandlerNames.SLOW_CONSUMER;
 import static org.aiphub.server.netty.ChannelHandlerNames.TLS;
+import static org.aiphub.server.netty.ChannelHandlerNames.UPGRADE_GATE;
 import static org.aiphub.server.netty.ChannelHandlerNames.WS_AGGREGATOR;
 import static org.aiphub.server.netty.ChannelHandlerNames.WS_FRAGMENTS;
 import static org.aiphub.server.netty.ChannelHandlerNames.WS_PROTOCOL;
@@ -50,8 +51,8 @@ import org.aiphub.server.security.OriginPolicy;
  * and a good upgrade on the AIP path turns it into:
  *
  * <pre>
- * connection-limit -> [tls] -> ws codecs -> idle-state -> liveness -> ws-protocol -> ws-fragments
- *   -> ws-aggregator -> slow-consumer -> aip-codec -> connection -> exceptions
+ * connection-limit -> [tls] -> ws codecs -> idle-state -> liveness -> ws-protocol -> upgrade-gate
+ *   -> ws-fragments -> ws-aggregator -> slow-consumer -> aip-codec -> connection -> exceptions
  * </pre>
  */
 public final class HubChannelInitializer extends ChannelInitializer<SocketChannel> {
@@ -115,8 +116,10 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
     this.frameCodec = new AipFrameCodec(new AipCodec(config.maxJsonDepth()), events);
     this.wsConfig =
         WebSocketServerProtocolConfig.newBuilder()
+            // Exactly the path: the guard hands on the requests it accepted with exactly this URI
+            // (RequestTarget decides what is a request for the AIP endpoint, for every check).
             .websocketPath(config.wsPath())
-            .checkStartsWith(true) // the guard already matched the path; this admits ?token=
+            .checkStartsWith(false)
             .handleCloseFrames(false) // the connection handler runs the close handshake
             // ...and writes every close frame itself: no automatic "1000 Bye" on close, which
             // would follow Netty's own 1002/1007/1009 after a protocol violation (Autobahn 7.x).
@@ -175,6 +178,7 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
         new IdleStateHandler(config.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
     p.addBefore(EXCEPTIONS, LIVENESS, new LivenessHandler(config.pingTimeout(), events));
     p.addBefore(EXCEPTIONS, WS_PROTOCOL, new WebSocketServerProtocolHandler(wsConfig));
+    p.addBefore(EXCEPTIONS, UPGRADE_GATE, new UpgradeGate());
     p.addBefore(
         EXCEPTIONS, WS_FRAGMENTS, new FragmentLimiter(config.maxFragmentsPerMessage(), events));
     WebSocketFrameAggregator aggregator = new WebSocketFrameAggregator(config.maxFrameBytes());
