@@ -11,6 +11,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 import org.aiphub.server.security.AdmissionControl;
@@ -24,11 +25,11 @@ import org.aiphub.server.security.OriginPolicy;
  * such as {@code /w%73}) gets a 400 whatever its path. A request for another path goes on to the
  * HTTP API. A request for the AIP path must come with an allowed {@code Host} (and, from a browser,
  * an allowed {@code Origin}), be a GET, fit its address's upgrade rate, carry the API key ({@code
- * ?token=KEY} or {@code Authorization: Bearer KEY}) and be a complete RFC 6455 version 13 upgrade,
- * in that order; anything else gets a JSON error (403, 405, 429, 401, 400, 426) and no upgrade. The
- * rate comes before the key so that guessing keys from one address is held to that rate too.
- * Malformed requests and refusals for Host, Origin, rate and key are reported as {@link
- * RequestRefusal}s.
+ * ?token=KEY} or {@code Authorization: Bearer KEY}; an empty one is absent, and every key presented
+ * must match) and be a complete RFC 6455 version 13 upgrade, in that order; anything else gets a
+ * JSON error (403, 405, 429, 401, 400, 426) and no upgrade. The rate comes before the key so that
+ * guessing keys from one address is held to that rate too. Malformed requests and refusals for
+ * Host, Origin, rate and key are reported as {@link RequestRefusal}s.
  *
  * <p>A good upgrade gets the WebSocket handlers installed behind this guard, which then steps out
  * of the pipeline, and goes on with its URI set to exactly the AIP path: the handshaker matches
@@ -124,7 +125,7 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
         status = HttpResponseStatus.TOO_MANY_REQUESTS;
         refusal = "too many registrations from this address; retry later";
         reason = RequestRefusal.RATE;
-      } else if (!apiKey.matches(presentedKey(req, target))) {
+      } else if (!apiKey.acceptsAll(presentedKeys(req, target))) {
         status = HttpResponseStatus.UNAUTHORIZED;
         refusal = "missing or invalid API key: pass ?token=KEY or Authorization: Bearer KEY";
         reason = RequestRefusal.BAD_KEY;
@@ -197,13 +198,16 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /** The key from {@code ?token=} (first value) or an {@code Authorization: Bearer} header. */
-  static String presentedKey(FullHttpRequest req, RequestTarget target) {
-    List<String> token = target.parameters().get("token");
-    if (token != null && !token.isEmpty()) {
-      return token.get(0);
+  /**
+   * Every key the request presents: each {@code token} query parameter and the credentials of each
+   * {@code Authorization: Bearer} header (see {@link ApiKey#acceptsAll} for the rule).
+   */
+  static List<String> presentedKeys(FullHttpRequest req, RequestTarget target) {
+    List<String> keys = new ArrayList<>(target.parameters().getOrDefault("token", List.of()));
+    for (String authorization : req.headers().getAll(HttpHeaderNames.AUTHORIZATION)) {
+      keys.add(bearer(authorization));
     }
-    return bearer(req.headers().get(HttpHeaderNames.AUTHORIZATION));
+    return keys;
   }
 
   /** The credentials of a {@code Bearer} authorization header, or null. */

@@ -14,6 +14,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
@@ -174,12 +175,16 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
     }
   }
 
+  /**
+   * Every key the request presents ({@code X-API-Key} and {@code Authorization: Bearer} headers;
+   * the API takes none in its URL), judged by the rule of {@link ApiKey#acceptsAll}.
+   */
   private boolean authorized(FullHttpRequest req) {
-    String key = req.headers().get("X-API-Key");
-    if (key == null) {
-      key = HandshakeGuard.bearer(req.headers().get(HttpHeaderNames.AUTHORIZATION));
+    List<String> keys = new ArrayList<>(req.headers().getAll("X-API-Key"));
+    for (String authorization : req.headers().getAll(HttpHeaderNames.AUTHORIZATION)) {
+      keys.add(HandshakeGuard.bearer(authorization));
     }
-    return apiKey.matches(key);
+    return apiKey.acceptsAll(keys);
   }
 
   private void write(ChannelHandlerContext ctx, boolean keepAlive, String label, ApiResponse r) {

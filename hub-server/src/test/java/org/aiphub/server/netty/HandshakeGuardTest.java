@@ -433,6 +433,56 @@ class HandshakeGuardTest {
     assertFalse(channel.finish());
   }
 
+  // Issue 13, finding 10a: an empty key is absent; every key presented must be the key.
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "/ws?token=|Bearer " + KEY,
+        "/ws?token=" + KEY + "|Bearer ",
+        "/ws?token=" + KEY + "|Bearer " + KEY,
+        "/ws?token=&token=" + KEY + "|",
+        "/ws?token=" + KEY + "|Basic czNjcmV0LWtleQ=="
+      })
+  void anEmptyKeyBesideTheRightOneIsAccepted(String uriAndAuthorization) {
+    String[] parts = uriAndAuthorization.split("\\|", -1);
+    FullHttpRequest req = upgrade(parts[0]);
+    if (!parts[1].isEmpty()) {
+      req.headers().set(HttpHeaderNames.AUTHORIZATION, parts[1]);
+    }
+
+    accepted(req);
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "/ws?token=" + KEY + "|Bearer wrong",
+        "/ws?token=wrong|Bearer " + KEY,
+        "/ws?token=" + KEY + "&token=wrong|",
+        "/ws?token=wrong&token=" + KEY + "|",
+        "/ws?token=|Bearer "
+      })
+  void twoDifferentKeysAreRefusedWhicheverIsRight(String uriAndAuthorization) throws Exception {
+    String[] parts = uriAndAuthorization.split("\\|", -1);
+    FullHttpRequest req = upgrade(parts[0]);
+    if (!parts[1].isEmpty()) {
+      req.headers().set(HttpHeaderNames.AUTHORIZATION, parts[1]);
+    }
+
+    refused(req, HttpResponseStatus.UNAUTHORIZED);
+    assertFalse(channel.finish());
+  }
+
+  @Test
+  void twoBearerHeadersMustBothBeTheKey() throws Exception {
+    FullHttpRequest req = upgrade("/ws");
+    req.headers().add(HttpHeaderNames.AUTHORIZATION, "Bearer " + KEY);
+    req.headers().add(HttpHeaderNames.AUTHORIZATION, "Bearer wrong");
+
+    refused(req, HttpResponseStatus.UNAUTHORIZED);
+    assertFalse(channel.finish());
+  }
+
   @Test
   void bearerParsing() {
     assertThat(HandshakeGuard.bearer(null)).isNull();
