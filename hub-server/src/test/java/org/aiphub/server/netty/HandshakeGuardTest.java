@@ -484,6 +484,22 @@ class HandshakeGuardTest {
   }
 
   @Test
+  void headOnTheAipPathIs405WithoutABody() {
+    FullHttpRequest req = upgrade("/ws?token=" + KEY);
+    req.setMethod(HttpMethod.HEAD);
+
+    assertFalse(channel.writeInbound(req));
+    FullHttpResponse r = channel.readOutbound();
+    assertThat(r.status()).isEqualTo(HttpResponseStatus.METHOD_NOT_ALLOWED);
+    assertThat(r.headers().get(HttpHeaderNames.ALLOW)).isEqualTo("GET");
+    assertThat(r.headers().getInt(HttpHeaderNames.CONTENT_LENGTH)).isPositive();
+    assertThat(r.content().readableBytes()).as("no body").isZero();
+    r.release();
+    assertThat(installs).isEmpty();
+    assertFalse(channel.finish());
+  }
+
+  @Test
   void bearerParsing() {
     assertThat(HandshakeGuard.bearer(null)).isNull();
     assertThat(HandshakeGuard.bearer("")).isNull();
