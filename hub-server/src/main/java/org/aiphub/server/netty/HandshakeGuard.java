@@ -35,9 +35,9 @@ import org.aiphub.server.security.OriginPolicy;
  * of the pipeline, and goes on with its URI set to exactly the AIP path: the handshaker matches
  * that path exactly, and the guard's checks are the ones it makes, so a request this guard lets
  * through never fails or slips past there (Netty would answer with a plain-text 400, or with an
- * empty 426 and leave the socket open with the WebSocket handlers installed). Whatever the client
- * sent behind it is WebSocket data, never another request: see {@link UpgradeGate}. One instance
- * per channel.
+ * empty 426 and leave the socket open with the WebSocket handlers installed). Nothing the client
+ * sent behind it is read as another request: {@link UpgradeGate} fails the connection instead. One
+ * instance per channel.
  */
 public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
   /** The only WebSocket version the hub speaks (RFC 6455). */
