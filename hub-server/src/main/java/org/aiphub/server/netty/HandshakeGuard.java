@@ -29,7 +29,8 @@ import org.aiphub.server.security.OriginPolicy;
  * must match) and be a complete RFC 6455 version 13 upgrade, in that order; anything else gets a
  * JSON error (403, 405, 429, 401, 400, 426) and no upgrade. The rate comes before the key so that
  * guessing keys from one address is held to that rate too. Malformed requests and refusals for
- * Host, Origin, rate and key are reported as {@link RequestRefusal}s.
+ * Host, Origin, rate and key are reported as {@link RequestRefusal}s. Every refusal closes the
+ * connection, and nothing after a refused request is read.
  *
  * <p>A good upgrade gets the WebSocket handlers installed behind this guard, which then steps out
  * of the pipeline, and goes on with its URI set to exactly the AIP path: the handshaker matches
@@ -49,6 +50,12 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
   private final OriginPolicy origins;
   private final AdmissionControl admission;
   private final Consumer<RequestRefusal> refusals;
+
+  /**
+   * Set by the first refusal, whose answer closes the connection: nothing the client pipelined
+   * behind the refused request is read, even while that answer is still on its way out.
+   */
+  private boolean refusedOne;
 
   /**
    * A guard that checks only the key (no Host, Origin or rate policy).
@@ -91,6 +98,10 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (refusedOne) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
     if (!(msg instanceof FullHttpRequest)) {
       ctx.fireChannelRead(msg);
       return;
@@ -149,6 +160,7 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
       throw e;
     }
     if (status != null) {
+      refusedOne = true;
       try {
         if (reason != null) {
           refusals.accept(

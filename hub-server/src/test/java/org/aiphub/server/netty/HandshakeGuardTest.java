@@ -500,6 +500,33 @@ class HandshakeGuardTest {
   }
 
   @Test
+  void nothingPipelinedBehindARefusedRequestIsRead() {
+    // The refusal's answer is still on its way out (a client that does not read), and the good
+    // upgrade the client pipelined behind the refused one arrives meanwhile.
+    HeldWrites held = new HeldWrites();
+    EmbeddedChannel ch = new EmbeddedChannel();
+    ch.pipeline().addLast(held);
+    ch.pipeline().addLast(new HandshakeGuard("/ws", ApiKey.of(KEY), installs::add));
+    held.hold();
+    FullHttpRequest behind = upgrade("/ws?token=" + KEY);
+    FullHttpRequest alsoBehind = upgrade("/api/clients");
+
+    assertFalse(ch.writeInbound(upgrade("/ws?token=wrong"), behind, alsoBehind));
+
+    assertThat(installs).as("no upgrade").isEmpty();
+    assertThat(behind.refCnt()).isZero();
+    assertThat(alsoBehind.refCnt()).isZero();
+    assertThat(held.heldMessages()).hasSize(1); // the 401 only
+    held.releaseAll();
+    FullHttpResponse r = ch.readOutbound();
+    assertThat(r.status()).isEqualTo(HttpResponseStatus.UNAUTHORIZED);
+    r.release();
+    assertThat(ch.isOpen()).isFalse();
+    assertFalse(ch.finish());
+    assertFalse(channel.finish());
+  }
+
+  @Test
   void bearerParsing() {
     assertThat(HandshakeGuard.bearer(null)).isNull();
     assertThat(HandshakeGuard.bearer("")).isNull();
