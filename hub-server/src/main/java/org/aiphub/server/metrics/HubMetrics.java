@@ -102,6 +102,8 @@ public final class HubMetrics implements RouterEvents, ConnectionEvents, AutoClo
     for (String outcome : new String[] {"completed", "failed", "cancelled"}) {
       counter(MetricNames.SESSIONS_FINISHED, "outcome", outcome);
     }
+    counter(
+        MetricNames.LIMITS_EXCEEDED, "limit", "max_fragments_per_message"); // 0 until it happens
 
     new JvmMemoryMetrics().bindTo(registry);
     gc.bindTo(registry);
@@ -258,6 +260,11 @@ public final class HubMetrics implements RouterEvents, ConnectionEvents, AutoClo
   @Override
   public void idleClosed() {
     idle.increment();
+  }
+
+  @Override
+  public void limitExceeded(String limit) {
+    counter(MetricNames.LIMITS_EXCEEDED, "limit", limit).increment();
   }
 
   @Override
