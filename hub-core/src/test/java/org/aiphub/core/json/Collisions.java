@@ -1,0 +1,26 @@
+package org.aiphub.core.json;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Strings that all share one {@code String.hashCode}: blocks of "Aa" and "BB". */
+public final class Collisions {
+  private Collisions() {}
+
+  /** The first {@code n} strings of {@code blocks} blocks each (n at most 2^blocks). */
+  public static List<String> keys(int n, int blocks) {
+    if (n > 1 << blocks) {
+      throw new IllegalArgumentException(n + " keys need more than " + blocks + " blocks");
+    }
+    List<String> out = new ArrayList<>(n);
+    StringBuilder b = new StringBuilder(blocks * 2);
+    for (int i = 0; i < n; i++) {
+      b.setLength(0);
+      for (int bit = blocks - 1; bit >= 0; bit--) {
+        b.append((i >>> bit & 1) == 0 ? "Aa" : "BB");
+      }
+      out.add(b.toString());
+    }
+    return out;
+  }
+}
