@@ -68,6 +68,7 @@ public final class ClientRegistry {
   private final ConcurrentHashMap<String, SessionLink> links = new ConcurrentHashMap<>();
 
   private final DuplicatePolicy policy;
+  private final ClientInfoLimits infoLimits;
   private final int defaultMaxConcurrentTasks;
   private final int maxSessionsPerOwner;
   private final Clock clock;
@@ -105,6 +106,28 @@ public final class ClientRegistry {
       int defaultMaxConcurrentTasks,
       int maxSessionsPerOwner,
       Clock clock) {
+    this(
+        policy,
+        deviceConfig,
+        defaultMaxConcurrentTasks,
+        maxSessionsPerOwner,
+        ClientInfoLimits.DEFAULTS,
+        clock);
+  }
+
+  /**
+   * A registry that also bounds what it caches per client.
+   *
+   * @param infoLimits the most metadata and system info cached per client
+   */
+  public ClientRegistry(
+      DuplicatePolicy policy,
+      DeviceConfig deviceConfig,
+      int defaultMaxConcurrentTasks,
+      int maxSessionsPerOwner,
+      ClientInfoLimits infoLimits,
+      Clock clock) {
+    this.infoLimits = Objects.requireNonNull(infoLimits, "infoLimits");
     if (maxSessionsPerOwner < 0) {
       throw new IllegalArgumentException("maxSessionsPerOwner must be >= 0");
     }
@@ -127,6 +150,11 @@ public final class ClientRegistry {
   /** Most sessions one constellation may have running (0: no limit). */
   public int maxSessionsPerOwner() {
     return maxSessionsPerOwner;
+  }
+
+  /** The most metadata and system info this registry caches per client. */
+  public ClientInfoLimits infoLimits() {
+    return infoLimits;
   }
 
   /** The duplicate-id policy this registry applies. */
@@ -153,6 +181,8 @@ public final class ClientRegistry {
    * @return the entry this one displaced under {@link DuplicatePolicy#TAKEOVER} (the caller closes
    *     its connection), or empty for a new id
    * @throws DuplicateClientException when the id is online and the policy refuses the newcomer
+   * @throws ClientInfoLimitException when the metadata passes the {@link #infoLimits()}; nothing is
+   *     registered
    */
   public Optional<ClientInfo> addClient(
       String clientId,
@@ -164,6 +194,9 @@ public final class ClientRegistry {
     requireId(clientId);
     Objects.requireNonNull(connection, "connection");
     Objects.requireNonNull(clientType, "clientType");
+    // Measured before the stripe is taken: it costs up to the size limit, and a refusal changes
+    // nothing, so no lock is needed.
+    infoLimits.checkMetadata(metadata, clientType == ClientType.DEVICE);
     synchronized (stripe(clientId)) {
       ClientInfo live = clients.get(clientId);
       if (live != null) {
@@ -546,12 +579,15 @@ public final class ClientRegistry {
    *
    * @return false when the device is offline, its entry belongs to another connection, or it is
    *     {@linkplain ClientInfo#mirrored() mirrored} (its own node merges its info)
+   * @throws ClientInfoLimitException when {@code reported} passes the {@link #infoLimits()}; the
+   *     cached info stays as it was
    */
   public boolean updateDeviceSystemInfo(
       String deviceId, ClientConnection expected, Map<String, Object> reported) {
     if (deviceId == null) {
       return false;
     }
+    infoLimits.checkSystemInfo(reported);
     synchronized (stripe(deviceId)) {
       ClientInfo old = clients.get(deviceId);
       if (old == null || !old.isDevice() || old.mirrored() || old.connection() != expected) {
@@ -929,6 +965,15 @@ public final class ClientRegistry {
 
   private static String quote(String s) {
     return "'" + (s.length() > 128 ? s.substring(0, 128) + "..." : s) + "'";
+  }
+
+  /** Test hook: distinct capabilities in the index, and (device, capability) pairs in it. */
+  long[] capabilityIndexSize() {
+    long pairs = 0;
+    for (Set<String> ids : devicesByCapability.values()) {
+      pairs += ids.size();
+    }
+    return new long[] {devicesByCapability.size(), pairs};
   }
 
   /** Test hook: recounts every index from the main maps; empty when all is consistent. */
