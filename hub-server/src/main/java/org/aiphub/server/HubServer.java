@@ -86,6 +86,7 @@ public final class HubServer implements AutoCloseable {
             loadDeviceConfig(config),
             config.limits().defaultMaxConcurrentTasks(),
             config.limits().maxSessionsPerConstellation(),
+            config.budgets().clientInfoLimits(),
             clock);
     this.sessions = new SessionTable(config.history().size(), config.history().age(), clock);
     // Loaded before any thread exists: a bad certificate then stops start-up with nothing to undo.

@@ -111,7 +111,9 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
     this.channels = channels;
     this.events = events;
     this.httpApi = httpApi;
-    this.frameCodec = new AipFrameCodec(new AipCodec(config.limits().maxJsonDepth()), events);
+    this.frameCodec =
+        new AipFrameCodec(
+            new AipCodec(config.limits().maxJsonDepth(), config.budgets().maxJsonTokens()), events);
     this.wsConfig =
         WebSocketServerProtocolConfig.newBuilder()
             .websocketPath(config.listen().wsPath())
