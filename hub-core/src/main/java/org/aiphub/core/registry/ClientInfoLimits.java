@@ -47,12 +47,13 @@ public record ClientInfoLimits(long maxInfoBytes, int maxFeatures, int maxFeatur
     if (metadata == null) {
       return;
     }
-    checkSize("metadata", metadata);
+    // The lists first: their message says more than the size's, and costs less to find.
     if (device && metadata.get("system_info") instanceof Map) {
       @SuppressWarnings("unchecked")
       Map<String, Object> si = (Map<String, Object>) metadata.get("system_info");
       checkLists(si);
     }
+    checkSize("metadata", metadata);
   }
 
   /**
@@ -64,8 +65,8 @@ public record ClientInfoLimits(long maxInfoBytes, int maxFeatures, int maxFeatur
     if (systemInfo == null) {
       return;
     }
-    checkSize("metadata.system_info", systemInfo);
     checkLists(systemInfo);
+    checkSize("metadata.system_info", systemInfo);
   }
 
   private void checkSize(String what, Map<String, Object> value) {

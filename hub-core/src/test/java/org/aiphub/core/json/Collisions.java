@@ -9,6 +9,15 @@ public final class Collisions {
 
   /** The first {@code n} strings of {@code blocks} blocks each (n at most 2^blocks). */
   public static List<String> keys(int n, int blocks) {
+    return keys(n, blocks, "");
+  }
+
+  /**
+   * The first {@code n} strings of {@code prefix} then {@code blocks} blocks each. A one-character
+   * prefix moves the blocks off the 4-byte boundaries of Jackson's own name hash, whose symbol
+   * table would otherwise refuse them as a flood: they then reach the hub's structures.
+   */
+  public static List<String> keys(int n, int blocks, String prefix) {
     if (n > 1 << blocks) {
       throw new IllegalArgumentException(n + " keys need more than " + blocks + " blocks");
     }
@@ -16,6 +25,7 @@ public final class Collisions {
     StringBuilder b = new StringBuilder(blocks * 2);
     for (int i = 0; i < n; i++) {
       b.setLength(0);
+      b.append(prefix);
       for (int bit = blocks - 1; bit >= 0; bit--) {
         b.append((i >>> bit & 1) == 0 ? "Aa" : "BB");
       }
