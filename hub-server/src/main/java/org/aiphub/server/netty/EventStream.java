@@ -26,6 +26,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.aiphub.core.json.JsonValues;
+import org.aiphub.server.FatalErrors;
 import org.aiphub.server.dashboard.DashboardState;
 
 /**
@@ -51,11 +52,15 @@ public final class EventStream implements AutoCloseable {
   public EventStream(DashboardState state, EventExecutor executor) {
     this.state = state;
     this.viewers = new DefaultChannelGroup("dashboard", executor);
+    // Guarded: Netty logs what a timer throws and goes on, which would hide an OutOfMemoryError.
     this.deltas =
-        executor.scheduleAtFixedRate(() -> broadcast(state.delta()), 1, 1, TimeUnit.SECONDS);
+        executor.scheduleAtFixedRate(
+            FatalErrors.guard(() -> broadcast(state.delta())), 1, 1, TimeUnit.SECONDS);
     this.samples =
-        executor.scheduleAtFixedRate(() -> broadcast(state.sample()), 0, 2, TimeUnit.SECONDS);
-    this.keepalive = executor.scheduleAtFixedRate(this::keepalive, 15, 15, TimeUnit.SECONDS);
+        executor.scheduleAtFixedRate(
+            FatalErrors.guard(() -> broadcast(state.sample())), 0, 2, TimeUnit.SECONDS);
+    this.keepalive =
+        executor.scheduleAtFixedRate(FatalErrors.guard(this::keepalive), 15, 15, TimeUnit.SECONDS);
   }
 
   /** Viewers connected now. */
