@@ -21,6 +21,7 @@ import org.aiphub.core.registry.Departure;
 import org.aiphub.core.registry.DuplicateClientException;
 import org.aiphub.core.session.Reservation;
 import org.aiphub.core.session.Session;
+import org.aiphub.core.session.SessionBudgetException;
 import org.aiphub.core.session.SessionConflictException;
 import org.aiphub.core.session.SessionState;
 import org.aiphub.core.session.SessionTable;
@@ -402,6 +403,10 @@ public final class TaskRouter {
     Reservation reservation;
     try {
       reservation = sessions.reserve(sessionId, id.clientId(), target, m.taskName(), m.request());
+    } catch (SessionBudgetException e) {
+      events.limitExceeded(e.limit());
+      refuseTask(conn, id, m, e.getMessage(), sessionId, e.limit());
+      return;
     } catch (SessionConflictException e) {
       if (e.reason() == SessionConflictException.Reason.ALREADY_RUNNING) {
         // The sender's own session with this id runs on and will send its own task_end. Decided
@@ -427,7 +432,7 @@ public final class TaskRouter {
         .ifPresent(
             device ->
                 device.send(
-                    messages.taskForDevice(session),
+                    messages.taskForDevice(session, m.request()),
                     () -> events.taskDispatched(session, receivedNanos)));
     events.sessionStarted(session, receivedNanos);
   }
@@ -607,9 +612,11 @@ public final class TaskRouter {
 
   /**
    * Sends a device a task on behalf of the hub itself (the HTTP API): the session has no owner, and
-   * its outcome stays in the session history for {@code /api/task_result}.
+   * its outcome stays in the session history for {@code /api/task_result}, which finds it by task
+   * name among HTTP dispatches only.
    *
-   * @throws DispatchException when the device is offline or at its task limit
+   * @throws DispatchException when the device is offline or at its task limit, or the sessions
+   *     dispatched over HTTP already keep all the bytes they may ({@code session_bytes_per_owner})
    */
   public Session dispatch(String deviceId, String request, String taskName)
       throws DispatchException {
@@ -628,7 +635,10 @@ public final class TaskRouter {
     }
     Reservation reservation;
     try {
-      reservation = sessions.reserve(Ids.uuid(), null, deviceId, taskName, request);
+      reservation = sessions.reserveDispatch(Ids.uuid(), deviceId, taskName, request);
+    } catch (SessionBudgetException e) {
+      events.limitExceeded(e.limit());
+      throw new DispatchException(DispatchException.Reason.OVER_LIMIT, e.getMessage());
     } catch (SessionConflictException e) {
       throw new IllegalStateException("a fresh random session id collided", e);
     }
@@ -647,7 +657,7 @@ public final class TaskRouter {
         .ifPresent(
             device ->
                 device.send(
-                    messages.taskForDevice(session),
+                    messages.taskForDevice(session, request),
                     () -> events.taskDispatched(session, received)));
     events.sessionStarted(session, received);
     return session;
@@ -681,6 +691,9 @@ public final class TaskRouter {
     Reservation reservation;
     try {
       reservation = sessions.reserve(sessionId, ownerId, deviceId, taskName, request);
+    } catch (SessionBudgetException e) {
+      events.limitExceeded(e.limit());
+      return e.getMessage();
     } catch (SessionConflictException e) {
       return e.getMessage();
     }
@@ -695,7 +708,7 @@ public final class TaskRouter {
         .ifPresent(
             device ->
                 device.send(
-                    messages.taskForDevice(session),
+                    messages.taskForDevice(session, request),
                     () -> events.taskDispatched(session, received)));
     events.sessionStarted(session, received);
     return null;
@@ -847,7 +860,8 @@ public final class TaskRouter {
 
   /**
    * Keeps a finished session's outcome for its offline owner ({@link SessionTable#hold}). Every
-   * hold goes through here, so that listeners hear of each one.
+   * hold goes through here, so that listeners hear of each one; one that does not fit the held
+   * store's limits is reported by the table ({@link RouterEvents#heldOutcomeDropped}).
    */
   public void hold(Session done) {
     if (sessions.hold(done)) {
