@@ -134,6 +134,7 @@ public final class HubServer implements AutoCloseable {
       withDashboard.add(dashboard);
       EventFanout events = new EventFanout(withDashboard, List.of(metrics, hubLog));
       this.router = new TaskRouter(registry, sessions, clock, events);
+      sessions.onHeldDropped((outcome, why) -> events.heldOutcomeDropped(outcome, why.label()));
       if (cluster != null) {
         cluster.onMirrorChanged(dashboard::mirrorChanged);
       }

@@ -28,6 +28,7 @@ import org.aiphub.core.aip.ClientMessageType;
 import org.aiphub.core.aip.ClientType;
 import org.aiphub.core.aip.ServerMessageType;
 import org.aiphub.core.registry.ClientRegistry;
+import org.aiphub.core.session.HeldOutcomes;
 import org.aiphub.core.session.Session;
 import org.aiphub.core.session.SessionTable;
 import org.aiphub.server.netty.ConnectionEvents;
@@ -88,6 +89,17 @@ public final class HubMetrics implements RouterEvents, ConnectionEvents, AutoClo
     Gauge.builder(MetricNames.SESSIONS_HELD, sessions, s -> s.counts().held())
         .description("Finished sessions held for an offline owner")
         .register(registry);
+    Gauge.builder(MetricNames.SESSION_BYTES, sessions, SessionTable::keptBytes)
+        .description("Estimated heap of the session records kept (running and history)")
+        .baseUnit("bytes")
+        .register(registry);
+    Gauge.builder(MetricNames.HELD_OUTCOME_BYTES, sessions, s -> s.heldSizes().bytes())
+        .description("Estimated heap of the outcomes held for offline owners")
+        .baseUnit("bytes")
+        .register(registry);
+    for (HeldOutcomes.DropReason r : HeldOutcomes.DropReason.values()) {
+      counter(MetricNames.HELD_OUTCOMES_DROPPED, "reason", r.label());
+    }
     roundTrip = latency(MetricNames.TASK_ROUND_TRIP, "Task received to task_end received");
     dispatch = latency(MetricNames.TASK_DISPATCH, "Task received to task written to the device");
     registrationsOk = registry.counter(MetricNames.REGISTRATIONS, "outcome", "ok");
@@ -258,6 +270,11 @@ public final class HubMetrics implements RouterEvents, ConnectionEvents, AutoClo
   @Override
   public void idleClosed() {
     idle.increment();
+  }
+
+  @Override
+  public void heldOutcomeDropped(Session session, String reason) {
+    counter(MetricNames.HELD_OUTCOMES_DROPPED, "reason", reason).increment();
   }
 
   @Override
