@@ -21,11 +21,12 @@ import org.aiphub.server.HubMain;
 /**
  * The hub as an operator runs it: {@code java -cp <test classpath> org.aiphub.server.HubMain ...}
  * in its own process, logging through the production {@code logback.xml} into files, so that
- * signals, exit codes and log lines can be observed. Always {@link #close()} it.
+ * signals, exit codes and log lines can be observed, at a small heap ({@code -Xmx256m}). Always
+ * {@link #close()} it.
  */
-final class HubProcess implements AutoCloseable {
+public final class HubProcess implements AutoCloseable {
   /** The JVM may take long to start on a loaded machine. */
-  static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+  public static final Duration START_TIMEOUT = Duration.ofSeconds(60);
 
   private static final Pattern LISTENING =
       Pattern.compile("AIP hub listening on /127\\.0\\.0\\.1:(\\d+) ");
@@ -45,7 +46,7 @@ final class HubProcess implements AutoCloseable {
    * Starts {@code HubMain} with {@code args} in {@code dir}, with no {@code HUB_*} variable of this
    * JVM's environment but those in {@code env}.
    */
-  static HubProcess start(Path dir, Map<String, String> env, String... args) {
+  public static HubProcess start(Path dir, Map<String, String> env, String... args) {
     URL logback = HubMain.class.getResource("/logback.xml");
     assertThat(logback).as("the production logback.xml on the classpath").isNotNull();
     List<String> cmd = new ArrayList<>();
@@ -76,7 +77,7 @@ final class HubProcess implements AutoCloseable {
   }
 
   /** Waits for the start-up line and returns the port it names. */
-  int awaitListening() {
+  public int awaitListening() {
     await("the start-up log line")
         .atMost(START_TIMEOUT)
         .pollInterval(Duration.ofMillis(100))
@@ -88,11 +89,11 @@ final class HubProcess implements AutoCloseable {
   }
 
   /** The bound port, once {@link #awaitListening()} returned. */
-  int port() {
+  public int port() {
     return port;
   }
 
-  Process process() {
+  public Process process() {
     return process;
   }
 
@@ -133,7 +134,7 @@ final class HubProcess implements AutoCloseable {
   }
 
   /** Everything the process wrote so far, stdout then stderr. */
-  String log() {
+  public String log() {
     return read(stdout) + read(stderr);
   }
 
