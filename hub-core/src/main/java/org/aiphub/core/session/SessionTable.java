@@ -85,7 +85,7 @@ public final class SessionTable {
   /** The newest run dispatched over HTTP under each task name, while the table holds it. */
   private final ConcurrentHashMap<String, SessionKey> dispatched = new ConcurrentHashMap<>();
 
-  /** Guards {@link #history}, {@link #accounts} and the byte totals. */
+  /** Guards {@link #history}, {@link #accounts} and changes to the byte totals. */
   private final Object lock = new Object();
 
   /** Finished records in the order they finished, for eviction. */
@@ -94,9 +94,12 @@ public final class SessionTable {
   /** Bytes kept and finished records per account (owner id, or {@link #HUB_ACCOUNT}). */
   private final HashMap<String, Account> accounts = new HashMap<>();
 
-  private long keptBytes;
-  private volatile long keptBytesView;
-  private volatile int historySizeView;
+  /** Bytes of all records kept; changed under {@link #lock}, read without it. */
+  private final AtomicLong keptBytes = new AtomicLong();
+
+  /** Records in {@link #history}; changed under {@link #lock}, read without it. */
+  private final AtomicInteger historyCount = new AtomicInteger();
+
   private volatile HeldDropListener heldDrops = (s, r) -> {};
   private final HeldOutcomes held;
   private final SessionBudget budget;
@@ -367,7 +370,7 @@ public final class SessionTable {
       String name = account(kept.ownerId());
       Account a = accounts.computeIfAbsent(name, n -> new Account());
       a.bytes += finishedSize - runningSize;
-      keptBytes += finishedSize - runningSize;
+      keptBytes.addAndGet(finishedSize - runningSize);
       Kept entry = new Kept(kept, name, finishedSize);
       history.put(kept.key(), entry);
       a.history.addLast(entry);
@@ -571,12 +574,12 @@ public final class SessionTable {
 
   /** Number of finished sessions in the history. */
   public int historySize() {
-    return historySizeView;
+    return historyCount.get();
   }
 
   /** Estimated heap of the records kept (running and history; held outcomes not included). */
   public long keptBytes() {
-    return keptBytesView;
+    return keptBytes.get();
   }
 
   /** Held outcomes and their bytes, in total. */
@@ -630,16 +633,16 @@ public final class SessionTable {
                 + SessionBudget.BYTES_PER_OWNER_KEY
                 + "); try again when some have ended");
       }
-      while (size > budget.bytes() - keptBytes && !history.isEmpty()) {
+      while (size > budget.bytes() - keptBytes.get() && !history.isEmpty()) {
         removeLocked(history.values().iterator().next());
       }
-      if (size > budget.bytes() - keptBytes) {
+      if (size > budget.bytes() - keptBytes.get()) {
         dropIfEmpty(name, a);
         published();
         throw new SessionBudgetException(
             SessionBudget.BYTES_KEY,
             "the hub's running sessions already keep "
-                + keptBytes
+                + keptBytes.get()
                 + " bytes of its limit of "
                 + budget.bytes()
                 + " ("
@@ -647,7 +650,7 @@ public final class SessionTable {
                 + "); try again when some have ended");
       }
       a.bytes += size;
-      keptBytes += size;
+      keptBytes.addAndGet(size);
       published();
     }
   }
@@ -659,7 +662,7 @@ public final class SessionTable {
         a.bytes -= size;
         dropIfEmpty(name, a);
       }
-      keptBytes -= size;
+      keptBytes.addAndGet(-size);
       published();
     }
   }
@@ -671,7 +674,7 @@ public final class SessionTable {
     for (Iterator<Kept> it = history.values().iterator(); it.hasNext(); ) {
       Kept oldest = it.next();
       if (history.size() <= maxHistory
-          && keptBytes <= budget.bytes()
+          && keptBytes.get() <= budget.bytes()
           && !oldest.record.endedAt().isBefore(cutoff)) {
         break;
       }
@@ -702,7 +705,7 @@ public final class SessionTable {
       a.bytes -= k.bytes;
       dropIfEmpty(k.account, a);
     }
-    keptBytes -= k.bytes;
+    keptBytes.addAndGet(-k.bytes);
     SessionKey key = k.record.key();
     // Inside the id's compute: a hold or release of the same run sees the record or its absence,
     // never puts back one removed here. A newer record under the same key (its held flag
@@ -724,10 +727,9 @@ public final class SessionTable {
     }
   }
 
-  /** Publishes the totals for lock-free readers. Under {@link #lock}. */
+  /** Publishes the history's size for lock-free readers. Under {@link #lock}. */
   private void published() {
-    keptBytesView = keptBytes;
-    historySizeView = history.size();
+    historyCount.set(history.size());
   }
 
   private static String account(String ownerId) {
