@@ -26,6 +26,7 @@ import org.aiphub.core.device.DeviceConfig;
 import org.aiphub.core.device.DeviceConfigException;
 import org.aiphub.core.device.DeviceConfigLoader;
 import org.aiphub.core.registry.ClientRegistry;
+import org.aiphub.core.session.InMemoryHeldOutcomes;
 import org.aiphub.core.session.SessionTable;
 import org.aiphub.server.cluster.ClusterNode;
 import org.aiphub.server.config.ConfigException;
@@ -93,7 +94,13 @@ public final class HubServer implements AutoCloseable {
             config.budgets().clientInfoLimits(),
             clock,
             ids);
-    this.sessions = new SessionTable(config.history().size(), config.history().age(), clock);
+    this.sessions =
+        new SessionTable(
+            config.history().size(),
+            config.history().age(),
+            config.history().budget(),
+            new InMemoryHeldOutcomes(config.history().heldLimits(), clock),
+            clock);
     // Loaded before any thread exists: a bad certificate then stops start-up with nothing to undo.
     SslContext tls = tlsContext(config);
     this.transport = Transport.best();
@@ -133,6 +140,7 @@ public final class HubServer implements AutoCloseable {
       withDashboard.add(dashboard);
       EventFanout events = new EventFanout(withDashboard, List.of(metrics, hubLog));
       this.router = new TaskRouter(registry, sessions, clock, events);
+      sessions.onHeldDropped((outcome, why) -> events.heldOutcomeDropped(outcome, why.label()));
       if (cluster != null) {
         cluster.onMirrorChanged(dashboard::mirrorChanged);
       }

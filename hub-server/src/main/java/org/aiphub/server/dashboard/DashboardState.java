@@ -165,6 +165,11 @@ public final class DashboardState implements RouterEvents {
     dirtySession(session); // its row shows "held" while the outcome waits for its owner
   }
 
+  @Override
+  public void heldOutcomeDropped(Session session, String reason) {
+    dirtySession(session); // held no longer
+  }
+
   /** What this node knows of a client's connection; a client registered elsewhere has none yet. */
   private Connection connection(String clientId) {
     return connections.computeIfAbsent(clientId, k -> new Connection(null));

@@ -290,7 +290,8 @@ public final class ApiRoutes {
     if (!TASK_NAME.matcher(taskName).matches()) {
       return ApiResponse.error(400, "invalid task_name " + Text.quote(taskName));
     }
-    Optional<Session> latest = sessions.latestWithTaskName(taskName);
+    // HTTP dispatches only: a client's own sessions are another namespace, whatever their name.
+    Optional<Session> latest = sessions.latestDispatched(taskName);
     Map<String, Object> out = new LinkedHashMap<>();
     if (latest.isEmpty()) {
       // The reference answers "pending" for a name it holds no result for (not dispatched yet,

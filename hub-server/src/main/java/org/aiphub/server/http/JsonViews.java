@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.aiphub.core.aip.AipTimestamps;
 import org.aiphub.core.session.Session;
+import org.aiphub.core.session.Truncation;
 
 /** How sessions look in JSON, for the HTTP API and the dashboard feed alike. */
 public final class JsonViews {
@@ -21,7 +22,8 @@ public final class JsonViews {
     m.put("origin", s.ownerId() == null ? "api" : "constellation");
     m.put("device", s.executorId());
     m.put("task_name", s.taskName());
-    m.put("request", s.request());
+    // A long request or result is kept as {"truncated": true, "bytes": N, "preview": "..."}.
+    m.put("request", Truncation.request(s));
     m.put("created_at", AipTimestamps.format(s.createdAt()));
     m.put("ended_at", s.endedAt() == null ? null : AipTimestamps.format(s.endedAt()));
     m.put("duration_ms", s.duration(now).toMillis());

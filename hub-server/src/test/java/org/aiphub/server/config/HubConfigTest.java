@@ -144,6 +144,18 @@ class HubConfigTest {
         bad("max_body_bytes", "1023", b -> b.set(MAX_BODY_BYTES, 1023)),
         bad("bad_frames_per_minute", "0", b -> b.set(BAD_FRAMES_PER_MINUTE, 0)),
         bad("history_size", "0", b -> b.set(HISTORY_SIZE, 0)),
+        bad("session_request_bytes", "1023", b -> b.set(Settings.SESSION_REQUEST_BYTES, 1023L)),
+        bad("session_request_bytes", null, b -> b.set(Settings.SESSION_REQUEST_BYTES, null)),
+        bad("session_result_bytes", "1023", b -> b.set(Settings.SESSION_RESULT_BYTES, 1023L)),
+        bad(
+            "session_bytes_per_owner",
+            "65535",
+            b -> b.set(Settings.SESSION_BYTES_PER_OWNER, 65535L)),
+        bad("session_bytes", "65535", b -> b.set(Settings.SESSION_BYTES, 65535L)),
+        bad("held_outcomes_per_owner", "0", b -> b.set(Settings.HELD_OUTCOMES_PER_OWNER, 0)),
+        bad("held_bytes_per_owner", "65535", b -> b.set(Settings.HELD_BYTES_PER_OWNER, 65535L)),
+        bad("held_bytes", "0", b -> b.set(Settings.HELD_BYTES, 0L)),
+        bad("held_age", "PT0S", b -> b.set(Settings.HELD_AGE, Duration.ZERO)),
         bad("default_max_concurrent_tasks", "-1", b -> b.set(DEFAULT_MAX_CONCURRENT_TASKS, -1)),
         bad("boss_threads", "0", b -> b.set(BOSS_THREADS, 0)),
         bad("worker_threads", "-1", b -> b.set(WORKER_THREADS, -1)),
@@ -244,6 +256,17 @@ class HubConfigTest {
         ok("max_body_bytes 1024", b -> b.set(MAX_BODY_BYTES, 1024)),
         ok("bad_frames_per_minute 1", b -> b.set(BAD_FRAMES_PER_MINUTE, 1)),
         ok("history_size 1", b -> b.set(HISTORY_SIZE, 1)),
+        ok(
+            "session and held bytes at their least",
+            b ->
+                b.set(Settings.SESSION_REQUEST_BYTES, 1024L)
+                    .set(Settings.SESSION_RESULT_BYTES, 1024L)
+                    .set(Settings.SESSION_BYTES_PER_OWNER, 65536L)
+                    .set(Settings.SESSION_BYTES, 65536L)
+                    .set(Settings.HELD_OUTCOMES_PER_OWNER, 1)
+                    .set(Settings.HELD_BYTES_PER_OWNER, 65536L)
+                    .set(Settings.HELD_BYTES, 65536L)),
+        ok("held outcomes kept a week", b -> b.set(Settings.HELD_AGE, Duration.ofDays(7))),
         ok("default_max_concurrent_tasks 0", b -> b.set(DEFAULT_MAX_CONCURRENT_TASKS, 0)),
         ok("boss_threads 1", b -> b.set(BOSS_THREADS, 1)),
         ok("worker_threads 0", b -> b.set(WORKER_THREADS, 0)),

@@ -193,7 +193,7 @@ class HashCollisionAttackTest {
       assertThat(body.length()).isLessThan(1024 * 1024);
       assertThat(a.http().post("/api/dispatch", body).error(400))
           .isEqualTo("the body has more than 10000 JSON tokens");
-      assertThat(a.sessions().latestWithTaskName("collide")).isEmpty();
+      assertThat(a.sessions().latestDispatched("collide")).isEmpty();
       assertThat(a.bookkeeping()).isEqualTo(before);
       a.assertInnocentsUntouchedAndSessionCompletes();
     }
