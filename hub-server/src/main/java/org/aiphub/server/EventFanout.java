@@ -188,4 +188,11 @@ final class EventFanout implements RouterEvents, ConnectionEvents {
       e.idleClosed();
     }
   }
+
+  @Override
+  public void limitExceeded(String limit) {
+    for (ConnectionEvents e : transport) {
+      e.limitExceeded(limit);
+    }
+  }
 }

@@ -261,6 +261,11 @@ public final class HubMetrics implements RouterEvents, ConnectionEvents, AutoClo
   }
 
   @Override
+  public void limitExceeded(String limit) {
+    counter(MetricNames.LIMITS_EXCEEDED, "limit", limit).increment();
+  }
+
+  @Override
   public void close() {
     gc.close();
     registry.close();

@@ -73,6 +73,13 @@ public final class MetricNames {
    */
   public static final String HTTP_REFUSALS = "hub.http.refusals";
 
+  /**
+   * Counter, tag {@code limit}: times a client went past a documented per-client limit, named by
+   * its config key (for example {@code slow_consumer_max_bytes}: more bytes queued for a reader
+   * than allowed, closed).
+   */
+  public static final String LIMITS_EXCEEDED = "hub.limits.exceeded";
+
   /** Counter, tags {@code route} and {@code status}: HTTP API requests. */
   public static final String HTTP_REQUESTS = "hub.http.requests";
 

@@ -52,4 +52,10 @@ public interface ConnectionEvents {
 
   /** A client was closed because it stayed silent after a ping. */
   default void idleClosed() {}
+
+  /**
+   * A client went past a documented per-client limit ({@code limit} is its config key, e.g. {@code
+   * slow_consumer_max_bytes}) and pays for it (usually with its connection).
+   */
+  default void limitExceeded(String limit) {}
 }
