@@ -19,6 +19,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.ObjIntConsumer;
 import org.aiphub.server.http.ApiRequest;
@@ -38,6 +40,12 @@ import org.slf4j.LoggerFactory;
 @ChannelHandler.Sharable
 public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   private static final Logger log = LoggerFactory.getLogger(HttpApiHandler.class);
+
+  /** The error text of an answer that could not be built for want of memory. */
+  static final String OUT_OF_MEMORY = "the hub has no memory for this answer now; retry later";
+
+  private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+  private static final AtomicLong nextWarn = new AtomicLong(System.nanoTime());
 
   private final ApiRoutes routes;
   private final ApiKey apiKey;
@@ -142,8 +150,7 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
       return;
     }
     if (events != null && "/api/events".equals(path) && HttpMethod.GET.equals(req.method())) {
-      requests.accept(label, 200);
-      events.subscribe(ctx);
+      events.subscribe(ctx, status -> requests.accept(label, status));
       return;
     }
     ApiRequest request =
@@ -183,6 +190,38 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
 
   private void write(ChannelHandlerContext ctx, boolean keepAlive, String label, ApiResponse r) {
     FullHttpResponse response;
+    int status = r.status();
+    try {
+      response = build(ctx, r);
+    } catch (OutOfMemoryError e) {
+      // The answer's buffer could not grow (direct memory exhausted, typically by answers queued
+      // for readers that do not read); it was released on the way out. This client gets a small
+      // heap answer and its connection closes: its next request is as likely to fail.
+      status = HttpResponseStatus.SERVICE_UNAVAILABLE.code();
+      response = HttpResponses.fallback(HttpResponseStatus.SERVICE_UNAVAILABLE, OUT_OF_MEMORY);
+      keepAlive = false;
+      warnRarely("HTTP {} answer not built, out of memory: {}", label, e.toString());
+    } catch (RuntimeException e) {
+      status = HttpResponseStatus.INTERNAL_SERVER_ERROR.code();
+      response = HttpResponses.fallback(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error");
+      keepAlive = false;
+      log.warn("HTTP {} answer not built", label, e);
+    }
+    boolean sent = false;
+    try {
+      requests.accept(label, status); // counted before the answer goes out
+      HttpResponses.send(ctx, keepAlive, response);
+      sent = true;
+    } finally {
+      if (!sent) {
+        response.release();
+      }
+    }
+  }
+
+  /** The Netty response for an answer; nothing is held when it throws. */
+  private static FullHttpResponse build(ChannelHandlerContext ctx, ApiResponse r) {
+    FullHttpResponse response;
     HttpResponseStatus status = HttpResponseStatus.valueOf(r.status());
     if (r.json() != null) {
       response = HttpResponses.json(ctx, status, r.json());
@@ -204,7 +243,18 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
     for (Map.Entry<String, String> h : r.headers().entrySet()) {
       response.headers().set(h.getKey(), h.getValue());
     }
-    requests.accept(label, r.status());
-    HttpResponses.send(ctx, keepAlive, response);
+    return response;
+  }
+
+  /**
+   * A WARN line at most every {@link #WARN_INTERVAL_NANOS}: under memory pressure every request
+   * fails the same way, and the log must not become the next thing to run out.
+   */
+  private static void warnRarely(String format, Object... args) {
+    long now = System.nanoTime();
+    long next = nextWarn.get();
+    if (now - next >= 0 && nextWarn.compareAndSet(next, now + WARN_INTERVAL_NANOS)) {
+      log.warn(format, args);
+    }
   }
 }
