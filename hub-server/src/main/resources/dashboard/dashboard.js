@@ -528,9 +528,10 @@
     tr.appendChild(cell(s.session_id, 'id'));
     const task = el('td');
     task.appendChild(el('div', null, s.task_name === null || s.task_name === undefined ? '—' : s.task_name));
-    if (typeof s.request === 'string') {
-      const req = el('div', 'muted', shorten(s.request, 120));
-      req.title = shorten(s.request, 2000);
+    // Lists carry previews (at most 200 characters each), never whole requests or results.
+    if (typeof s.request_preview === 'string') {
+      const req = el('div', 'muted', shorten(s.request_preview, 120));
+      req.title = s.request_preview;
       task.appendChild(req);
     }
     tr.appendChild(task);
@@ -547,10 +548,9 @@
     tr.appendChild(dur);
     if (s.error !== null && s.error !== undefined && s.error !== '') {
       tr.appendChild(cell(s.error, 'error'));
-    } else if (s.state === 'completed' && s.result !== null && s.result !== undefined) {
-      const text = typeof s.result === 'string' ? s.result : JSON.stringify(s.result);
-      const res = cell(shorten(text, 120), 'muted');
-      res.title = shorten(text, 2000);
+    } else if (s.state === 'completed' && typeof s.result_preview === 'string') {
+      const res = cell(shorten(s.result_preview, 120), 'muted');
+      res.title = s.result_preview;
       tr.appendChild(res);
     } else {
       tr.appendChild(cell(null));

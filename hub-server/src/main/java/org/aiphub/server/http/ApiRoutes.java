@@ -18,6 +18,7 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.aiphub.core.aip.AipTimestamps;
 import org.aiphub.core.aip.ClientType;
@@ -387,6 +388,11 @@ public final class ApiRoutes {
     return ApiResponse.json(200, out);
   }
 
+  /**
+   * Session summaries ({@link JsonViews#summary}: no request or result bodies), newest first, a
+   * page of at most {@code limit}: {@code {"sessions": [...], "count", "next"}}. {@code next} is
+   * the cursor of the following page (pass it back as {@code before}), or null on the last one.
+   */
   private ApiResponse listSessions(ApiRequest req) {
     String stateParam = req.param("state");
     SessionState state = stateParam == null ? null : SessionState.fromWire(stateParam);
@@ -406,18 +412,69 @@ public final class ApiRoutes {
         return ApiResponse.error(400, "limit must be an integer from 1 to " + MAX_LIMIT);
       }
     }
+    String beforeParam = req.param("before");
+    Cursor before = beforeParam == null ? null : Cursor.parse(beforeParam);
+    if (beforeParam != null && before == null) {
+      return ApiResponse.error(
+          400, "before must be the next cursor of an earlier /api/sessions answer");
+    }
     Predicate<Session> filter =
         s ->
             (state == null || s.state() == state)
-                && (client == null || client.equals(s.ownerId()) || client.equals(s.executorId()));
+                && (client == null || client.equals(s.ownerId()) || client.equals(s.executorId()))
+                && (before == null || before.isAfter(s));
+    // One more than asked for: whether it exists says whether there is a next page.
+    List<Session> page = sessions.list(filter, limit + 1);
+    Instant now = clock.instant();
     List<Object> out = new ArrayList<>();
-    for (Session s : sessions.list(filter, limit)) {
-      out.add(sessionJson(s));
+    for (Session s : page.subList(0, Math.min(limit, page.size()))) {
+      out.add(JsonViews.summary(s, now));
     }
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("sessions", out);
     body.put("count", out.size());
+    body.put("next", page.size() > limit ? Cursor.of(page.get(limit - 1)).toString() : null);
     return ApiResponse.json(200, body);
+  }
+
+  /**
+   * A position in the session list (newest first, by creation time, then run): a page starts after
+   * it. Opaque to clients; here {@code <creation time in epoch nanoseconds>-<run>}.
+   */
+  private record Cursor(long createdNanos, long run) {
+    private static final Pattern FORM = Pattern.compile("([0-9]{1,19})-([0-9]{1,19})");
+
+    static Cursor of(Session s) {
+      return new Cursor(nanos(s.createdAt()), s.run());
+    }
+
+    /** The cursor {@code text} spells, or null when it is not one. */
+    static Cursor parse(String text) {
+      Matcher m = FORM.matcher(text);
+      if (!m.matches()) {
+        return null;
+      }
+      try {
+        return new Cursor(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)));
+      } catch (NumberFormatException e) {
+        return null; // past the range of a long
+      }
+    }
+
+    /** Whether {@code s} comes after this position in the list (it is older). */
+    boolean isAfter(Session s) {
+      long created = nanos(s.createdAt());
+      return created < createdNanos || (created == createdNanos && s.run() < run);
+    }
+
+    private static long nanos(Instant t) {
+      return Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000_000L), t.getNano());
+    }
+
+    @Override
+    public String toString() {
+      return createdNanos + "-" + run;
+    }
   }
 
   private ApiResponse session(String id) {
@@ -430,7 +487,7 @@ public final class ApiRoutes {
         .orElseGet(() -> ApiResponse.error(404, "no session " + Text.quote(id)));
   }
 
-  /** A session as JSON, as {@code /api/sessions} shows it. */
+  /** A session as JSON, as {@code /api/sessions/{id}} shows it (request and result included). */
   public Map<String, Object> sessionJson(Session s) {
     return JsonViews.session(s, clock.instant());
   }
