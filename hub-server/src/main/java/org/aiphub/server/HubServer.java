@@ -1,6 +1,7 @@
 package org.aiphub.server;
 
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -152,7 +153,7 @@ public final class HubServer implements AutoCloseable {
               config.limits().maxConnectionsPerAddress(),
               config.limits().registrationsPerAddressPerSecond(),
               System::nanoTime);
-      this.feed = new EventStream(dashboard, workers.next());
+      this.feed = new EventStream(dashboard, workers.next(), ByteBufAllocator.DEFAULT, events);
       ApiRoutes routes =
           new ApiRoutes(
               registry,

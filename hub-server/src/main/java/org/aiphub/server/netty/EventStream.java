@@ -51,6 +51,7 @@ public final class EventStream implements AutoCloseable {
 
   private final DashboardState state;
   private final ByteBufAllocator alloc;
+  private final ConnectionEvents events;
   private final ChannelGroup viewers;
   private final ScheduledFuture<?> deltas;
   private final ScheduledFuture<?> samples;
@@ -58,16 +59,22 @@ public final class EventStream implements AutoCloseable {
 
   /** A feed whose timers run on {@code executor}. */
   public EventStream(DashboardState state, EventExecutor executor) {
-    this(state, executor, ByteBufAllocator.DEFAULT);
+    this(state, executor, ByteBufAllocator.DEFAULT, ConnectionEvents.NONE);
   }
 
   /**
    * A feed whose timers run on {@code executor} and whose broadcasts are encoded once, in buffers
-   * from {@code alloc}, shared by all viewers.
+   * from {@code alloc}, shared by all viewers; {@code events} is told of every viewer closed for
+   * not reading ({@link ConnectionEvents#slowConsumerClosed}).
    */
-  public EventStream(DashboardState state, EventExecutor executor, ByteBufAllocator alloc) {
+  public EventStream(
+      DashboardState state,
+      EventExecutor executor,
+      ByteBufAllocator alloc,
+      ConnectionEvents events) {
     this.state = state;
     this.alloc = alloc;
+    this.events = events;
     this.viewers = new DefaultChannelGroup("dashboard", executor);
     this.deltas =
         executor.scheduleAtFixedRate(() -> broadcast(state::delta), 1, 1, TimeUnit.SECONDS);
@@ -96,8 +103,10 @@ public final class EventStream implements AutoCloseable {
    */
   public void subscribe(ChannelHandlerContext ctx, IntConsumer status) {
     Channel ch = ctx.channel();
-    if (ch.pipeline().get(ChannelHandlerNames.HTTP_DEADLINE) != null) {
-      ch.pipeline().remove(ChannelHandlerNames.HTTP_DEADLINE); // a feed never "completes"
+    HttpDeadlineHandler deadline = ch.pipeline().get(HttpDeadlineHandler.class);
+    if (deadline != null) {
+      // A feed never "completes", and takes no further requests.
+      deadline.streaming(ch.pipeline().context(deadline));
     }
     // Counted and in the group before the snapshot is taken: every change after it is then both
     // tracked and broadcast to this viewer. The count (not "is the group empty?") decides tracking,
@@ -157,7 +166,13 @@ public final class EventStream implements AutoCloseable {
     try {
       for (Channel ch : viewers) {
         if (!ch.isWritable()) {
-          ch.close(); // it fell behind: its page reconnects and starts from a snapshot
+          // It fell behind: its page reconnects and starts from a snapshot. Nothing is queued for
+          // a viewer that has not taken what it was sent, so a viewer holds at most one message
+          // beyond the write buffer's high water mark.
+          if (viewers.remove(ch)) {
+            events.slowConsumerClosed();
+          }
+          ch.close();
         } else {
           ch.writeAndFlush(new DefaultHttpContent(encoded.retainedDuplicate()));
         }

@@ -9,6 +9,7 @@ import static org.aiphub.server.netty.ChannelHandlerNames.HTTP_AGGREGATOR;
 import static org.aiphub.server.netty.ChannelHandlerNames.HTTP_API;
 import static org.aiphub.server.netty.ChannelHandlerNames.HTTP_CODEC;
 import static org.aiphub.server.netty.ChannelHandlerNames.HTTP_DEADLINE;
+import static org.aiphub.server.netty.ChannelHandlerNames.HTTP_SLOW_READER;
 import static org.aiphub.server.netty.ChannelHandlerNames.IDLE_STATE;
 import static org.aiphub.server.netty.ChannelHandlerNames.LIVENESS;
 import static org.aiphub.server.netty.ChannelHandlerNames.SLOW_CONSUMER;
@@ -42,8 +43,8 @@ import org.aiphub.server.security.OriginPolicy;
  * Builds every pipeline. A new socket starts as HTTP:
  *
  * <pre>
- * connection-limit -> [tls] -> http-codec -> http-deadline -> http-aggregator -> handshake-guard
- *   -> http-api -> exceptions
+ * connection-limit -> [tls] -> http-codec -> http-slow-reader -> http-deadline -> http-aggregator
+ *   -> handshake-guard -> http-api -> exceptions
  * </pre>
  *
  * and a good upgrade on the AIP path turns it into:
@@ -142,8 +143,12 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
     }
     p.addLast(HTTP_CODEC, new HttpServerCodec());
     p.addLast(
+        HTTP_SLOW_READER,
+        SlowConsumerHandler.forHttp(
+            config.timeouts().slowConsumer(), config.limits().slowConsumerMaxBytes(), events));
+    p.addLast(
         HTTP_DEADLINE,
-        new HttpDeadlineHandler(config.timeouts().handshake(), events::connectionRefused));
+        new HttpDeadlineHandler(config.timeouts().handshake(), events::connectionRefused, events));
     p.addLast(HTTP_AGGREGATOR, new JsonHttpObjectAggregator(config.limits().maxBodyBytes()));
     p.addLast(
         HANDSHAKE_GUARD,
@@ -163,6 +168,7 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
     ChannelPipeline p = guard.pipeline();
     p.remove(HTTP_API);
     p.remove(HTTP_DEADLINE); // the registration timeout takes over
+    p.remove(HTTP_SLOW_READER); // the WebSocket's own slow-consumer guard takes over
     // Idle timer and liveness sit before the protocol handler, which answers pings itself:
     // a client whose only traffic is pings is alive too.
     p.addBefore(

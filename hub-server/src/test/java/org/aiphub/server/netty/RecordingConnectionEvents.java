@@ -43,6 +43,11 @@ final class RecordingConnectionEvents implements ConnectionEvents {
     lines.add("idleClosed");
   }
 
+  @Override
+  public void limitExceeded(String limit) {
+    lines.add("limitExceeded " + limit);
+  }
+
   List<String> lines() {
     return new ArrayList<>(lines);
   }

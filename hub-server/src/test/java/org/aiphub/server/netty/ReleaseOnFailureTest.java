@@ -179,7 +179,7 @@ class ReleaseOnFailureTest {
             registry, new SessionTable(100, Duration.ofHours(1), clock), clock, null);
     EmbeddedChannel timers = new EmbeddedChannel();
     timers.freezeTime();
-    EventStream stream = new EventStream(state, timers.eventLoop(), alloc);
+    EventStream stream = new EventStream(state, timers.eventLoop(), alloc, ConnectionEvents.NONE);
     List<EmbeddedChannel> channels = new ArrayList<>();
     try {
       EmbeddedChannel small = viewer(channels, alloc);

@@ -49,6 +49,11 @@ public final class TestHub implements AutoCloseable {
     return server.port();
   }
 
+  /** The key the HTTP API, {@code /metrics} and the dashboard take from this hub's operators. */
+  public String operatorKey() {
+    return KEY;
+  }
+
   /** The AIP endpoint with the right key. */
   public URI wsUri() {
     return URI.create(
