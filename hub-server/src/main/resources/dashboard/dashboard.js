@@ -4,7 +4,8 @@
 //  - every string that came from the hub (and so possibly from a client) is put on the page as
 //    text (textContent, createTextNode, option.text, dataset): never through innerHTML;
 //  - nothing is evaluated and no inline style or script is created (the page's CSP forbids both);
-//  - the API key lives in sessionStorage (this tab only) and is sent in the X-API-Key header.
+//  - the operator key (admin_key, or api_key on a hub without one) lives in sessionStorage (this
+//    tab only) and is sent in the X-API-Key header.
 'use strict';
 
 (function () {
@@ -152,8 +153,10 @@
         : 'The key holds characters that cannot be sent in a header.';
     }
     if (resp.ok) return 'ok';
-    if (resp.status === 401) return 'The hub refused this key.';
-    let why = 'The hub answered HTTP ' + resp.status + '.';
+    // A hub with an operator key (admin_key) refuses the client key (api_key) here, with the same
+    // answer as a wrong key; its error text says which key the dashboard needs.
+    let why =
+      resp.status === 401 ? 'The hub refused this key.' : 'The hub answered HTTP ' + resp.status + '.';
     try {
       const body = await resp.json();
       if (body && typeof body.error === 'string') why += ' ' + body.error;

@@ -44,8 +44,8 @@ import org.aiphub.server.netty.HubChannelInitializer;
 import org.aiphub.server.netty.Transport;
 import org.aiphub.server.route.RouterEvents;
 import org.aiphub.server.route.TaskRouter;
+import org.aiphub.server.security.AccessKeys;
 import org.aiphub.server.security.AdmissionControl;
-import org.aiphub.server.security.ApiKey;
 import org.aiphub.server.security.OriginPolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -141,7 +141,8 @@ public final class HubServer implements AutoCloseable {
                   cluster.deviceConfigReloaded();
                 }
               });
-      ApiKey key = ApiKey.of(config.security().apiKey());
+      AccessKeys keys = AccessKeys.of(config.security().apiKey(), config.security().adminKey());
+      keys.warnWithoutOperatorKey();
       OriginPolicy origins =
           new OriginPolicy(
               config.security().allowedHosts(),
@@ -177,13 +178,13 @@ public final class HubServer implements AutoCloseable {
               .childHandler(
                   new HubChannelInitializer(
                       config,
-                      key,
+                      keys,
                       router,
                       channels,
                       events,
                       new HttpApiHandler(
                           routes,
-                          key,
+                          keys,
                           blocking,
                           metrics::httpRequest,
                           origins,
@@ -191,7 +192,8 @@ public final class HubServer implements AutoCloseable {
                           events::requestRefused),
                       admission,
                       origins,
-                      tls));
+                      tls,
+                      null));
       this.serverChannel = bind(b, config);
     } catch (RuntimeException | InterruptedException e) {
       // Event-loop threads are not daemons: a failed start must stop them (and whatever else it

@@ -14,6 +14,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.function.Consumer;
+import org.aiphub.server.security.AccessKeys;
 import org.aiphub.server.security.AdmissionControl;
 import org.aiphub.server.security.ApiKey;
 import org.aiphub.server.security.OriginPolicy;
@@ -21,9 +22,10 @@ import org.aiphub.server.security.OriginPolicy;
 /**
  * Stands before the WebSocket upgrade. A request for the AIP path must come with an allowed {@code
  * Host} (and, from a browser, an allowed {@code Origin}), be a GET, fit its address's upgrade rate,
- * carry the API key ({@code ?token=KEY} or {@code Authorization: Bearer KEY}) and be a complete RFC
- * 6455 upgrade, in that order; anything else gets a JSON error (403, 405, 429, 401, 400, 426) and
- * no upgrade. The rate comes before the key so that guessing keys from one address is held to that
+ * carry a key that may connect as a client ({@code ?token=KEY} or {@code Authorization: Bearer
+ * KEY}; {@link AccessKeys} decides, and the operator key is refused) and be a complete RFC 6455
+ * upgrade, in that order; anything else gets a JSON error (403, 405, 429, 401, 400, 426) and no
+ * upgrade. The rate comes before the key so that guessing keys from one address is held to that
  * rate too. The upgrade checks are the ones Netty's handshaker makes, so a request this guard lets
  * through never fails there: Netty would answer with a plain-text 400, or with an empty 426 and
  * leave the socket open with the WebSocket handlers installed. Refusals for Host, Origin, rate and
@@ -37,7 +39,7 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
   private static final String WEBSOCKET_VERSION = "13";
 
   private final String wsPath;
-  private final ApiKey apiKey;
+  private final AccessKeys keys;
   private final Consumer<ChannelHandlerContext> installWebSocket;
   private final OriginPolicy origins;
   private final AdmissionControl admission;
@@ -74,8 +76,27 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
       OriginPolicy origins,
       AdmissionControl admission,
       Consumer<RequestRefusal> refusals) {
+    this(wsPath, AccessKeys.shared(apiKey), installWebSocket, origins, admission, refusals);
+  }
+
+  /**
+   * A guard whose key check asks {@code keys} (the one decision point for keys): only a key that
+   * may connect as a client opens a WebSocket, never the operator key.
+   *
+   * @param installWebSocket adds the WebSocket handlers right after this guard's context
+   * @param origins which Host and Origin headers may upgrade
+   * @param admission the per-address upgrade rate
+   * @param refusals told why each refused request was refused (for metrics and logs)
+   */
+  public HandshakeGuard(
+      String wsPath,
+      AccessKeys keys,
+      Consumer<ChannelHandlerContext> installWebSocket,
+      OriginPolicy origins,
+      AdmissionControl admission,
+      Consumer<RequestRefusal> refusals) {
     this.wsPath = wsPath;
-    this.apiKey = apiKey;
+    this.keys = keys;
     this.installWebSocket = installWebSocket;
     this.origins = origins;
     this.admission = admission;
@@ -123,9 +144,9 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
         status = HttpResponseStatus.TOO_MANY_REQUESTS;
         refusal = "too many registrations from this address; retry later";
         reason = RequestRefusal.RATE;
-      } else if (!apiKey.matches(presentedKey(req, uri))) {
+      } else if (!keys.upgradeRole(req.headers(), uri).connects()) {
         status = HttpResponseStatus.UNAUTHORIZED;
-        refusal = "missing or invalid API key: pass ?token=KEY or Authorization: Bearer KEY";
+        refusal = keys.clientRefusal();
         reason = RequestRefusal.BAD_KEY;
       } else if (!req.headers().contains(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)
           || !req.headers()
@@ -191,23 +212,8 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /** The key from {@code ?token=} (first value) or an {@code Authorization: Bearer} header. */
-  static String presentedKey(FullHttpRequest req, QueryStringDecoder uri) {
-    List<String> token = uri.parameters().get("token");
-    if (token != null && !token.isEmpty()) {
-      return token.get(0);
-    }
-    return bearer(req.headers().get(HttpHeaderNames.AUTHORIZATION));
-  }
-
   /** The credentials of a {@code Bearer} authorization header, or null. */
   public static String bearer(String authorization) {
-    if (authorization == null || authorization.length() < 7) {
-      return null;
-    }
-    if (!authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
-      return null;
-    }
-    return authorization.substring(7).trim();
+    return AccessKeys.bearer(authorization);
   }
 }

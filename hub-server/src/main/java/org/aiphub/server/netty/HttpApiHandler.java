@@ -26,6 +26,7 @@ import java.util.function.ObjIntConsumer;
 import org.aiphub.server.http.ApiRequest;
 import org.aiphub.server.http.ApiResponse;
 import org.aiphub.server.http.ApiRoutes;
+import org.aiphub.server.security.AccessKeys;
 import org.aiphub.server.security.ApiKey;
 import org.aiphub.server.security.OriginPolicy;
 import org.slf4j.Logger;
@@ -33,9 +34,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Serves the HTTP API: checks the key ({@code X-API-Key: KEY} or {@code Authorization: Bearer KEY},
- * compared in constant time), hands the request to {@link ApiRoutes} and writes its answer. Routes
- * that touch files run on a separate executor, never on the event loop. Stateless and shared by all
- * channels.
+ * compared in constant time; {@link AccessKeys} decides whether it may operate the hub: the
+ * operator key when one is set, else the client key), hands the request to {@link ApiRoutes} and
+ * writes its answer. Routes that touch files run on a separate executor, never on the event loop.
+ * Stateless and shared by all channels.
  */
 @ChannelHandler.Sharable
 public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
@@ -48,7 +50,7 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
   private static final AtomicLong nextWarn = new AtomicLong(System.nanoTime());
 
   private final ApiRoutes routes;
-  private final ApiKey apiKey;
+  private final AccessKeys keys;
   private final Executor blocking;
   private final ObjIntConsumer<String> requests;
   private final OriginPolicy origins;
@@ -93,8 +95,25 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
       OriginPolicy origins,
       EventStream events,
       Consumer<RequestRefusal> refusals) {
+    this(routes, AccessKeys.shared(apiKey), blocking, requests, origins, events, refusals);
+  }
+
+  /**
+   * A handler whose key check asks {@code keys} (the one decision point for keys): every route but
+   * the public ones needs a key that may operate the hub, the operator key when one is set.
+   *
+   * @param refusals told why each request refused for its Host, Origin or key was refused
+   */
+  public HttpApiHandler(
+      ApiRoutes routes,
+      AccessKeys keys,
+      Executor blocking,
+      ObjIntConsumer<String> requests,
+      OriginPolicy origins,
+      EventStream events,
+      Consumer<RequestRefusal> refusals) {
     this.routes = routes;
-    this.apiKey = apiKey;
+    this.keys = keys;
     this.blocking = blocking;
     this.requests = requests;
     this.origins = origins;
@@ -137,7 +156,9 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
       write(ctx, keepAlive, label, CorsHeaders.preflight(origin));
       return;
     }
-    if (!ApiRoutes.isPublic(path) && !authorized(req)) {
+    if (!ApiRoutes.isPublic(path) && !keys.apiRole(req.headers()).operates()) {
+      // The client key of a hub with an operator key lands here too, with the same answer as a
+      // wrong key: telling them apart would confirm a guessed client key.
       refusals.accept(RequestRefusal.BAD_KEY);
       write(
           ctx,
@@ -145,7 +166,7 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
           label,
           CorsHeaders.allow(
               origin,
-              ApiResponse.error(401, "missing or invalid API key: send X-API-Key: KEY")
+              ApiResponse.error(401, keys.operatorRefusal())
                   .withHeader("WWW-Authenticate", "Bearer")));
       return;
     }
@@ -178,14 +199,6 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
       log.warn("HTTP {} {} failed", request.method(), ApiRoutes.routeLabel(request.path()), e);
       return ApiResponse.error(500, "internal error");
     }
-  }
-
-  private boolean authorized(FullHttpRequest req) {
-    String key = req.headers().get("X-API-Key");
-    if (key == null) {
-      key = HandshakeGuard.bearer(req.headers().get(HttpHeaderNames.AUTHORIZATION));
-    }
-    return apiKey.matches(key);
   }
 
   private void write(ChannelHandlerContext ctx, boolean keepAlive, String label, ApiResponse r) {

@@ -35,6 +35,7 @@ import java.util.function.Supplier;
 import org.aiphub.core.aip.AipCodec;
 import org.aiphub.server.config.HubConfig;
 import org.aiphub.server.route.TaskRouter;
+import org.aiphub.server.security.AccessKeys;
 import org.aiphub.server.security.AdmissionControl;
 import org.aiphub.server.security.ApiKey;
 import org.aiphub.server.security.OriginPolicy;
@@ -56,7 +57,7 @@ import org.aiphub.server.security.OriginPolicy;
  */
 public final class HubChannelInitializer extends ChannelInitializer<SocketChannel> {
   private final HubConfig config;
-  private final ApiKey apiKey;
+  private final AccessKeys keys;
   private final TaskRouter router;
   private final ChannelGroup channels;
   private final ConnectionEvents events;
@@ -101,13 +102,41 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
       OriginPolicy origins,
       SslContext tls,
       Supplier<ChannelHandler> webSocketTerminal) {
+    this(
+        config,
+        AccessKeys.shared(apiKey),
+        router,
+        channels,
+        events,
+        httpApi,
+        admission,
+        origins,
+        tls,
+        webSocketTerminal);
+  }
+
+  /**
+   * An initializer whose handshake guard asks {@code keys} which presented key may open a WebSocket
+   * (the client key; never the operator key).
+   */
+  public HubChannelInitializer(
+      HubConfig config,
+      AccessKeys keys,
+      TaskRouter router,
+      ChannelGroup channels,
+      ConnectionEvents events,
+      ChannelHandler httpApi,
+      AdmissionControl admission,
+      OriginPolicy origins,
+      SslContext tls,
+      Supplier<ChannelHandler> webSocketTerminal) {
     this.webSocketTerminal = webSocketTerminal;
     this.admission = admission;
     this.origins = origins;
     this.tls = tls;
     this.limiter = new ConnectionLimiter(admission, tls != null, events::connectionRefused);
     this.config = config;
-    this.apiKey = apiKey;
+    this.keys = keys;
     this.router = router;
     this.channels = channels;
     this.events = events;
@@ -154,7 +183,7 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
         HANDSHAKE_GUARD,
         new HandshakeGuard(
             config.listen().wsPath(),
-            apiKey,
+            keys,
             this::installWebSocket,
             origins,
             admission,

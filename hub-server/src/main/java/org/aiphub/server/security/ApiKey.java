@@ -39,6 +39,13 @@ public final class ApiKey {
     return MessageDigest.isEqual(digest, sha256(candidate));
   }
 
+  /**
+   * Whether {@code candidateDigest} is the SHA-256 digest of the key, compared in constant time.
+   */
+  boolean matchesDigest(byte[] candidateDigest) {
+    return MessageDigest.isEqual(digest, candidateDigest);
+  }
+
   /** Never prints the key. */
   @Override
   public String toString() {
