@@ -5,7 +5,10 @@
 //    text (textContent, createTextNode, option.text, dataset): never through innerHTML;
 //  - nothing is evaluated and no inline style or script is created (the page's CSP forbids both);
 //  - the operator key (admin_key, or api_key on a hub without one) lives in sessionStorage (this
-//    tab only) and is sent in the X-API-Key header.
+//    tab only) and is sent in the X-API-Key header;
+//  - an id (client, session, target) holding anything but printable ASCII, which only a hub with
+//    unicode_ids allows, is shown with its \uXXXX escapes beside it (idCell), so two ids that
+//    render alike still read differently.
 'use strict';
 
 (function () {
@@ -48,6 +51,28 @@
 
   function cell(text, className) {
     return el('td', className, text === undefined || text === null || text === '' ? '—' : text);
+  }
+
+  // The \uXXXX-escaped form of an id holding anything but printable ASCII; null for other ids.
+  function escapedId(id) {
+    if (typeof id !== 'string' || /^[\x20-\x7e]*$/.test(id)) return null;
+    let out = '';
+    for (let i = 0; i < id.length; i++) {
+      const c = id.charCodeAt(i);
+      out += c >= 0x20 && c < 0x7f ? id[i] : '\\u' + c.toString(16).padStart(4, '0');
+    }
+    return out;
+  }
+
+  function idCell(id, fallback) {
+    const td = cell(id === null || id === undefined ? fallback : id, 'id');
+    appendEscaped(td, id);
+    return td;
+  }
+
+  function appendEscaped(parent, id) {
+    const escaped = escapedId(id);
+    if (escaped !== null) parent.appendChild(el('div', 'muted escaped-id', escaped));
   }
 
   function chips(values) {
@@ -354,10 +379,16 @@
     }
   }
 
+  // One row per run: a finished session id may be reused (by anyone), and each run is its own
+  // record with its own request and result, never the other's.
+  function sessionKey(s) {
+    return s.session_id + '#' + String(s.run);
+  }
+
   function putSession(s) {
     if (!s || typeof s.session_id !== 'string') return;
     s._seen = Date.now(); // running durations grow from here, on the browser's clock
-    state.sessions.set(s.session_id, s);
+    state.sessions.set(sessionKey(s), s);
   }
 
   function trimSessions() {
@@ -367,7 +398,7 @@
       .sort((a, b) => endedAt(a) - endedAt(b));
     for (const s of finished) {
       if (state.sessions.size <= MAX_SESSIONS) break;
-      state.sessions.delete(s.session_id);
+      state.sessions.delete(sessionKey(s));
     }
   }
 
@@ -466,6 +497,7 @@
     button.type = 'button';
     button.title = 'Show system info';
     idCell.appendChild(button);
+    appendEscaped(idCell, d.id);
     if (typeof d.node === 'string') idCell.appendChild(el('div', 'muted', 'node ' + d.node));
     tr.appendChild(idCell);
     tr.appendChild(cell(d.platform));
@@ -487,8 +519,10 @@
     const rows = all.map((c) => {
       const tr = el('tr');
       tr.dataset.id = c.id;
-      tr.appendChild(cell(c.id, 'id'));
-      tr.appendChild(cell(c.target === null || c.target === undefined ? 'any device' : c.target));
+      tr.appendChild(idCell(c.id));
+      const target = idCell(c.target, 'any device');
+      target.classList.remove('id');
+      tr.appendChild(target);
       tr.appendChild(cell(typeof c.sessions_started === 'number' ? c.sessions_started : 0, 'num'));
       tr.appendChild(cell(typeof c.running === 'number' ? c.running : 0, 'num'));
       tr.appendChild(timeCell(c.connected_at, true));
@@ -523,12 +557,13 @@
   function sessionRow(s) {
     const tr = el('tr');
     tr.dataset.id = s.session_id;
+    tr.dataset.run = String(s.run);
     const stateCell = el('td');
     const known = STATES.includes(s.state) ? s.state : 'other';
     stateCell.appendChild(el('span', 'state state-' + known, s.state));
     if (s.held_for_owner) stateCell.appendChild(el('span', 'held', 'held'));
     tr.appendChild(stateCell);
-    tr.appendChild(cell(s.session_id, 'id'));
+    tr.appendChild(idCell(s.session_id));
     const task = el('td');
     task.appendChild(el('div', null, s.task_name === null || s.task_name === undefined ? '—' : s.task_name));
     // Lists carry previews (at most 200 characters each), never whole requests or results.
@@ -538,8 +573,8 @@
       task.appendChild(req);
     }
     tr.appendChild(task);
-    tr.appendChild(cell(s.owner === null || s.owner === undefined ? 'HTTP API' : s.owner, 'id'));
-    tr.appendChild(cell(s.device, 'id'));
+    tr.appendChild(idCell(s.owner, 'HTTP API'));
+    tr.appendChild(idCell(s.device));
     tr.appendChild(timeCell(s.created_at, true));
     const dur = el('td', 'num');
     if (s.state === 'running') {
@@ -667,7 +702,7 @@
     detailId = id;
     const gen = ++detailGeneration;
     $('device-detail').hidden = false;
-    $('detail-id').textContent = id;
+    $('detail-id').textContent = escapedId(id) === null ? id : id + '  ' + escapedId(id);
     $('detail-note').hidden = true;
     $('detail-json').textContent = 'loading…';
     for (const tr of $('devices').tBodies[0].rows) {

@@ -5,6 +5,8 @@ import org.aiphub.core.device.DeviceConfig;
 import org.aiphub.core.device.DeviceConfigException;
 import org.aiphub.core.device.DeviceConfigLoader;
 import org.aiphub.core.registry.ClientRegistry;
+import org.aiphub.server.route.ClientIds;
+import org.aiphub.server.route.Text;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,6 +65,9 @@ public final class DeviceConfigReloader {
       log.warn("device config reload failed, previous config stays in force: {}", e.getMessage());
       throw e;
     }
+    if (registry.folds() instanceof ClientIds) {
+      warnAboutIds(config, (ClientIds) registry.folds());
+    }
     int remerged = registry.applyDeviceConfig(config);
     reloaded.run();
     log.info(
@@ -71,5 +76,23 @@ public final class DeviceConfigReloader {
         config.devices().size(),
         remerged);
     return new Result(file.toString(), config.devices().size(), remerged);
+  }
+
+  /**
+   * Logs a warning for each device config entry no registration can match: an id the id rule
+   * refuses, or one not in its stored form (under {@code unicode_ids}, an id not in NFC). Such an
+   * entry is never merged into a device; with a {@code token_sha256} it still reserves its
+   * look-alikes (fail closed). Ids are shown escaped.
+   */
+  static void warnAboutIds(DeviceConfig config, ClientIds ids) {
+    for (String id : config.devices().keySet()) {
+      String problem = ids.problem("device_config id", id);
+      if (problem == null && !id.equals(ids.canonical(id))) {
+        problem = "device_config id " + Text.quote(id) + " is not in Unicode normal form C";
+      }
+      if (problem != null) {
+        log.warn("{}: no client can register with it (see the id rule in README.md)", problem);
+      }
+    }
   }
 }

@@ -42,6 +42,7 @@ import org.aiphub.server.netty.EventStream;
 import org.aiphub.server.netty.HttpApiHandler;
 import org.aiphub.server.netty.HubChannelInitializer;
 import org.aiphub.server.netty.Transport;
+import org.aiphub.server.route.ClientIds;
 import org.aiphub.server.route.RouterEvents;
 import org.aiphub.server.route.TaskRouter;
 import org.aiphub.server.security.AccessKeys;
@@ -81,13 +82,17 @@ public final class HubServer implements AutoCloseable {
   private HubServer(HubConfig config) throws InterruptedException {
     this.config = config;
     Clock clock = Clock.systemUTC();
+    ClientIds ids = ClientIds.of(config.devices().unicodeIds());
+    DeviceConfig devices = loadDeviceConfig(config);
+    DeviceConfigReloader.warnAboutIds(devices, ids);
     this.registry =
         new ClientRegistry(
             config.devices().duplicatePolicy(),
-            loadDeviceConfig(config),
+            devices,
             config.limits().defaultMaxConcurrentTasks(),
             config.limits().maxSessionsPerConstellation(),
-            clock);
+            clock,
+            ids);
     this.sessions = new SessionTable(config.history().size(), config.history().age(), clock);
     // Loaded before any thread exists: a bad certificate then stops start-up with nothing to undo.
     SslContext tls = tlsContext(config);

@@ -4,7 +4,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -35,6 +37,11 @@ import org.aiphub.core.device.SystemInfoMerger;
  *       of a fixed array of striped monitors, chosen by the id's hash. Operations that touch two
  *       clients ({@link #bindSession}, {@link #removeSession}) take both stripes in index order, so
  *       they cannot deadlock. No lock is held across I/O: the registry never sends.
+ *   <li>Look-alike ids: every online id (mirrored ones too) is indexed under its {@link IdFolds}
+ *       keys, and so is every id the device config protects with a {@code token_sha256}. Adding or
+ *       removing a client also takes the stripe of each of its keys (all stripes in index order),
+ *       so of two look-alikes registering at once on different id stripes one waits for the other
+ *       and is refused: the check costs a hash look-up per key, never a scan.
  *   <li>Session sets are immutable snapshots replaced on write (copy-on-write), so a reader
  *       iterates a stable set without copying it.
  *   <li>Secondary indexes (by type, by lower-cased platform, by capability) make "devices on linux"
@@ -66,12 +73,18 @@ public final class ClientRegistry {
       new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, SessionIds> deviceSessions = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, SessionLink> links = new ConcurrentHashMap<>();
+  // fold key -> the online ids with that key (one, but for a cross-node race): see IdFolds
+  private final ConcurrentHashMap<String, Set<String>> byFold = new ConcurrentHashMap<>();
 
   private final DuplicatePolicy policy;
   private final int defaultMaxConcurrentTasks;
   private final int maxSessionsPerOwner;
   private final Clock clock;
-  private volatile DeviceConfig deviceConfig;
+  private final IdFolds folds;
+  private volatile Devices devices;
+
+  /** The device config and the fold keys of the ids it protects, swapped together. */
+  private record Devices(DeviceConfig config, Map<String, Set<String>> reserved) {}
 
   /** A registry with the {@link DuplicatePolicy#REJECT} policy, no device config, no limit. */
   public ClientRegistry() {
@@ -105,12 +118,36 @@ public final class ClientRegistry {
       int defaultMaxConcurrentTasks,
       int maxSessionsPerOwner,
       Clock clock) {
+    this(
+        policy,
+        deviceConfig,
+        defaultMaxConcurrentTasks,
+        maxSessionsPerOwner,
+        clock,
+        IdFolds.CASE_INSENSITIVE);
+  }
+
+  /**
+   * A registry whose look-alike rule is {@code folds}: a registration whose id shares a fold key
+   * with a different online or protected id is refused ({@link LookAlikeClientException}).
+   *
+   * @param folds the fold keys of an id; the other constructors use {@link
+   *     IdFolds#CASE_INSENSITIVE}
+   */
+  public ClientRegistry(
+      DuplicatePolicy policy,
+      DeviceConfig deviceConfig,
+      int defaultMaxConcurrentTasks,
+      int maxSessionsPerOwner,
+      Clock clock,
+      IdFolds folds) {
     if (maxSessionsPerOwner < 0) {
       throw new IllegalArgumentException("maxSessionsPerOwner must be >= 0");
     }
     this.maxSessionsPerOwner = maxSessionsPerOwner;
     this.policy = Objects.requireNonNull(policy, "policy");
-    this.deviceConfig = Objects.requireNonNull(deviceConfig, "deviceConfig");
+    this.folds = Objects.requireNonNull(folds, "folds");
+    this.devices = devicesOf(Objects.requireNonNull(deviceConfig, "deviceConfig"));
     if (defaultMaxConcurrentTasks < 0) {
       throw new IllegalArgumentException("defaultMaxConcurrentTasks must be >= 0");
     }
@@ -136,7 +173,12 @@ public final class ClientRegistry {
 
   /** The device config currently merged into system info. */
   public DeviceConfig deviceConfig() {
-    return deviceConfig;
+    return devices.config();
+  }
+
+  /** The look-alike rule of this registry. */
+  public IdFolds folds() {
+    return folds;
   }
 
   // ------------------------------------------------------------------------------- clients
@@ -152,6 +194,8 @@ public final class ClientRegistry {
    * @param metadata the registration metadata, or {@code null}
    * @return the entry this one displaced under {@link DuplicatePolicy#TAKEOVER} (the caller closes
    *     its connection), or empty for a new id
+   * @throws LookAlikeClientException when the id shares a fold key ({@link IdFolds}) with another
+   *     id that is online or protected by the device config ({@code token_sha256})
    * @throws DuplicateClientException when the id is online and the policy refuses the newcomer
    */
   public Optional<ClientInfo> addClient(
@@ -164,64 +208,79 @@ public final class ClientRegistry {
     requireId(clientId);
     Objects.requireNonNull(connection, "connection");
     Objects.requireNonNull(clientType, "clientType");
-    synchronized (stripe(clientId)) {
-      ClientInfo live = clients.get(clientId);
-      if (live != null) {
-        if (policy == DuplicatePolicy.REJECT || live.connection() == connection) {
-          throw new DuplicateClientException(
-              clientId,
-              live.clientType(),
-              "client_id "
-                  + quote(clientId)
-                  + " is already registered; duplicate registrations are not allowed");
-        }
-        if (live.clientType() != clientType) {
-          throw new DuplicateClientException(
-              clientId,
-              live.clientType(),
-              "client_id "
-                  + quote(clientId)
-                  + " is registered as a "
-                  + live.clientType().wire()
-                  + "; a "
-                  + clientType.wire()
-                  + " cannot take it over");
-        }
+    List<String> keys = folds.keys(clientId);
+    return locked(
+        lockOrder(clientId, keys),
+        () -> register(clientId, keys, platform, connection, clientType, metadata));
+  }
+
+  /** Caller holds the stripes of the id and of its keys. */
+  private Optional<ClientInfo> register(
+      String clientId,
+      List<String> keys,
+      String platform,
+      ClientConnection connection,
+      ClientType clientType,
+      Map<String, Object> metadata)
+      throws DuplicateClientException {
+    refuseLookAlikes(clientId, keys);
+    ClientInfo live = clients.get(clientId);
+    if (live != null) {
+      if (policy == DuplicatePolicy.REJECT || live.connection() == connection) {
+        throw new DuplicateClientException(
+            clientId,
+            live.clientType(),
+            "client_id "
+                + quote(clientId)
+                + " is already registered; duplicate registrations are not allowed");
       }
-      Map<String, Object> reported = null;
-      if (clientType == ClientType.DEVICE && metadata != null) {
-        Object si = metadata.get("system_info");
-        if (si instanceof Map) {
-          @SuppressWarnings("unchecked")
-          Map<String, Object> map = (Map<String, Object>) si;
-          reported = map;
-        }
+      if (live.clientType() != clientType) {
+        throw new DuplicateClientException(
+            clientId,
+            live.clientType(),
+            "client_id "
+                + quote(clientId)
+                + " is registered as a "
+                + live.clientType().wire()
+                + "; a "
+                + clientType.wire()
+                + " cannot take it over");
       }
-      DeviceConfig config = deviceConfig;
-      ClientInfo info =
-          describe(
-              clientId,
-              clientType,
-              connection,
-              platform == null ? DEFAULT_PLATFORM : platform,
-              clock.instant(),
-              metadata,
-              reported,
-              config);
-      clients.put(clientId, info);
-      if (live != null) {
-        reindex(live, info);
-      } else {
-        index(info);
-      }
-      // applyDeviceConfig may have installed a new config after we read it and walked the
-      // devices before ours was indexed: re-merge, so no device keeps a replaced config.
-      DeviceConfig now = deviceConfig;
-      if (now != config && info.isDevice()) {
-        replace(info, info.reportedSystemInfo(), now);
-      }
-      return Optional.ofNullable(live);
     }
+    Map<String, Object> reported = null;
+    if (clientType == ClientType.DEVICE && metadata != null) {
+      Object si = metadata.get("system_info");
+      if (si instanceof Map) {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> map = (Map<String, Object>) si;
+        reported = map;
+      }
+    }
+    DeviceConfig config = devices.config();
+    ClientInfo info =
+        describe(
+            clientId,
+            clientType,
+            connection,
+            platform == null ? DEFAULT_PLATFORM : platform,
+            clock.instant(),
+            metadata,
+            reported,
+            config);
+    clients.put(clientId, info);
+    if (live != null) {
+      reindex(live, info);
+    } else {
+      index(info);
+      fold(clientId, keys);
+    }
+    // applyDeviceConfig may have installed a new config after we read it and walked the
+    // devices before ours was indexed: re-merge, so no device keeps a replaced config.
+    DeviceConfig now = devices.config();
+    if (now != config && info.isDevice()) {
+      replace(info, info.reportedSystemInfo(), now);
+    }
+    return Optional.ofNullable(live);
   }
 
   /**
@@ -240,20 +299,24 @@ public final class ClientRegistry {
       throw new IllegalArgumentException("not a mirrored client: " + described);
     }
     String clientId = described.clientId();
-    synchronized (stripe(clientId)) {
-      ClientInfo live = clients.get(clientId);
-      if (live == null) {
-        clients.put(clientId, described);
-        index(described);
-        return true;
-      }
-      if (live.connection() != described.connection()) {
-        return false;
-      }
-      clients.put(clientId, described);
-      reindex(live, described);
-      return true;
-    }
+    List<String> keys = folds.keys(clientId);
+    return locked(
+        lockOrder(clientId, keys),
+        () -> {
+          ClientInfo live = clients.get(clientId);
+          if (live == null) {
+            clients.put(clientId, described);
+            index(described);
+            fold(clientId, keys);
+            return true;
+          }
+          if (live.connection() != described.connection()) {
+            return false;
+          }
+          clients.put(clientId, described);
+          reindex(live, described);
+          return true;
+        });
   }
 
   /**
@@ -268,17 +331,26 @@ public final class ClientRegistry {
     if (clientId == null || expected == null) {
       return Optional.empty();
     }
-    synchronized (stripe(clientId)) {
-      ClientInfo info = clients.get(clientId);
-      if (info == null || info.connection() != expected) {
-        return Optional.empty();
-      }
-      clients.remove(clientId);
-      unindex(info);
-      Set<String> sessions =
-          info.isDevice() ? unmapDeviceSessions(clientId) : unmapConstellationSessions(clientId);
-      return Optional.of(new Departure(info, sessions));
+    if (clients.get(clientId) == null) {
+      return Optional.empty(); // spares the keys of an id that is not here
     }
+    List<String> keys = folds.keys(clientId);
+    return locked(
+        lockOrder(clientId, keys),
+        () -> {
+          ClientInfo info = clients.get(clientId);
+          if (info == null || info.connection() != expected) {
+            return Optional.empty();
+          }
+          clients.remove(clientId);
+          unindex(info);
+          unfold(clientId, keys);
+          Set<String> sessions =
+              info.isDevice()
+                  ? unmapDeviceSessions(clientId)
+                  : unmapConstellationSessions(clientId);
+          return Optional.of(new Departure(info, sessions));
+        });
   }
 
   /** The connection of an online client. */
@@ -557,7 +629,7 @@ public final class ClientRegistry {
       if (old == null || !old.isDevice() || old.mirrored() || old.connection() != expected) {
         return false;
       }
-      replace(old, reported, deviceConfig);
+      replace(old, reported, devices.config());
       return true;
     }
   }
@@ -570,7 +642,7 @@ public final class ClientRegistry {
    */
   public int applyDeviceConfig(DeviceConfig config) {
     Objects.requireNonNull(config, "config");
-    this.deviceConfig = config;
+    this.devices = devicesOf(config);
     int n = 0;
     // A snapshot: a device registering meanwhile merges the new config itself (see addClient).
     for (String id : new ArrayList<>(byType.get(ClientType.DEVICE))) {
@@ -578,7 +650,7 @@ public final class ClientRegistry {
         ClientInfo old = clients.get(id);
         if (old != null && old.isDevice() && !old.mirrored()) {
           // the config in force, not necessarily ours: a later concurrent call must win
-          replace(old, old.reportedSystemInfo(), deviceConfig);
+          replace(old, old.reportedSystemInfo(), devices.config());
           n++;
         }
       }
@@ -884,6 +956,127 @@ public final class ClientRegistry {
         });
   }
 
+  /**
+   * Refuses {@code clientId} when one of its keys belongs to another id: one protected by the
+   * device config, or one online. Caller holds the stripes of the keys.
+   */
+  private void refuseLookAlikes(String clientId, List<String> keys)
+      throws LookAlikeClientException {
+    Map<String, Set<String>> reserved = devices.reserved();
+    for (String key : keys) {
+      for (String other : reserved.getOrDefault(key, Set.of())) {
+        if (!other.equals(clientId)) {
+          ClientInfo live = clients.get(other);
+          throw new LookAlikeClientException(
+              clientId,
+              other,
+              live == null ? null : live.clientType(),
+              true,
+              "client_id "
+                  + quote(clientId)
+                  + " is too like a client id that has its own credential in the device config");
+        }
+      }
+      for (String other : byFold.getOrDefault(key, Set.of())) {
+        if (!other.equals(clientId)) {
+          ClientInfo live = clients.get(other);
+          throw new LookAlikeClientException(
+              clientId,
+              other,
+              live == null ? null : live.clientType(),
+              false,
+              "client_id " + quote(clientId) + " is too like the online client id " + quote(other));
+        }
+      }
+    }
+  }
+
+  /** Caller holds the stripes of the keys. */
+  private void fold(String clientId, List<String> keys) {
+    for (String key : keys) {
+      byFold.compute(key, (k, ids) -> ids == null ? Set.of(clientId) : plus(ids, clientId));
+    }
+  }
+
+  /** Caller holds the stripes of the keys. */
+  private void unfold(String clientId, List<String> keys) {
+    for (String key : keys) {
+      byFold.computeIfPresent(key, (k, ids) -> minus(ids, clientId));
+    }
+  }
+
+  private static Set<String> plus(Set<String> ids, String id) {
+    if (ids.contains(id)) {
+      return ids;
+    }
+    java.util.LinkedHashSet<String> more = new java.util.LinkedHashSet<>(ids);
+    more.add(id);
+    return Collections.unmodifiableSet(more);
+  }
+
+  private static Set<String> minus(Set<String> ids, String id) {
+    if (!ids.contains(id)) {
+      return ids;
+    }
+    if (ids.size() == 1) {
+      return null;
+    }
+    java.util.LinkedHashSet<String> fewer = new java.util.LinkedHashSet<>(ids);
+    fewer.remove(id);
+    return fewer.size() == 1 ? Set.of(fewer.iterator().next()) : Collections.unmodifiableSet(fewer);
+  }
+
+  /** The config, with the fold keys of every id it protects with a {@code token_sha256}. */
+  private Devices devicesOf(DeviceConfig config) {
+    Map<String, Set<String>> reserved = new HashMap<>();
+    config
+        .devices()
+        .forEach(
+            (id, entry) -> {
+              if (entry.tokenSha256() != null && id != null && !id.isEmpty()) {
+                for (String key : folds.keys(id)) {
+                  reserved.merge(key, Set.of(id), (a, b) -> plus(a, id));
+                }
+              }
+            });
+    return new Devices(config, Map.copyOf(reserved));
+  }
+
+  /** The stripes of {@code id} and of its fold keys, in index order, each once. */
+  private static int[] lockOrder(String id, List<String> keys) {
+    if (keys.size() == 1) { // the default rule: no stream, no sort
+      int a = stripeIndex(id);
+      int b = stripeIndex(keys.get(0));
+      return a == b ? new int[] {a} : new int[] {Math.min(a, b), Math.max(a, b)};
+    }
+    int[] order = new int[keys.size() + 1];
+    order[0] = stripeIndex(id);
+    for (int i = 0; i < keys.size(); i++) {
+      order[i + 1] = stripeIndex(keys.get(i));
+    }
+    return Arrays.stream(order).sorted().distinct().toArray();
+  }
+
+  /** A body run under stripes, which may throw {@code E}. */
+  @FunctionalInterface
+  private interface Locked<T, E extends Exception> {
+    T run() throws E;
+  }
+
+  /** Runs {@code body} holding the stripes {@code order} (ascending, distinct). */
+  private <T, E extends Exception> T locked(int[] order, Locked<T, E> body) throws E {
+    return locked(order, 0, body);
+  }
+
+  private <T, E extends Exception> T locked(int[] order, int from, Locked<T, E> body) throws E {
+    if (from == order.length) {
+      return body.run();
+    }
+    synchronized (stripes[order[from]]) {
+      return locked(order, from + 1, body);
+    }
+  }
+
   private Object stripe(String id) {
     return stripes[stripeIndex(id)];
   }
@@ -927,8 +1120,22 @@ public final class ClientRegistry {
     }
   }
 
+  /**
+   * An id in a refusal: quoted, at most 128 characters, anything but printable ASCII (quotes and
+   * backslashes included) as a {@code \\uXXXX} escape, so a look-alike shows what it holds.
+   */
   private static String quote(String s) {
-    return "'" + (s.length() > 128 ? s.substring(0, 128) + "..." : s) + "'";
+    int n = Math.min(s.length(), 128);
+    StringBuilder out = new StringBuilder(n + 8).append('\'');
+    for (int i = 0; i < n; i++) {
+      char c = s.charAt(i);
+      if (c >= 0x20 && c < 0x7F && c != '\'' && c != '\\') {
+        out.append(c);
+      } else {
+        out.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+      }
+    }
+    return out.append(s.length() > n ? "...'" : "'").toString();
   }
 
   /** Test hook: recounts every index from the main maps; empty when all is consistent. */
@@ -982,6 +1189,25 @@ public final class ClientRegistry {
                     problems.add("capability index " + c + " holds " + id);
                   }
                 }));
+    for (ClientInfo info : clients.values()) {
+      for (String key : folds.keys(info.clientId())) {
+        Set<String> ids = byFold.get(key);
+        if (ids == null || !ids.contains(info.clientId())) {
+          problems.add("fold index misses " + info.clientId() + "/" + key);
+        }
+      }
+    }
+    byFold.forEach(
+        (key, ids) -> {
+          if (ids.isEmpty()) {
+            problems.add("empty fold set kept for " + key);
+          }
+          for (String id : ids) {
+            if (!clients.containsKey(id) || !folds.keys(id).contains(key)) {
+              problems.add("fold index " + key + " holds " + id);
+            }
+          }
+        });
     checkSide(problems, constellationSessions, true);
     checkSide(problems, deviceSessions, false);
     links.forEach(

@@ -2,8 +2,11 @@ package org.aiphub.core.registry;
 
 import org.aiphub.core.aip.ClientType;
 
-/** A registration refused because its client id is already online. */
-public final class DuplicateClientException extends Exception {
+/**
+ * A registration refused because its client id is already online ({@link LookAlikeClientException}:
+ * because it is too like another id).
+ */
+public class DuplicateClientException extends Exception {
   private static final long serialVersionUID = 1L;
 
   private final String clientId;

@@ -9,8 +9,9 @@ import org.aiphub.core.json.JsonValues;
  * One task run: who asked for it, which device runs it, and how it ended. Immutable; every
  * transition produces a new record.
  *
- * @param id the session id (unique among running sessions)
- * @param run a number unique to this run, telling apart runs that reuse a finished id
+ * @param id the session id (unique among running sessions; a finished id may be used again)
+ * @param run a number unique to this run, increasing with every run the table enters: it tells
+ *     apart the runs of a reused id, the newest having the highest
  * @param ownerId the constellation that started it, or {@code null} when the hub itself did (HTTP
  *     dispatch)
  * @param executorId the device that runs it
@@ -44,6 +45,11 @@ public record Session(
     Objects.requireNonNull(state, "state");
     Objects.requireNonNull(createdAt, "createdAt");
     result = JsonValues.freeze(result);
+  }
+
+  /** The key of this run in the session table's records. */
+  public SessionKey key() {
+    return new SessionKey(id, run);
   }
 
   /** True while the session has no outcome. */

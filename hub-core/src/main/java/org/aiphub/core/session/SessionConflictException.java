@@ -8,10 +8,15 @@ public final class SessionConflictException extends Exception {
   public enum Reason {
     /** The same owner already runs a session with this id. */
     ALREADY_RUNNING,
-    /** Another owner used this id (running or still in the history). */
-    OWNED_BY_ANOTHER,
+    /** Another owner runs a session with this id. */
+    RUNNING_FOR_ANOTHER,
     /** The owner reuses an id whose previous outcome is still held for it, undelivered. */
-    OUTCOME_UNDELIVERED
+    OUTCOME_UNDELIVERED,
+    /**
+     * The id's last outcome is held for another owner, who is offline: only that owner may reuse
+     * it.
+     */
+    HELD_FOR_ANOTHER
   }
 
   private final Reason reason;

@@ -68,7 +68,6 @@ class SessionTableTest {
       Reservation r = table.reserve("s1", "c1", "dev-1", "open-excel", "Open Excel");
 
       Session s = r.session();
-      assertThat(r.previous()).isNull();
       assertThat(s.id()).isEqualTo("s1");
       assertThat(s.ownerId()).isEqualTo("c1");
       assertThat(s.executorId()).isEqualTo("dev-1");
@@ -80,6 +79,7 @@ class SessionTableTest {
       assertThat(s.endedAt()).isNull();
       assertThat(s.held()).isFalse();
       assertThat(table.get("s1")).containsSame(s);
+      assertThat(table.get(s.key())).containsSame(s);
       assertThat(table.running("s1")).containsSame(s);
       assertThat(table.counts()).isEqualTo(new SessionCounts(1, 0, 0, 0, 0));
       assertThat(table.historySize()).isZero();
@@ -94,6 +94,7 @@ class SessionTableTest {
 
       assertThat(List.of(a.run(), b.run(), a2.run())).doesNotHaveDuplicates();
       assertThat(a2.run()).isGreaterThan(a.run());
+      assertThat(a2.key()).isNotEqualTo(a.key());
     }
 
     @Test
@@ -108,6 +109,7 @@ class SessionTableTest {
       assertThat(e.reason()).isEqualTo(SessionConflictException.Reason.ALREADY_RUNNING);
       assertThat(e.getMessage()).contains("'s1'").contains("already running");
       assertThat(table.get("s1")).containsSame(s);
+      assertThat(table.runs("s1", 10)).containsExactly(s);
       assertThat(table.counts().running()).isEqualTo(1);
     }
 
@@ -120,20 +122,52 @@ class SessionTableTest {
               SessionConflictException.class,
               () -> table.reserve("s1", "c2", "dev-2", "other", "other"));
 
-      assertThat(e.reason()).isEqualTo(SessionConflictException.Reason.OWNED_BY_ANOTHER);
-      assertThat(e.getMessage()).contains("'s1'").contains("another client");
+      assertThat(e.reason()).isEqualTo(SessionConflictException.Reason.RUNNING_FOR_ANOTHER);
+      assertThat(e.getMessage())
+          .contains("'s1'")
+          .contains("already used by another client")
+          .contains("still running")
+          .doesNotContain("c1");
       assertThat(table.get("s1")).containsSame(s);
+      assertThat(table.runs("s1", 10)).containsExactly(s);
       assertThat(table.counts().running()).isEqualTo(1);
     }
 
     @Test
-    void anotherOwnerCannotUseAFinishedIdStillInTheHistory() throws Exception {
-      Session done = runAndFinish("s1", "c1");
+    void anotherOwnerMayReuseAFinishedIdAndBothRunsStayInTheHistory() throws Exception {
+      Session first =
+          table
+              .finish(
+                  table.reserve("t1", "tn@devA", "devA", "galaxy/tn/t1", "on A").session(),
+                  SessionState.COMPLETED,
+                  Map.of("answer", "from A"),
+                  null)
+              .orElseThrow();
+      clock.advance(Duration.ofSeconds(5));
 
-      assertThat(conflict("s1", "c2")).isEqualTo(SessionConflictException.Reason.OWNED_BY_ANOTHER);
-      assertThat(conflict("s1", null)).isEqualTo(SessionConflictException.Reason.OWNED_BY_ANOTHER);
-      assertThat(table.get("s1")).containsSame(done);
-      assertThat(table.counts().running()).isZero();
+      Session second = table.reserve("t1", "tn@devB", "devB", "galaxy/tn/t1", "on B").session();
+
+      assertThat(second.ownerId()).isEqualTo("tn@devB");
+      assertThat(second.executorId()).isEqualTo("devB");
+      assertThat(second.request()).isEqualTo("on B");
+      assertThat(second.result()).isNull();
+      assertThat(second.error()).isNull();
+      assertThat(second.createdAt()).isEqualTo(T0.plusSeconds(5));
+      assertThat(table.get("t1")).as("the newest run").containsSame(second);
+      assertThat(table.running("t1")).containsSame(second);
+      assertThat(table.runs("t1", 10)).containsExactly(second, first);
+      assertThat(table.get(first.key())).containsSame(first);
+      assertThat(table.get(first.key()).orElseThrow().result())
+          .isEqualTo(Map.of("answer", "from A"));
+      assertThat(table.counts()).isEqualTo(new SessionCounts(1, 1, 0, 0, 0));
+      assertThat(table.historySize()).isEqualTo(1);
+
+      Session secondDone =
+          table.finish(second, SessionState.FAILED, null, "no such app").orElseThrow();
+      assertThat(table.runs("t1", 10)).containsExactly(secondDone, first);
+      assertThat(table.runs("t1", 1)).containsExactly(secondDone);
+      assertThat(table.get("t1")).containsSame(secondDone);
+      assertThat(table.historySize()).isEqualTo(2);
     }
 
     @Test
@@ -143,11 +177,11 @@ class SessionTableTest {
 
       Reservation again = table.reserve("s1", "c1", "dev-2", "second", "again");
 
-      assertThat(again.previous()).isSameAs(done);
       assertThat(again.session().isRunning()).isTrue();
       assertThat(again.session().executorId()).isEqualTo("dev-2");
       assertThat(again.session().createdAt()).isEqualTo(T0.plusSeconds(5));
       assertThat(table.get("s1")).containsSame(again.session());
+      assertThat(table.runs("s1", 10)).containsExactly(again.session(), done);
       assertThat(table.counts()).isEqualTo(new SessionCounts(1, 1, 0, 0, 0));
       // the finished run stays in the history until it is evicted
       assertThat(table.historySize()).isEqualTo(1);
@@ -161,8 +195,8 @@ class SessionTableTest {
 
       assertThat(table.get("s1")).isEmpty();
       Reservation r = table.reserve("s1", "c2", "dev-1", null, null);
-      assertThat(r.previous()).isNull();
       assertThat(r.session().ownerId()).isEqualTo("c2");
+      assertThat(table.runs("s1", 10)).containsExactly(r.session());
     }
 
     @Test
@@ -171,17 +205,18 @@ class SessionTableTest {
       assertThat(hub.ownerId()).isNull();
 
       assertThat(conflict("h1", null)).isEqualTo(SessionConflictException.Reason.ALREADY_RUNNING);
-      assertThat(conflict("h1", "c1")).isEqualTo(SessionConflictException.Reason.OWNED_BY_ANOTHER);
+      assertThat(conflict("h1", "c1"))
+          .isEqualTo(SessionConflictException.Reason.RUNNING_FOR_ANOTHER);
 
-      Session done = finish(hub, SessionState.COMPLETED);
-      assertThat(conflict("h1", "c1")).isEqualTo(SessionConflictException.Reason.OWNED_BY_ANOTHER);
-      Reservation again = table.reserve("h1", null, "dev-1", null, null);
-      assertThat(again.previous()).isSameAs(done);
+      finish(hub, SessionState.COMPLETED);
+      Reservation byConstellation = table.reserve("h1", "c1", "dev-1", null, null);
+      finish(byConstellation.session(), SessionState.COMPLETED);
+      assertThat(table.reserve("h1", null, "dev-1", null, null).session().ownerId()).isNull();
 
-      // and a constellation's id is not free for the hub either
+      // and a constellation's running id is not free for the hub either
       reserve("c-owned", "c1");
       assertThat(conflict("c-owned", null))
-          .isEqualTo(SessionConflictException.Reason.OWNED_BY_ANOTHER);
+          .isEqualTo(SessionConflictException.Reason.RUNNING_FOR_ANOTHER);
     }
 
     @Test
@@ -203,6 +238,103 @@ class SessionTableTest {
           .isInstanceOf(NullPointerException.class);
       assertThat(table.counts().running()).isZero();
     }
+
+    @Test
+    void idsThatSortNextToEachOtherKeepTheirRunsApart() throws Exception {
+      // An id that is a prefix of another must not see the other's runs as its own.
+      Session a = runAndFinish("a", "c1");
+      Session ab = runAndFinish("a@b", "c2");
+      Session a0 = runAndFinish("a\u0000", "c3");
+
+      assertThat(table.runs("a", 10)).containsExactly(a);
+      assertThat(table.runs("a@b", 10)).containsExactly(ab);
+      assertThat(table.get("a")).containsSame(a);
+      assertThat(table.get("a\u0000")).containsSame(a0);
+      assertThat(table.runs("missing", 10)).isEmpty();
+      assertThat(table.runs(null, 10)).isEmpty();
+      assertThat(table.get("")).isEmpty();
+    }
+  }
+
+  @Nested
+  class HeldOutcomesAndReuse {
+    @Test
+    void aHeldOutcomeBlocksEveryoneUntilItIsHandedOutThenTheIdIsFree() throws Exception {
+      Session done = runAndFinish("s1", "c1");
+      assertThat(table.hold(done)).isTrue();
+      Session heldRecord = table.get("s1").orElseThrow();
+      assertThat(heldRecord.held()).isTrue();
+
+      assertThat(conflict("s1", "c1"))
+          .isEqualTo(SessionConflictException.Reason.OUTCOME_UNDELIVERED);
+      assertThat(conflict("s1", "c2")).isEqualTo(SessionConflictException.Reason.HELD_FOR_ANOTHER);
+      assertThat(conflict("s1", null)).isEqualTo(SessionConflictException.Reason.HELD_FOR_ANOTHER);
+      assertThat(table.get("s1")).containsSame(heldRecord);
+      assertThat(table.runs("s1", 10)).containsExactly(heldRecord);
+      assertThat(table.counts().held()).isEqualTo(1);
+
+      assertThat(table.takeHeld("c1")).extracting(Session::run).containsExactly(done.run());
+      assertThat(table.counts().held()).isZero();
+      // delivered: free for its owner and for anyone else
+      Session byOther = table.reserve("s1", "c2", "dev-1", null, null).session();
+      assertThat(byOther.run()).isNotEqualTo(done.run());
+      finish(byOther, SessionState.COMPLETED);
+      assertThat(table.reserve("s1", "c1", "dev-1", null, null).session().ownerId())
+          .isEqualTo("c1");
+    }
+
+    @Test
+    void theRefusalForAnotherOwnersHeldOutcomeNamesNoOwnerAndChangesNothing() throws Exception {
+      Session done = runAndFinish("s1", "secret-owner");
+      table.hold(done);
+
+      SessionConflictException e =
+          catchThrowableOfType(
+              SessionConflictException.class, () -> table.reserve("s1", "c2", "d", null, null));
+
+      assertThat(e.getMessage())
+          .contains("'s1'")
+          .contains("already used by another client")
+          .doesNotContain("secret-owner");
+      assertThat(table.counts()).isEqualTo(new SessionCounts(0, 1, 0, 0, 1));
+      assertThat(table.takeHeld("secret-owner")).extracting(Session::id).containsExactly("s1");
+    }
+
+    @Test
+    void anOutcomeCannotBeHeldOnceAnotherOwnerReusedItsId() throws Exception {
+      // The first owner's delivery fails only after someone else started a run of the same id:
+      // holding the old outcome now would replay it to whoever waits on that id later.
+      Session first = runAndFinish("s1", "c1");
+      Session second = reserve("s1", "c2");
+
+      assertThat(table.hold(first)).isFalse();
+      assertThat(table.counts().held()).isZero();
+      assertThat(table.takeHeld("c1")).isEmpty();
+      assertThat(table.running("s1")).containsSame(second);
+    }
+
+    @Test
+    void aHeldOutcomeAndTheNextRunNeverMix() throws Exception {
+      Session first =
+          table
+              .finish(
+                  table.reserve("s1", "c1", "dev-1", "t", "first request").session(),
+                  SessionState.COMPLETED,
+                  "first result",
+                  null)
+              .orElseThrow();
+      table.hold(first);
+      Session handedOut = table.takeHeld("c1").get(0);
+      Session second = table.reserve("s1", "c2", "dev-2", "t", "second request").session();
+
+      assertThat(handedOut.result()).isEqualTo("first result");
+      assertThat(second.request()).isEqualTo("second request");
+      assertThat(second.result()).isNull();
+      assertThat(table.get("s1")).containsSame(second);
+      assertThat(table.latestWithTaskName("t")).containsSame(second);
+      assertThat(table.takeHeld("c2")).isEmpty();
+      assertThat(table.hold(handedOut)).as("the id moved on").isFalse();
+    }
   }
 
   @Nested
@@ -214,44 +346,28 @@ class SessionTableTest {
       assertThat(table.abort(r)).isTrue();
 
       assertThat(table.get("s1")).isEmpty();
+      assertThat(table.get(r.session().key())).isEmpty();
       assertThat(table.counts()).isEqualTo(new SessionCounts(0, 0, 0, 0, 0));
       assertThat(table.abort(r)).as("a second abort undoes nothing").isFalse();
       assertThat(table.counts().running()).isZero();
       // the id is free for anyone again
-      assertThat(table.reserve("s1", "c2", "dev-1", null, null).previous()).isNull();
+      assertThat(table.reserve("s1", "c2", "dev-1", null, null).session().ownerId())
+          .isEqualTo("c2");
     }
 
     @Test
-    void restoresThePreviousFinishedRecordOfAReusedId() throws Exception {
+    void leavesThePreviousRunsOfAReusedIdAsTheyWere() throws Exception {
       Session done = runAndFinish("s1", "c1");
-      Reservation r = table.reserve("s1", "c1", "dev-1", null, null);
+      Reservation r = table.reserve("s1", "c2", "dev-1", null, null);
 
       assertThat(table.abort(r)).isTrue();
 
       assertThat(table.get("s1")).containsSame(done);
+      assertThat(table.runs("s1", 10)).containsExactly(done);
       assertThat(table.running("s1")).isEmpty();
       assertThat(table.counts()).isEqualTo(new SessionCounts(0, 1, 0, 0, 0));
       assertThat(table.historySize()).isEqualTo(1);
-      // still the previous owner's id
-      assertThat(conflict("s1", "c2")).isEqualTo(SessionConflictException.Reason.OWNED_BY_ANOTHER);
-      assertThat(table.reserve("s1", "c1", "dev-1", null, null).previous()).isSameAs(done);
-    }
-
-    @Test
-    void aHeldOutcomeBlocksReuseOfItsIdUntilItIsHandedOut() throws Exception {
-      Session done = runAndFinish("s1", "c1");
-      assertThat(table.hold(done)).isTrue();
-      Session heldRecord = table.get("s1").orElseThrow();
-
-      assertThat(conflict("s1", "c1"))
-          .isEqualTo(SessionConflictException.Reason.OUTCOME_UNDELIVERED);
-      assertThat(table.get("s1")).containsSame(heldRecord);
-      assertThat(table.counts().held()).isEqualTo(1);
-
-      assertThat(table.takeHeld("c1")).extracting(Session::run).containsExactly(done.run());
-      assertThat(table.counts().held()).isZero();
-      assertThat(table.reserve("s1", "c1", "dev-1", null, null).previous().run())
-          .isEqualTo(done.run());
+      assertThat(table.reserve("s1", "c1", "dev-1", null, null).session().isRunning()).isTrue();
     }
 
     @Test
@@ -275,21 +391,6 @@ class SessionTableTest {
 
       assertThat(table.running("s1")).containsSame(second.session());
       assertThat(table.counts().running()).isEqualTo(1);
-    }
-
-    @Test
-    void doesNotBringBackAPreviousRecordTheHistoryDroppedMeanwhile() throws Exception {
-      table = new SessionTable(1, Duration.ofHours(1), clock);
-      runAndFinish("s1", "c1");
-      Reservation r = table.reserve("s1", "c1", "dev-1", null, null);
-      runAndFinish("other", "c1"); // evicts the first run of s1 while s1 is reserved again
-
-      assertThat(table.abort(r)).isTrue();
-
-      // the old run left the history: restoring it would leave a record nothing ever evicts
-      assertThat(table.get("s1")).isEmpty();
-      assertThat(table.historySize()).isEqualTo(1);
-      assertThat(table.reserve("s1", "c2", "dev-1", null, null).previous()).isNull();
     }
   }
 
@@ -576,9 +677,11 @@ class SessionTableTest {
     void holdRefusesAnOlderRunOfAReusedId() throws Exception {
       Session first = runAndFinish("s1", "c1");
       runAndFinish("s1", "c1");
+      Session third = runAndFinish("s1", "c2");
 
       assertThat(table.hold(first)).isFalse();
       assertThat(table.counts().held()).isZero();
+      assertThat(table.hold(third)).as("the newest run may be held").isTrue();
     }
 
     @Test
@@ -751,6 +854,25 @@ class SessionTableTest {
       Session done2 = finish(s2, SessionState.COMPLETED);
       assertThat(table.latestWithTaskName("report")).containsSame(done2);
       assertThat(table.latestWithTaskName("missing")).isEmpty();
+    }
+
+    @Test
+    void listAndRunsShowEveryRunOfAReusedIdNewestFirst() throws Exception {
+      Session a1 = runAndFinish("a", "c1");
+      clock.advance(Duration.ofSeconds(1));
+      Session b = reserve("b", "c2");
+      clock.advance(Duration.ofSeconds(1));
+      Session a2 = runAndFinish("a", "c2");
+      clock.advance(Duration.ofSeconds(1));
+      Session a3 = reserve("a", "c3");
+
+      assertThat(table.list(s -> true, 10)).containsExactly(a3, a2, b, a1);
+      assertThat(table.list(s -> "a".equals(s.id()), 10)).containsExactly(a3, a2, a1);
+      assertThat(table.runs("a", 10)).containsExactly(a3, a2, a1);
+      assertThat(table.runs("a", 2)).containsExactly(a3, a2);
+      assertThat(table.runs("a", 0)).isEmpty();
+      assertThat(table.get(a2.key())).containsSame(a2);
+      assertThat(table.get(new SessionKey("a", 123_456))).isEmpty();
     }
 
     @Test

@@ -83,6 +83,20 @@ public final class Settings {
                   "must be reject or takeover")
               .in(c -> c.devices().duplicatePolicy()));
 
+  /**
+   * Whether client and session ids may hold letters and digits of any script (NFC, UTS 39 checks,
+   * confusables refused); false: ASCII ids, look-alikes refused case-insensitively.
+   */
+  public static final Setting<Boolean> UNICODE_IDS =
+      add(
+          Setting.choice(
+                  "unicode_ids",
+                  Boolean.FALSE,
+                  Settings::flag,
+                  String::valueOf,
+                  "must be true or false")
+              .in(c -> c.devices().unicodeIds()));
+
   /** How long a new socket may take to register. */
   public static final Setting<Duration> REGISTRATION_TIMEOUT =
       add(
@@ -305,6 +319,17 @@ public final class Settings {
   /** The setting with this YAML key, or {@code null}. */
   public static Setting<?> byKey(String key) {
     return BY_KEY.get(key);
+  }
+
+  /** {@code true} or {@code false} (any case, as YAML or text), or {@code null}. */
+  private static Boolean flag(String word) {
+    if ("true".equalsIgnoreCase(word)) {
+      return Boolean.TRUE;
+    }
+    if ("false".equalsIgnoreCase(word)) {
+      return Boolean.FALSE;
+    }
+    return null;
   }
 
   private static <T> Setting<T> add(Setting<T> s) {

@@ -20,6 +20,7 @@ import org.aiphub.core.registry.ClientInfo;
 import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.session.Session;
 import org.aiphub.core.session.SessionCounts;
+import org.aiphub.core.session.SessionKey;
 import org.aiphub.core.session.SessionTable;
 import org.aiphub.server.http.JsonViews;
 import org.aiphub.server.route.Identity;
@@ -31,8 +32,9 @@ import org.aiphub.server.route.RouterEvents;
  * second. A delta names every row whose shown value changed: clients that joined, left, sent a
  * heartbeat, refreshed their system info or were re-merged by a config reload, and the owner and
  * executor of each session that started or ended (their running counts); sessions that started,
- * ended, or whose outcome started or stopped waiting for its owner. Change tracking costs one set
- * insertion per event, and nothing while nobody watches. Thread-safe.
+ * ended, or whose outcome started or stopped waiting for its owner. A session row is one run: a
+ * reused session id has a row per run, told apart by the {@code run} field. Change tracking costs
+ * one set insertion per event, and nothing while nobody watches. Thread-safe.
  */
 public final class DashboardState implements RouterEvents {
   /**
@@ -51,7 +53,8 @@ public final class DashboardState implements RouterEvents {
   private final Map<String, Connection> connections = new ConcurrentHashMap<>();
   private final AtomicReference<Set<String>> dirtyClients =
       new AtomicReference<>(ConcurrentHashMap.newKeySet());
-  private final AtomicReference<Set<String>> dirtySessions =
+  // By run, not by id: two runs of a reused id are two rows, each changing on its own.
+  private final AtomicReference<Set<SessionKey>> dirtySessions =
       new AtomicReference<>(ConcurrentHashMap.newKeySet());
   private final ArrayDeque<Map<String, Object>> series = new ArrayDeque<>();
   private final AtomicInteger viewers = new AtomicInteger();
@@ -131,7 +134,7 @@ public final class DashboardState implements RouterEvents {
       dirtyClient(session.ownerId());
     }
     dirtyClient(session.executorId());
-    dirtySession(session.id());
+    dirtySession(session);
   }
 
   @Override
@@ -139,7 +142,7 @@ public final class DashboardState implements RouterEvents {
     // Both rows show a running count that just dropped: the owner's as much as the executor's.
     dirtyClient(session.ownerId());
     dirtyClient(session.executorId());
-    dirtySession(session.id());
+    dirtySession(session);
   }
 
   /**
@@ -162,7 +165,7 @@ public final class DashboardState implements RouterEvents {
 
   @Override
   public void heldChanged(Session session) {
-    dirtySession(session.id()); // its row shows "held" while the outcome waits for its owner
+    dirtySession(session); // its row shows "held" while the outcome waits for its owner
   }
 
   /** What this node knows of a client's connection; a client registered elsewhere has none yet. */
@@ -176,9 +179,9 @@ public final class DashboardState implements RouterEvents {
     }
   }
 
-  private void dirtySession(String id) {
+  private void dirtySession(Session s) {
     if (watched()) {
-      dirtySessions.get().add(id);
+      dirtySessions.get().add(s.key());
     }
   }
 
@@ -228,7 +231,7 @@ public final class DashboardState implements RouterEvents {
    */
   public Map<String, Object> delta() {
     Set<String> clients = dirtyClients.getAndSet(ConcurrentHashMap.newKeySet());
-    Set<String> changedSessions = dirtySessions.getAndSet(ConcurrentHashMap.newKeySet());
+    Set<SessionKey> changedSessions = dirtySessions.getAndSet(ConcurrentHashMap.newKeySet());
     if (clients.isEmpty() && changedSessions.isEmpty()) {
       return null;
     }
@@ -246,8 +249,8 @@ public final class DashboardState implements RouterEvents {
     }
     Instant now = clock.instant();
     List<Session> changed = new ArrayList<>();
-    for (String id : changedSessions) {
-      sessions.get(id).ifPresent(changed::add);
+    for (SessionKey key : changedSessions) {
+      sessions.get(key).ifPresent(changed::add);
     }
     changed.sort(Comparator.comparing(Session::createdAt).reversed());
     List<Object> sessionJson = new ArrayList<>();

@@ -29,11 +29,11 @@ import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.registry.RegistryStats;
 import org.aiphub.core.session.Session;
 import org.aiphub.core.session.SessionCounts;
+import org.aiphub.core.session.SessionKey;
 import org.aiphub.core.session.SessionState;
 import org.aiphub.core.session.SessionTable;
 import org.aiphub.server.DeviceConfigReloader;
 import org.aiphub.server.cluster.ClusterNode;
-import org.aiphub.server.route.ClientIds;
 import org.aiphub.server.route.DispatchException;
 import org.aiphub.server.route.TaskRouter;
 import org.aiphub.server.route.Text;
@@ -191,7 +191,7 @@ public final class ApiRoutes {
       return get(m).orElseGet(() -> device(path.substring("/api/devices/".length())));
     }
     if (path.startsWith("/api/sessions/")) {
-      return get(m).orElseGet(() -> session(path.substring("/api/sessions/".length())));
+      return get(m).orElseGet(() -> session(req, path.substring("/api/sessions/".length())));
     }
     return ApiResponse.error(404, "no route " + Text.quote(path));
   }
@@ -262,16 +262,17 @@ public final class ApiRoutes {
     }
     String name =
         taskName == null ? "task_" + org.aiphub.server.route.Ids.uuid() : (String) taskName;
+    String deviceId = router.ids().canonical((String) clientId);
     Session s;
     try {
-      s = router.dispatch((String) clientId, (String) request, name);
+      s = router.dispatch(deviceId, (String) request, name);
     } catch (DispatchException e) {
       return ApiResponse.error(e.reason().httpStatus(), e.getMessage());
     }
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("status", "dispatched");
     out.put("task_name", name);
-    out.put("client_id", clientId);
+    out.put("client_id", deviceId);
     out.put("session_id", s.id());
     return ApiResponse.json(200, out);
   }
@@ -314,7 +315,8 @@ public final class ApiRoutes {
     return ApiResponse.json(200, out);
   }
 
-  private ApiResponse device(String id) {
+  private ApiResponse device(String path) {
+    String id = router.ids().canonical(path);
     Optional<ClientInfo> info = registry.getClientInfo(id).filter(ClientInfo::isDevice);
     if (info.isEmpty()) {
       return ApiResponse.error(404, "no online device " + Text.quote(id));
@@ -399,18 +401,10 @@ public final class ApiRoutes {
     if (stateParam != null && state == null) {
       return ApiResponse.error(400, "state must be one of running, completed, failed, cancelled");
     }
-    String client = req.param("client");
-    int limit = DEFAULT_LIMIT;
-    String limitParam = req.param("limit");
-    if (limitParam != null) {
-      try {
-        limit = Integer.parseInt(limitParam);
-      } catch (NumberFormatException e) {
-        limit = -1;
-      }
-      if (limit < 1 || limit > MAX_LIMIT) {
-        return ApiResponse.error(400, "limit must be an integer from 1 to " + MAX_LIMIT);
-      }
+    String client = router.ids().canonical(req.param("client"));
+    int limit = limit(req);
+    if (limit < 1) {
+      return badLimit();
     }
     String beforeParam = req.param("before");
     Cursor before = beforeParam == null ? null : Cursor.parse(beforeParam);
@@ -477,14 +471,81 @@ public final class ApiRoutes {
     }
   }
 
-  private ApiResponse session(String id) {
-    if (ClientIds.problem("session_id", id) != null) {
+  /** The {@code limit} parameter: its default when absent, -1 when it is not allowed. */
+  private static int limit(ApiRequest req) {
+    String limitParam = req.param("limit");
+    if (limitParam == null) {
+      return DEFAULT_LIMIT;
+    }
+    int limit;
+    try {
+      limit = Integer.parseInt(limitParam);
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+    return limit < 1 || limit > MAX_LIMIT ? -1 : limit;
+  }
+
+  private static ApiResponse badLimit() {
+    return ApiResponse.error(400, "limit must be an integer from 1 to " + MAX_LIMIT);
+  }
+
+  /**
+   * One session id: its newest run as a whole record (request and result included), or with {@code
+   * run=N} that run's; with {@code all=true} every run the history holds (a finished id may be
+   * reused, by anyone), newest first, as summaries like the list's: {@code {"session_id", "runs":
+   * [summaries], "count"}}, at most {@code limit} runs. Whole records come one at a time: a run's
+   * request and result may each be as large as a WebSocket message.
+   */
+  private ApiResponse session(ApiRequest req, String path) {
+    String id = router.ids().canonical(path);
+    if (router.ids().problem("session_id", id) != null) {
       return ApiResponse.error(400, "invalid session id " + Text.quote(id));
     }
-    return sessions
-        .get(id)
-        .map(s -> ApiResponse.json(200, sessionJson(s)))
-        .orElseGet(() -> ApiResponse.error(404, "no session " + Text.quote(id)));
+    String all = req.param("all");
+    if (all != null && !"true".equals(all) && !"false".equals(all)) {
+      return ApiResponse.error(400, "all must be true or false");
+    }
+    String runParam = req.param("run");
+    if (runParam != null) {
+      long run;
+      try {
+        run = Long.parseLong(runParam);
+      } catch (NumberFormatException e) {
+        return ApiResponse.error(400, "run must be the run number of one of this id's runs");
+      }
+      if ("true".equals(all)) {
+        return ApiResponse.error(400, "run and all=true do not go together");
+      }
+      return sessions
+          .get(new SessionKey(id, run))
+          .map(s -> ApiResponse.json(200, sessionJson(s)))
+          .orElseGet(
+              () -> ApiResponse.error(404, "no run " + run + " of session " + Text.quote(id)));
+    }
+    if (!"true".equals(all)) {
+      return sessions
+          .get(id)
+          .map(s -> ApiResponse.json(200, sessionJson(s)))
+          .orElseGet(() -> ApiResponse.error(404, "no session " + Text.quote(id)));
+    }
+    int limit = limit(req);
+    if (limit < 1) {
+      return badLimit();
+    }
+    Instant now = clock.instant();
+    List<Object> runs = new ArrayList<>();
+    for (Session s : sessions.runs(id, limit)) {
+      runs.add(JsonViews.summary(s, now));
+    }
+    if (runs.isEmpty()) {
+      return ApiResponse.error(404, "no session " + Text.quote(id));
+    }
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("session_id", id);
+    body.put("runs", runs);
+    body.put("count", runs.size());
+    return ApiResponse.json(200, body);
   }
 
   /** A session as JSON, as {@code /api/sessions/{id}} shows it (request and result included). */

@@ -40,6 +40,8 @@ public final class JsonViews {
   public static Map<String, Object> session(Session s, Instant now) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("session_id", s.id());
+    // Runs of a reused id share the session id: the run number tells them apart (and orders them).
+    m.put("run", s.run());
     m.put("state", s.state().wire());
     m.put("owner", s.ownerId());
     m.put("origin", s.ownerId() == null ? "api" : "constellation");
@@ -68,6 +70,7 @@ public final class JsonViews {
     List<String> truncated = new ArrayList<>();
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("session_id", s.id());
+    m.put("run", s.run());
     m.put("state", s.state().wire());
     m.put("owner", s.ownerId());
     m.put("origin", s.ownerId() == null ? "api" : "constellation");

@@ -179,8 +179,8 @@ public final class HubMetrics implements RouterEvents, ConnectionEvents, AutoClo
     // This event follows the bind, so a departure on another event loop may already have ended
     // the session and run sessionFinished, which found nothing to remove. The table changes before
     // that event fires: re-checking it after the put leaves no entry behind either way.
-    Session now = sessions.get(session.id()).orElse(null);
-    if (now == null || now.run() != session.run() || !now.isRunning()) {
+    Session now = sessions.get(session.key()).orElse(null);
+    if (now == null || !now.isRunning()) {
       startedNanos.remove(session.run());
     }
   }

@@ -2,6 +2,7 @@ package org.aiphub.server.netty;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufOutputStream;
@@ -41,7 +42,9 @@ import org.slf4j.LoggerFactory;
  * snapshot) rather than buffered for.
  */
 public final class EventStream implements AutoCloseable {
-  private static final JsonFactory JSON = new JsonFactory();
+  // As the HTTP API: non-ASCII as \\uXXXX escapes (HttpResponses).
+  private static final JsonFactory JSON =
+      JsonFactory.builder().enable(JsonWriteFeature.ESCAPE_NON_ASCII).build();
   private static final Logger log = LoggerFactory.getLogger(EventStream.class);
   private static final byte[] KEEPALIVE = ": keepalive\n\n".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] DATA = "data: ".getBytes(StandardCharsets.US_ASCII);

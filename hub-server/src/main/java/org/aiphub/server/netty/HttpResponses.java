@@ -2,6 +2,7 @@ package org.aiphub.server.netty;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufOutputStream;
@@ -25,7 +26,10 @@ import org.aiphub.core.json.JsonValues;
 
 /** JSON HTTP responses, written with keep-alive handled the same way everywhere. */
 public final class HttpResponses {
-  private static final JsonFactory JSON = new JsonFactory();
+  // Non-ASCII goes out as \\uXXXX escapes: the same JSON strings, but an id (or any text) that
+  // looks like another in a terminal or log viewer shows what it holds (README, "Security").
+  private static final JsonFactory JSON =
+      JsonFactory.builder().enable(JsonWriteFeature.ESCAPE_NON_ASCII).build();
 
   private HttpResponses() {}
 

@@ -67,6 +67,17 @@ public final class Messages {
         .build();
   }
 
+  /**
+   * Ends, for its sender, a task the hub refused: {@code task_end} {@code failed} with the task's
+   * session id and the refusal as {@code error}. Nothing ran, so there is no task name or result.
+   */
+  public ServerMessage taskRefused(String sessionId, String reason) {
+    return stamped(ServerMessageType.TASK_END, TaskStatus.FAILED)
+        .sessionId(sessionId)
+        .error(reason)
+        .build();
+  }
+
   /** Tells a device to stop working on a session that was cancelled. */
   public ServerMessage cancelForDevice(String sessionId, String reason) {
     return stamped(ServerMessageType.TASK_END, TaskStatus.FAILED)

@@ -19,6 +19,7 @@ import org.aiphub.core.registry.ClientInfo;
 import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.registry.Departure;
 import org.aiphub.core.registry.DuplicateClientException;
+import org.aiphub.core.registry.LookAlikeClientException;
 import org.aiphub.core.session.Reservation;
 import org.aiphub.core.session.Session;
 import org.aiphub.core.session.SessionConflictException;
@@ -56,6 +57,7 @@ public final class TaskRouter {
   private final SessionTable sessions;
   private final Messages messages;
   private final RouterEvents events;
+  private final ClientIds ids;
   private volatile boolean shuttingDown;
 
   /** What became of a {@code register} frame. */
@@ -86,13 +88,23 @@ public final class TaskRouter {
    */
   public record Contested(ClientInfo holder, String reason) implements Registration {}
 
-  /** A router over a registry and a session table. */
+  /**
+   * A router over a registry and a session table, with the id rule the registry folds ids by (the
+   * default ASCII rule unless the registry was built with a {@link ClientIds}).
+   */
   public TaskRouter(
       ClientRegistry registry, SessionTable sessions, Clock clock, RouterEvents events) {
     this.registry = Objects.requireNonNull(registry, "registry");
     this.sessions = Objects.requireNonNull(sessions, "sessions");
     this.messages = new Messages(clock);
     this.events = Objects.requireNonNull(events, "events");
+    this.ids =
+        registry.folds() instanceof ClientIds ? (ClientIds) registry.folds() : ClientIds.ascii();
+  }
+
+  /** The id rule: what ids may hold, their stored form, which are too alike. */
+  public ClientIds ids() {
+    return ids;
   }
 
   /** The frames this router builds, for the transport's own replies. */
@@ -115,7 +127,9 @@ public final class TaskRouter {
    * is held under the reject policy comes back {@link Contested} instead of refused, so the caller
    * can check whether the holder is a half-open socket before refusing.
    */
-  public Registration register(ClientConnection conn, ClientMessage m, boolean probeDuplicates) {
+  public Registration register(
+      ClientConnection conn, ClientMessage frame, boolean probeDuplicates) {
+    ClientMessage m = ids.canonical(frame);
     if (shuttingDown) {
       return refuse(conn, "the hub is shutting down", "shutting_down");
     }
@@ -125,7 +139,7 @@ public final class TaskRouter {
           "the first message must be a register message, got '" + m.type().wire() + "'",
           "not_register");
     }
-    String idProblem = ClientIds.problem("client_id", m.clientId());
+    String idProblem = ids.problem("client_id", m.clientId());
     if (idProblem != null) {
       return refuse(conn, idProblem, "bad_client_id");
     }
@@ -156,6 +170,10 @@ public final class TaskRouter {
     String platform = null;
     if (m.clientType() == ClientType.CONSTELLATION) {
       target = m.targetId();
+      String targetProblem = target == null ? null : ids.problem("target_id", target);
+      if (targetProblem != null) {
+        return refuse(conn, targetProblem, "bad_target");
+      }
       if (target != null && !registry.isDeviceConnected(target)) {
         return refuse(
             conn, "target device " + Text.quote(target) + " is not connected", "bad_target");
@@ -174,6 +192,8 @@ public final class TaskRouter {
     Optional<ClientInfo> displaced;
     try {
       displaced = registry.addClient(clientId, platform, conn, m.clientType(), metadata);
+    } catch (LookAlikeClientException e) {
+      return refuse(conn, ids.lookAlikeReason(e), "look_alike_id");
     } catch (DuplicateClientException e) {
       Optional<ClientInfo> holder = registry.getClientInfo(clientId);
       if (probeDuplicates
@@ -227,10 +247,15 @@ public final class TaskRouter {
    *
    * @param receivedNanos {@link System#nanoTime()} when the frame arrived, for latency metrics
    */
-  public void handle(ClientConnection conn, Identity id, ClientMessage m, long receivedNanos) {
+  public void handle(ClientConnection conn, Identity id, ClientMessage frame, long receivedNanos) {
+    ClientMessage m = ids.canonical(frame);
     String mismatch = IdentityPinning.mismatch(id, m);
     if (mismatch != null) {
-      reject(conn, id, mismatch, m.sessionId(), "identity_mismatch");
+      if (m.type() == ClientMessageType.TASK) {
+        refuseTask(conn, id, m, mismatch, m.sessionId(), "identity_mismatch");
+      } else {
+        reject(conn, id, mismatch, m.sessionId(), "identity_mismatch");
+      }
       return;
     }
     switch (m.type()) {
@@ -248,9 +273,10 @@ public final class TaskRouter {
         break;
       case TASK:
         if (id.isDevice()) {
-          reject(
+          refuseTask(
               conn,
               id,
+              m,
               "devices cannot start tasks: the hub runs no agent; tasks come from constellations",
               m.sessionId(),
               "device_task");
@@ -303,25 +329,65 @@ public final class TaskRouter {
     events.refused(id, label);
   }
 
+  /**
+   * Refuses a {@code task} frame: the error frame as for any refused frame, then (a hub rule,
+   * beyond the reference server) a {@code task_end} {@code failed} for the session id the task
+   * carried, with the same reason. Galaxy only logs error frames and waits for the task's {@code
+   * task_end}: without it, a refused task would hang until Galaxy's own timeout. The task_end goes
+   * to the sender only and changes nothing in the hub: a running session with that id (another
+   * client's) and its owner are untouched. There is none to send when the task carried no session
+   * id, when the id is too long to echo (the reply must stay small), or when the sender itself owns
+   * or runs a session with that id that is still running: that session's own task_end will come,
+   * and a failed one now would tell the sender that a session which goes on had ended.
+   *
+   * @param errorSessionId the session id the error frame names (for a task without one, the id the
+   *     hub generated for it), or null
+   */
+  private void refuseTask(
+      ClientConnection conn,
+      Identity id,
+      ClientMessage m,
+      String reason,
+      String errorSessionId,
+      String label) {
+    reject(conn, id, reason, errorSessionId, label);
+    String sessionId = m.sessionId();
+    if (sessionId == null
+        || sessionId.isEmpty()
+        || sessionId.length() > ClientIds.MAX_LENGTH
+        || partyToRunning(id, sessionId)) {
+      return;
+    }
+    conn.send(messages.taskRefused(sessionId, reason));
+  }
+
+  /** Whether {@code id} owns or executes a running session {@code sessionId}. */
+  private boolean partyToRunning(Identity id, String sessionId) {
+    Session s = sessions.running(sessionId).orElse(null);
+    return s != null && (id.clientId().equals(s.ownerId()) || id.clientId().equals(s.executorId()));
+  }
+
   private void startTask(ClientConnection conn, Identity id, ClientMessage m, long receivedNanos) {
     if (shuttingDown) {
-      reject(conn, id, "the hub is shutting down", m.sessionId(), "shutting_down");
+      refuseTask(conn, id, m, "the hub is shutting down", m.sessionId(), "shutting_down");
       return;
     }
     String target = m.targetId();
     if (target == null || target.isEmpty()) {
-      reject(
+      refuseTask(
           conn,
           id,
+          m,
           "a task needs a target_id naming a connected device",
           m.sessionId(),
           "bad_task");
       return;
     }
     if (id.targetId() != null && !id.targetId().equals(target)) {
-      reject(
+      refuseTask(
           conn,
           id,
+          m,
           "this constellation registered for device "
               + Text.quote(id.targetId())
               + " and may only send tasks to it",
@@ -330,19 +396,20 @@ public final class TaskRouter {
       return;
     }
     if (m.request() == null || m.request().isEmpty()) {
-      reject(conn, id, "a task needs a non-empty request", m.sessionId(), "bad_task");
+      refuseTask(conn, id, m, "a task needs a non-empty request", m.sessionId(), "bad_task");
       return;
     }
     String sessionId = m.sessionId() == null ? Ids.uuid() : m.sessionId();
-    String idProblem = ClientIds.problem("session_id", sessionId);
+    String idProblem = ids.problem("session_id", sessionId);
     if (idProblem != null) {
-      reject(conn, id, idProblem, null, "bad_session_id");
+      refuseTask(conn, id, m, idProblem, null, "bad_session_id");
       return;
     }
     if (!registry.isDeviceConnected(target)) {
-      reject(
+      refuseTask(
           conn,
           id,
+          m,
           "target device " + Text.quote(target) + " is not connected",
           sessionId,
           "target_offline");
@@ -350,20 +417,27 @@ public final class TaskRouter {
     }
     String unreachable = unreachable(target);
     if (unreachable != null) {
-      reject(conn, id, unreachable, sessionId, "target_unreachable");
+      refuseTask(conn, id, m, unreachable, sessionId, "target_unreachable");
       return;
     }
     Reservation reservation;
     try {
       reservation = sessions.reserve(sessionId, id.clientId(), target, m.taskName(), m.request());
     } catch (SessionConflictException e) {
-      reject(conn, id, e.getMessage(), sessionId, "session_conflict");
+      if (e.reason() == SessionConflictException.Reason.ALREADY_RUNNING) {
+        // The sender's own session with this id runs on and will send its own task_end. Decided
+        // from the conflict, not by looking again: a session that ends meanwhile must not be
+        // followed by a second, failed task_end for its id.
+        reject(conn, id, e.getMessage(), sessionId, "session_conflict");
+      } else {
+        refuseTask(conn, id, m, e.getMessage(), sessionId, "session_conflict");
+      }
       return;
     }
     BindOutcome bound = registry.bindSession(sessionId, id.clientId(), target);
     if (bound != BindOutcome.BOUND) {
       sessions.abort(reservation);
-      reject(conn, id, bindRefusal(bound, target, sessionId), sessionId, bindLabel(bound));
+      refuseTask(conn, id, m, bindRefusal(bound, target, sessionId), sessionId, bindLabel(bound));
       return;
     }
     Session session = reservation.session();

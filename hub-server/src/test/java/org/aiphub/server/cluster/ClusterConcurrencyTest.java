@@ -140,6 +140,10 @@ class ClusterConcurrencyTest {
     final Map<String, Integer> sentOn = new ConcurrentHashMap<>();
     final Map<String, TestHub> ownerNode = new ConcurrentHashMap<>();
     final Map<String, Outcome> received = new ConcurrentHashMap<>();
+
+    /** Refused tasks whose task_end has not come yet, with the refusal's text. */
+    final Map<String, String> refusalsToEnd = new ConcurrentHashMap<>();
+
     volatile TestHub hub;
     volatile AipPeer peer;
     volatile int generation;
@@ -168,6 +172,12 @@ class ClusterConcurrencyTest {
         return;
       }
       Outcome o;
+      if (m.type() == ServerMessageType.TASK_END
+          && m.status() == TaskStatus.FAILED
+          && m.error() != null
+          && refusalsToEnd.remove(sid, m.error())) {
+        return; // a refused task ends for its sender: part of the refusal, not a second outcome
+      }
       if (m.type() == ServerMessageType.TASK_END) {
         o =
             new Outcome(
@@ -177,6 +187,7 @@ class ClusterConcurrencyTest {
                 gen);
       } else if (m.type() == ServerMessageType.ERROR) {
         o = new Outcome("refused", m.error(), null, gen);
+        refusalsToEnd.put(sid, m.error());
       } else {
         anomalies.add(id + " got " + m);
         return;
@@ -316,6 +327,10 @@ class ClusterConcurrencyTest {
             .atMost(Duration.ofSeconds(60))
             .failFast("anomalies", () -> assertThat(anomalies).as("seed %d", seed).isEmpty())
             .until(() -> outcomes.get() == TASKS);
+        // each refusal's task_end follows its error frame at once
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .until(() -> constellations.stream().allMatch(c -> c.refusalsToEnd.isEmpty()));
         assertThat(anomalies).as("seed %d", seed).isEmpty();
 
         // ---------------------------------------------------------------- the owners' books

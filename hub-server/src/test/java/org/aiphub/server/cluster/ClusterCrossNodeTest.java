@@ -3,6 +3,7 @@ package org.aiphub.server.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.aiphub.core.aip.ServerMessage;
@@ -80,6 +81,44 @@ class ClusterCrossNodeTest {
     assertThat(end.status()).isEqualTo(TaskStatus.COMPLETED);
     assertThat(end.sessionId()).isEqualTo(sessionId);
     assertThat(end.result()).isEqualTo(Map.of("by", deviceId, "n", 7));
+  }
+
+  /**
+   * Galaxy reuses a finished session id from another constellation for another device: across nodes
+   * too, whichever nodes the owners and devices are on. Each node keeps its own record of every run
+   * it took part in.
+   */
+  @Test
+  void aFinishedSessionIdIsReusedByAnotherConstellationAcrossNodes() {
+    try (WsClient devA = Clients.device(a, "dev-a");
+        WsClient galA = Clients.constellation(a, "tn@dev-b");
+        WsClient devB = Clients.device(b, "dev-b");
+        WsClient galB = Clients.constellation(b, "tn@dev-a")) {
+      ClusterRig.awaitEverywhere(List.of(a, b), "dev-a", "tn@dev-b", "dev-b", "tn@dev-a");
+
+      roundTrip(galA, "tn@dev-b", devB, "dev-b", "tn@t1"); // owner on a, device on b
+      roundTrip(galB, "tn@dev-a", devB, "dev-b", "tn@t1"); // b ran the first run for a's owner
+      roundTrip(galB, "tn@dev-a", devA, "dev-a", "tn@t1"); // owner on b, device on a
+      roundTrip(galA, "tn@dev-b", devA, "dev-a", "tn@t1"); // a ran the last run for b's owner
+
+      await()
+          .atMost(ClusterRig.SYNC)
+          .untilAsserted(
+              () -> {
+                assertThat(a.server().sessions().runs("tn@t1", 10))
+                    .extracting(s -> s.ownerId() + ">" + s.executorId())
+                    .containsExactly("tn@dev-b>dev-a", "tn@dev-a>dev-a", "tn@dev-b>dev-b");
+                assertThat(b.server().sessions().runs("tn@t1", 10))
+                    .extracting(s -> s.ownerId() + ">" + s.executorId())
+                    .containsExactly("tn@dev-a>dev-a", "tn@dev-a>dev-b", "tn@dev-b>dev-b");
+              });
+      for (TestHub node : List.of(a, b)) {
+        assertThat(node.server().sessions().counts().running()).isZero();
+        assertThat(node.server().registry().getStats().runningSessions()).isZero();
+      }
+      galA.expectNothing(Duration.ofMillis(200));
+      galB.expectNothing(Duration.ofMillis(200));
+    }
   }
 
   @Test
@@ -208,6 +247,11 @@ class ClusterCrossNodeTest {
       assertThat(refused.type()).isEqualTo(ServerMessageType.ERROR);
       assertThat(refused.sessionId()).isEqualTo("s-2");
       assertThat(refused.error()).contains("not connected");
+      ServerMessage refusedEnd = galB.next(); // and ends at once for its sender
+      assertThat(refusedEnd.type()).isEqualTo(ServerMessageType.TASK_END);
+      assertThat(refusedEnd.status()).isEqualTo(TaskStatus.FAILED);
+      assertThat(refusedEnd.sessionId()).isEqualTo("s-2");
+      assertThat(refusedEnd.error()).isEqualTo(refused.error());
 
       // The owner leaves mid-task: the device on the other node is told to stop.
       Clients.startTask(galB, "gal-b", "dev-a2", "s-3");
@@ -217,7 +261,7 @@ class ClusterCrossNodeTest {
       assertThat(cancel.type()).isEqualTo(ServerMessageType.TASK_END);
       assertThat(cancel.sessionId()).isEqualTo("s-3");
       assertThat(cancel.error()).isEqualTo(TaskRouter.CONSTELLATION_DISCONNECTED);
-      devA2.expectNothing(java.time.Duration.ofMillis(300));
+      devA2.expectNothing(Duration.ofMillis(300));
       ClusterRig.awaitGoneEverywhere(List.of(a, b), "gal-b");
       for (TestHub h : List.of(a, b)) {
         await()
@@ -260,7 +304,7 @@ class ClusterCrossNodeTest {
         assertThat(held.sessionId()).isEqualTo("s-away");
         assertThat(held.status()).isEqualTo(TaskStatus.FAILED);
         assertThat(held.error()).isEqualTo(TaskRouter.CONSTELLATION_DISCONNECTED);
-        again.expectNothing(java.time.Duration.ofMillis(300));
+        again.expectNothing(Duration.ofMillis(300));
         assertThat(a.server().sessions().counts().held()).isZero();
         assertThat(b.server().sessions().counts().held()).isZero();
       }

@@ -1,6 +1,7 @@
 package org.aiphub.server.cluster;
 
 import static org.aiphub.server.config.Settings.DUPLICATE_POLICY;
+import static org.aiphub.server.config.Settings.UNICODE_IDS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -71,6 +72,46 @@ class ClusterDuplicateIdTest {
       assertThat(end.status()).isEqualTo(TaskStatus.COMPLETED);
       assertThat(end.result()).isEqualTo(Map.of("ok", true));
       owner.expectNothing(QUIET);
+    }
+  }
+
+  @Test
+  void aLookAlikeOfAClientOnAnotherNodeIsRefused() {
+    // Node b mirrors a's clients, mirrored ids included in its folded index: a look-alike of an id
+    // live on a is refused on b, as on a, under either id rule.
+    for (boolean unicode : List.of(false, true)) {
+      TestHub a = rig.node("a" + unicode, cfg -> cfg.set(UNICODE_IDS, unicode));
+      TestHub b = rig.node("b" + unicode, cfg -> cfg.set(UNICODE_IDS, unicode));
+      try (WsClient holder = Clients.device(a, "Dev-Remote-1")) {
+        ClusterRig.awaitEverywhere(List.of(a, b), "Dev-Remote-1");
+        for (TestHub node : List.of(b, a)) {
+          try (WsClient lookAlike = node.connect()) {
+            lookAlike.send(ClientFrames.registerDevice("dev-remote-1"));
+            ServerMessage error = lookAlike.next();
+            assertThat(error.type()).isEqualTo(ServerMessageType.ERROR);
+            assertThat(error.error())
+                .contains("the online client id 'Dev-Remote-1'")
+                .contains("look-alike ids are refused");
+            assertThat(lookAlike.awaitClose()).isEqualTo(CloseCodes.POLICY_VIOLATION);
+          }
+        }
+        assertThat(b.server().registry().getClient("dev-remote-1")).isEmpty();
+        assertThat(rig.ownerNodes()).doesNotContainKey("dev-remote-1");
+        assertThat(holder.isClosed()).isFalse();
+      }
+      // Once it has left everywhere, the other spelling is free on b.
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> b.server().registry().getClient("Dev-Remote-1").isEmpty());
+      try (WsClient other = Clients.device(b, "dev-remote-1")) {
+        assertThat(other.isClosed()).isFalse();
+      }
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(
+              () ->
+                  a.server().registry().listClients().isEmpty()
+                      && !rig.ownerNodes().containsKey("dev-remote-1"));
     }
   }
 

@@ -101,6 +101,11 @@ class ClusterRedisOutageTest {
       assertThat(refused.type()).isEqualTo(ServerMessageType.ERROR);
       assertThat(refused.sessionId()).isEqualTo("s-refused");
       assertThat(refused.error()).contains("dev-b", nodeB, "backplane (Redis)");
+      ServerMessage refusedEnd = galA.next(); // and the task ends at once for its sender
+      assertThat(refusedEnd.type()).isEqualTo(ServerMessageType.TASK_END);
+      assertThat(refusedEnd.status()).isEqualTo(TaskStatus.FAILED);
+      assertThat(refusedEnd.sessionId()).isEqualTo("s-refused");
+      assertThat(refusedEnd.error()).isEqualTo(refused.error());
       String httpRefusal =
           new HubHttp(a)
               .post("/api/dispatch", Map.of("client_id", "dev-b", "request", "x"))

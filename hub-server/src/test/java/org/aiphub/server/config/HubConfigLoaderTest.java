@@ -34,6 +34,7 @@ import static org.aiphub.server.config.Settings.SLOW_CONSUMER_TIMEOUT;
 import static org.aiphub.server.config.Settings.SO_BACKLOG;
 import static org.aiphub.server.config.Settings.TLS_CERT;
 import static org.aiphub.server.config.Settings.TLS_KEY;
+import static org.aiphub.server.config.Settings.UNICODE_IDS;
 import static org.aiphub.server.config.Settings.WORKER_THREADS;
 import static org.aiphub.server.config.Settings.WRITE_BUFFER_HIGH;
 import static org.aiphub.server.config.Settings.WRITE_BUFFER_LOW;
@@ -210,6 +211,7 @@ class HubConfigLoaderTest {
     m.put("admin_key", "layer-admin-key-0123456789");
     m.put("device_config", dir.toAbsolutePath().resolve("devices.yaml").toString());
     m.put("duplicate_policy", "takeover");
+    m.put("unicode_ids", "true");
     m.put("registration_timeout", "3s");
     m.put("idle_timeout", "2m");
     m.put("ping_timeout", "1500ms");
@@ -254,6 +256,7 @@ class HubConfigLoaderTest {
         .set(Settings.ADMIN_KEY, "layer-admin-key-0123456789")
         .set(DEVICE_CONFIG, dir.toAbsolutePath().resolve("devices.yaml"))
         .set(DUPLICATE_POLICY, DuplicatePolicy.TAKEOVER)
+        .set(UNICODE_IDS, true)
         .set(REGISTRATION_TIMEOUT, Duration.ofSeconds(3))
         .set(IDLE_TIMEOUT, Duration.ofMinutes(2))
         .set(PING_TIMEOUT, Duration.ofMillis(1500))
@@ -327,6 +330,7 @@ class HubConfigLoaderTest {
                 + "admin_key: layer-admin-key-0123456789\n"
                 + "device_config: devices.yaml\n"
                 + "duplicate_policy: TakeOver\n"
+                + "unicode_ids: true\n"
                 + "registration_timeout: 3\n"
                 + "idle_timeout: 120\n"
                 + "ping_timeout: 1500ms\n"
@@ -643,6 +647,25 @@ class HubConfigLoaderTest {
     assertThat(env("duplicate_policy", text).devices().duplicatePolicy()).isEqualTo(expected);
     assertThat(load(yaml("duplicate_policy: " + text + "\n")).devices().duplicatePolicy())
         .isEqualTo(expected);
+  }
+
+  @ParameterizedTest
+  @CsvSource({"true, true", "false, false", "TRUE, true", "False, false"})
+  void unicodeIdsIsAFlag(String text, boolean expected) {
+    assertThat(env("unicode_ids", text).devices().unicodeIds()).isEqualTo(expected);
+    assertThat(load(yaml("unicode_ids: " + text + "\n")).devices().unicodeIds())
+        .isEqualTo(expected);
+    assertThat(HubConfig.defaults().devices().unicodeIds()).isFalse();
+  }
+
+  @Test
+  void aUnicodeIdsValueOtherThanTrueOrFalseNamesFileKeyAndValue() {
+    Path file = yaml("unicode_ids: yes please\n");
+    assertThat(fileFailure(file))
+        .isEqualTo(
+            "config file "
+                + file
+                + ": key 'unicode_ids': unicode_ids: yes please (must be true or false)");
   }
 
   @Test

@@ -34,6 +34,7 @@ import static org.aiphub.server.config.Settings.SLOW_CONSUMER_TIMEOUT;
 import static org.aiphub.server.config.Settings.SO_BACKLOG;
 import static org.aiphub.server.config.Settings.TLS_CERT;
 import static org.aiphub.server.config.Settings.TLS_KEY;
+import static org.aiphub.server.config.Settings.UNICODE_IDS;
 import static org.aiphub.server.config.Settings.WORKER_THREADS;
 import static org.aiphub.server.config.Settings.WRITE_BUFFER_HIGH;
 import static org.aiphub.server.config.Settings.WRITE_BUFFER_LOW;
@@ -120,6 +121,7 @@ class HubConfigTest {
             "(hidden)",
             b -> b.set(API_KEY, "same-key-0123456789").set(ADMIN_KEY, "same-key-0123456789")),
         bad("duplicate_policy", null, b -> b.set(DUPLICATE_POLICY, null)),
+        bad("unicode_ids", null, b -> b.set(UNICODE_IDS, null)),
         bad("registration_timeout", "PT0S", b -> b.set(REGISTRATION_TIMEOUT, Duration.ZERO)),
         bad(
             "registration_timeout",
@@ -234,6 +236,7 @@ class HubConfigTest {
         ok("api_key 8 chars", b -> b.set(API_KEY, "12345678")),
         ok("admin_key 8 chars", b -> b.set(ADMIN_KEY, "87654321")),
         ok("takeover", b -> b.set(DUPLICATE_POLICY, DuplicatePolicy.TAKEOVER)),
+        ok("unicode_ids", b -> b.set(UNICODE_IDS, true)),
         ok("1ms timeouts", HubConfigTest::allDurationsOneMilli),
         ok("max_frame_bytes 1024", b -> b.set(MAX_FRAME_BYTES, 1024)),
         ok("max_json_depth 2", b -> b.set(MAX_JSON_DEPTH, 2)),

@@ -50,6 +50,7 @@ class SettingsTest {
     m.put(Settings.ADMIN_KEY, "table-admin-key-0123456789");
     m.put(Settings.DEVICE_CONFIG, Path.of("devices.yaml"));
     m.put(Settings.DUPLICATE_POLICY, DuplicatePolicy.TAKEOVER);
+    m.put(Settings.UNICODE_IDS, Boolean.TRUE);
     m.put(Settings.REGISTRATION_TIMEOUT, Duration.ofSeconds(3));
     m.put(Settings.IDLE_TIMEOUT, Duration.ofMinutes(2));
     m.put(Settings.PING_TIMEOUT, Duration.ofMillis(1500));

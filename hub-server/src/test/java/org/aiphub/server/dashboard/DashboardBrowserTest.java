@@ -346,6 +346,29 @@ class DashboardBrowserTest {
         d -> rows("constellations").get(GALAXY).contains(LINUX + "\t3\t0\t"));
     waitFor("the device running none", d -> rows("devices").get(LINUX).contains("0 / 4"));
 
+    // A finished session id used again is a second run: a row of its own, live, while the first
+    // run keeps its row and state (rows are per run, not per id).
+    ObjectNode again =
+        runTask(galaxy, linux, "weekly_report@task_3", "galaxy/weekly/refresh", "Refresh Q4");
+    waitFor(
+        "two runs of task 3",
+        d -> runs("weekly_report@task_3").equals(List.of("running", "completed")));
+    again.put("status", "failed").put("error", "the second run failed");
+    linux.send(again.toString());
+    waitFor(
+        "both runs of task 3 ended",
+        d -> runs("weekly_report@task_3").equals(List.of("failed", "completed")));
+    assertThat(
+            (List<?>)
+                script(
+                    "return Array.from(document.querySelectorAll('#sessions tbody tr'))"
+                        + ".filter(tr => tr.dataset.id === arguments[0])"
+                        + ".map(tr => tr.innerText)",
+                    "weekly_report@task_3"))
+        .satisfiesExactly(
+            second -> assertThat((String) second).contains("Refresh Q4", "the second run failed"),
+            first -> assertThat((String) first).contains("Refresh Q3").doesNotContain("second"));
+
     // A disconnect shows up without a reload; its running session fails with it.
     windows.close();
     waitFor("the windows device gone", d -> ids("devices").equals(List.of(KIOSK, LINUX)));
@@ -488,6 +511,21 @@ class DashboardBrowserTest {
     for (Object row : (List<?>) raw) {
       List<?> pair = (List<?>) row;
       out.put((String) pair.get(0), (String) pair.get(1));
+    }
+    return out;
+  }
+
+  /** The state shown by each row of session id {@code id}, one per run, in the page's order. */
+  private List<String> runs(String id) {
+    Object raw =
+        script(
+            "return Array.from(document.querySelectorAll('#sessions tbody tr'))"
+                + ".filter(tr => tr.dataset.id === arguments[0])"
+                + ".map(tr => tr.cells[0].firstChild.textContent);",
+            id);
+    List<String> out = new ArrayList<>();
+    for (Object o : (List<?>) raw) {
+      out.add((String) o);
     }
     return out;
   }

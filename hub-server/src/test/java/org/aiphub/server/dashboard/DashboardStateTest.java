@@ -151,6 +151,41 @@ class DashboardStateTest {
     assertThat(sessions(state.delta()).get("s1")).containsEntry("held_for_owner", false);
   }
 
+  /**
+   * A finished session id reused by another constellation is a second run: a row of its own (told
+   * apart by {@code run}), never a change to the first run's row, which keeps its owner and state.
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void twoRunsOfAReusedIdAreTwoRowsThatNeverMix() {
+    Client device = register(device("d1"));
+    Client first = register(constellation("c1", null));
+    Client second = register(constellation("c2", null));
+    first.send(task("c1", "d1", "s1"));
+    device.send(taskEnd("d1", "s1"));
+    state.delta();
+
+    second.send(task("c2", "d1", "s1"));
+    List<Object> changed = (List<Object>) state.delta().get("sessions");
+    assertThat(changed).hasSize(1);
+    Map<String, Object> row = (Map<String, Object>) changed.get(0);
+    assertThat(row)
+        .containsEntry("session_id", "s1")
+        .containsEntry("state", "running")
+        .containsEntry("owner", "c2")
+        .containsEntry("result_preview", null);
+
+    List<Object> rows = (List<Object>) state.snapshot().get("sessions");
+    assertThat(rows)
+        .extracting(r -> ((Map<String, Object>) r).get("owner"))
+        .containsExactly("c2", "c1");
+    assertThat(rows)
+        .extracting(r -> ((Map<String, Object>) r).get("state"))
+        .containsExactly("running", "completed");
+    assertThat(rows).extracting(r -> ((Map<String, Object>) r).get("run")).doesNotHaveDuplicates();
+    assertThat(row.get("run")).isEqualTo(((Map<String, Object>) rows.get(0)).get("run"));
+  }
+
   // ------------------------------------------------------------------------------ helpers
 
   /** A registered client: its connection and the identity the router bound to it. */

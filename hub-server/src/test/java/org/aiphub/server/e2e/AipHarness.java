@@ -123,6 +123,24 @@ final class AipHarness implements AutoCloseable {
   }
 
   /**
+   * What a refused task that carried session id {@code sid} gets: an error frame whose text
+   * contains {@code phrase}, then {@code task_end} {@code failed} for {@code sid} with the same
+   * text.
+   *
+   * @return the error frame
+   */
+  static ServerMessage assertTaskRefused(WsClient c, String sid, String phrase) {
+    ServerMessage error = assertError(c.next(), phrase);
+    ServerMessage end = c.next();
+    assertThat(end.type()).as("after the error: %s", end).isEqualTo(ServerMessageType.TASK_END);
+    assertThat(end.status()).isEqualTo(TaskStatus.FAILED);
+    assertThat(end.sessionId()).isEqualTo(sid);
+    assertThat(end.error()).isEqualTo(error.error());
+    assertThat(end.result()).isNull();
+    return error;
+  }
+
+  /**
    * Proves {@code c} is open and had nothing else queued: a heartbeat is answered, and the answer
    * is the very next frame.
    */

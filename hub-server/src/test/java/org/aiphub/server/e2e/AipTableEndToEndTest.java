@@ -5,6 +5,7 @@ import static org.aiphub.server.e2e.AipHarness.QUIET;
 import static org.aiphub.server.e2e.AipHarness.assertAlive;
 import static org.aiphub.server.e2e.AipHarness.assertError;
 import static org.aiphub.server.e2e.AipHarness.assertRegistrationOk;
+import static org.aiphub.server.e2e.AipHarness.assertTaskRefused;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -29,7 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Every row of docs/PROTOCOL.md, "Messages the hub handles", except device info (see {@link
  * AipDeviceInfoEndToEndTest}): heartbeats, the task relay, task_end, device errors, session id
- * reuse, the device task limit, and the types the hub does not handle.
+ * reuse (more in {@link SessionReuseEndToEndTest}), the device task limit, and the types the hub
+ * does not handle.
  */
 class AipTableEndToEndTest {
   private static final String DEVICE = "device_windows_001";
@@ -188,7 +190,7 @@ class AipTableEndToEndTest {
     WsClient constellation = hub().constellation("galaxy-1", null);
     constellation.send(AipFrames.task("galaxy-1", "dev-gone", "s-1", "hello").text());
     ServerMessage err =
-        assertError(constellation.next(), "target device 'dev-gone' is not connected");
+        assertTaskRefused(constellation, "s-1", "target device 'dev-gone' is not connected");
     assertThat(err.sessionId()).isEqualTo("s-1");
     assertNoSessions();
     assertThat(hub().sessions().get("s-1")).isEmpty();
@@ -200,7 +202,7 @@ class AipTableEndToEndTest {
     WsClient other = hub().constellation("galaxy-2", null);
     WsClient constellation = hub().constellation("galaxy-1", null);
     constellation.send(AipFrames.task("galaxy-1", "galaxy-2", "s-1", "hello").text());
-    assertError(constellation.next(), "target device 'galaxy-2' is not connected");
+    assertTaskRefused(constellation, "s-1", "target device 'galaxy-2' is not connected");
     other.expectNothing(QUIET);
     assertNoSessions();
   }
@@ -210,9 +212,9 @@ class AipTableEndToEndTest {
     WsClient device = hub().device("dev-1");
     WsClient constellation = hub().constellation("galaxy-1", null);
     constellation.send(AipFrames.task("galaxy-1", null, "s-1", "hello").text());
-    assertError(constellation.next(), "a task needs a target_id");
+    assertTaskRefused(constellation, "s-1", "a task needs a target_id");
     constellation.send(AipFrames.task("galaxy-1", "", "s-2", "hello").text());
-    assertError(constellation.next(), "a task needs a target_id");
+    assertTaskRefused(constellation, "s-2", "a task needs a target_id");
     device.expectNothing(QUIET);
     assertNoSessions();
   }
@@ -222,9 +224,9 @@ class AipTableEndToEndTest {
     WsClient device = hub().device("dev-1");
     WsClient constellation = hub().constellation("galaxy-1", "dev-1");
     constellation.send(AipFrames.task("galaxy-1", "dev-1", "s-1", "").text());
-    assertError(constellation.next(), "a task needs a non-empty request");
+    assertTaskRefused(constellation, "s-1", "a task needs a non-empty request");
     constellation.send(AipFrames.task("galaxy-1", "dev-1", "s-2", null).text());
-    assertError(constellation.next(), "a task needs a non-empty request");
+    assertTaskRefused(constellation, "s-2", "a task needs a non-empty request");
     device.expectNothing(QUIET);
     assertNoSessions();
     assertThat(hub().sessions().get("s-1")).isEmpty();
@@ -235,9 +237,12 @@ class AipTableEndToEndTest {
     WsClient device = hub().device("dev-1");
     WsClient constellation = hub().constellation("galaxy-1", "dev-1");
     constellation.send(AipFrames.task("galaxy-1", "dev-1", "my session", "hello").text());
-    assertError(constellation.next(), "session_id 'my session' holds a character outside");
+    // The task_end echoes the id as sent, so the sender can match it to its task.
+    assertTaskRefused(
+        constellation, "my session", "session_id 'my session' holds a character outside");
     constellation.send(AipFrames.task("galaxy-1", "dev-1", "", "hello").text());
     assertError(constellation.next(), "session_id must be a non-empty string");
+    constellation.expectNothing(QUIET); // an empty id names no task to end
     device.expectNothing(QUIET);
     assertNoSessions();
     assertThat(hub().sessions().get("my session")).isEmpty();
@@ -249,8 +254,8 @@ class AipTableEndToEndTest {
     WsClient y = hub().device("dev-y");
     WsClient constellation = hub().constellation("galaxy-1", "dev-x");
     constellation.send(AipFrames.task("galaxy-1", "dev-y", "s-1", "hello").text());
-    assertError(
-        constellation.next(), "registered for device 'dev-x' and may only send tasks to it");
+    assertTaskRefused(
+        constellation, "s-1", "registered for device 'dev-x' and may only send tasks to it");
     y.expectNothing(QUIET);
     assertThat(x.pending()).isZero();
     assertNoSessions();
@@ -428,7 +433,7 @@ class AipTableEndToEndTest {
     hub().startTask(a, "galaxy-a", device, "dev-1", "shared-1");
 
     b.send(AipFrames.task("galaxy-b", "dev-1", "shared-1", "steal").text());
-    ServerMessage err = assertError(b.next(), "already used by another client");
+    ServerMessage err = assertTaskRefused(b, "shared-1", "already used by another client");
     assertThat(err.sessionId()).isEqualTo("shared-1");
 
     device.expectNothing(QUIET);
@@ -440,19 +445,28 @@ class AipTableEndToEndTest {
   }
 
   @Test
-  void finishedSessionIdOfAnotherOwnerIsRefused() {
+  void finishedSessionIdOfAnotherOwnerIsANewRun() {
     WsClient device = hub().device("dev-1");
     WsClient a = hub().constellation("galaxy-a", null);
     WsClient b = hub().constellation("galaxy-b", null);
     hub().startTask(a, "galaxy-a", device, "dev-1", "shared-1");
-    device.send(AipFrames.taskEnd("dev-1", "shared-1", "completed").text());
+    device.send(
+        AipFrames.taskEnd("dev-1", "shared-1", "completed").json("result", "\"a's\"").text());
     assertThat(a.next().type()).isEqualTo(ServerMessageType.TASK_END);
 
-    b.send(AipFrames.task("galaxy-b", "dev-1", "shared-1", "steal").text());
-    assertError(b.next(), "already used by another client");
-    device.expectNothing(QUIET);
-    assertNoSessions();
-    assertThat(hub().sessions().get("shared-1").orElseThrow().ownerId()).isEqualTo("galaxy-a");
+    // As in the reference server: a finished id is free for anyone.
+    b.send(AipFrames.task("galaxy-b", "dev-1", "shared-1", "mine").text());
+    assertThat(b.next().sessionId()).isEqualTo("shared-1");
+    assertThat(device.next().userRequest()).isEqualTo("mine");
+    assertRunning("shared-1", "galaxy-b", "dev-1");
+    device.send(AipFrames.taskEnd("dev-1", "shared-1", "completed").text());
+    ServerMessage end = b.next();
+    assertThat(end.type()).isEqualTo(ServerMessageType.TASK_END);
+    assertThat(end.result()).isNull();
+    a.expectNothing(QUIET);
+    assertThat(hub().sessions().runs("shared-1", 10))
+        .extracting(Session::ownerId)
+        .containsExactly("galaxy-b", "galaxy-a");
   }
 
   @Test
@@ -463,6 +477,7 @@ class AipTableEndToEndTest {
 
     a.send(AipFrames.task("galaxy-a", "dev-1", "s-1", "again").text());
     assertError(a.next(), "session 's-1' is already running");
+    a.expectNothing(QUIET); // no task_end: the session goes on, its own task_end will come
     device.expectNothing(QUIET);
     assertRunning("s-1", "galaxy-a", "dev-1");
     assertThat(hub().sessions().running("s-1").orElseThrow().request()).isEqualTo("do s-1");
@@ -510,7 +525,7 @@ class AipTableEndToEndTest {
     hub().startTask(a, "galaxy-a", device, "dev-cap", "s-2");
 
     a.send(AipFrames.task("galaxy-a", "dev-cap", "s-3", "one too many").text());
-    ServerMessage err = assertError(a.next(), "limit of 2 concurrent tasks");
+    ServerMessage err = assertTaskRefused(a, "s-3", "limit of 2 concurrent tasks");
     assertThat(err.error()).contains("max_concurrent_tasks").contains("dev-cap");
     assertThat(err.sessionId()).isEqualTo("s-3");
     device.expectNothing(QUIET);
@@ -535,7 +550,7 @@ class AipTableEndToEndTest {
             .set("request", "run yourself")
             .set("session_id", "d-1")
             .text());
-    assertError(device.next(), "devices cannot start tasks: the hub runs no agent");
+    assertTaskRefused(device, "d-1", "devices cannot start tasks: the hub runs no agent");
     assertNoSessions();
     assertThat(hub().sessions().get("d-1")).isEmpty();
     assertAlive(device, "dev-1", "device");

@@ -47,10 +47,11 @@ import org.junit.jupiter.api.Timeout;
  *
  * <p>Outcomes are sorted as the owner saw them: {@code completed} and {@code failed} arrived live
  * on the socket the task was sent on; {@code refused} is an error frame naming the session (its
- * device was offline); {@code held} arrived on a later socket of the same owner, right after it
- * registered again, so the hub held it meanwhile. Constellations leave with a close handshake, so
- * nothing written to them is lost; devices leave either way (a lost frame to a device only turns
- * into a {@code device_disconnected} failure).
+ * device was offline), which a {@code task_end} {@code failed} with the same reason must follow at
+ * once (and is not a second outcome); {@code held} arrived on a later socket of the same owner,
+ * right after it registered again, so the hub held it meanwhile. Constellations leave with a close
+ * handshake, so nothing written to them is lost; devices leave either way (a lost frame to a device
+ * only turns into a {@code device_disconnected} failure).
  */
 class ConcurrencyEndToEndTest {
   private static final int DEVICES = 200;
@@ -129,6 +130,10 @@ class ConcurrencyEndToEndTest {
     final Semaphore window = new Semaphore(WINDOW);
     final Map<String, Integer> sentOn = new ConcurrentHashMap<>();
     final Map<String, Outcome> received = new ConcurrentHashMap<>();
+
+    /** Refused tasks whose task_end has not come yet, with the refusal's text. */
+    final Map<String, String> refusalsToEnd = new ConcurrentHashMap<>();
+
     volatile AipPeer peer;
     volatile int generation;
 
@@ -155,6 +160,12 @@ class ConcurrencyEndToEndTest {
         return;
       }
       Outcome o;
+      if (m.type() == ServerMessageType.TASK_END
+          && m.status() == TaskStatus.FAILED
+          && m.error() != null
+          && refusalsToEnd.remove(sid, m.error())) {
+        return; // a refused task ends for its sender: part of the refusal, not a second outcome
+      }
       if (m.type() == ServerMessageType.TASK_END) {
         o =
             new Outcome(
@@ -164,6 +175,7 @@ class ConcurrencyEndToEndTest {
                 gen);
       } else if (m.type() == ServerMessageType.ERROR) {
         o = new Outcome("refused", m.error(), null, gen);
+        refusalsToEnd.put(sid, m.error());
       } else {
         anomalies.add(id + " got " + m);
         return;
@@ -285,6 +297,10 @@ class ConcurrencyEndToEndTest {
           .atMost(Duration.ofSeconds(60))
           .failFast("anomalies", () -> assertThat(anomalies).isEmpty())
           .until(() -> outcomes.get() == TASKS);
+      // each refusal's task_end follows its error frame at once
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> constellations.stream().allMatch(c -> c.refusalsToEnd.isEmpty()));
       assertThat(anomalies).as("seed %d", seed).isEmpty();
 
       // ------------------------------------------------------------------ the owners' books

@@ -648,6 +648,7 @@ class HttpApiEndToEndTest {
     assertThat(summary)
         .containsOnlyKeys(
             "session_id",
+            "run",
             "state",
             "owner",
             "origin",

@@ -5,6 +5,7 @@ import static org.aiphub.server.e2e.AipHarness.QUIET;
 import static org.aiphub.server.e2e.AipHarness.assertAlive;
 import static org.aiphub.server.e2e.AipHarness.assertError;
 import static org.aiphub.server.e2e.AipHarness.assertRegistrationOk;
+import static org.aiphub.server.e2e.AipHarness.assertTaskRefused;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -145,10 +146,11 @@ class IdentityAndErrorsEndToEndTest {
     // a task that says device (explicitly, and by the default when client_type is absent)
     constellation.send(
         AipFrames.task("galaxy-1", "dev-1", "s-1", "hello").set("client_type", "device").text());
-    assertError(constellation.next(), "client_type 'device' does not match the registered type");
+    assertTaskRefused(
+        constellation, "s-1", "client_type 'device' does not match the registered type");
     constellation.send(
         AipFrames.task("galaxy-1", "dev-1", "s-2", "hello").without("client_type").text());
-    assertError(constellation.next(), "client_type 'device' does not match");
+    assertTaskRefused(constellation, "s-2", "client_type 'device' does not match");
     device.expectNothing(QUIET);
     assertThat(hub().sessions().counts().running()).isZero();
     assertThat(hub().registry().getConstellationSessions("galaxy-1")).isEmpty();
@@ -160,7 +162,7 @@ class IdentityAndErrorsEndToEndTest {
     WsClient victim = hub().constellation("galaxy-victim", null);
     WsClient constellation = hub().constellation("galaxy-1", null);
     constellation.send(AipFrames.task("galaxy-victim", "dev-1", "s-1", "hello").text());
-    assertError(constellation.next(), "client_id 'galaxy-victim' does not match");
+    assertTaskRefused(constellation, "s-1", "client_id 'galaxy-victim' does not match");
     device.expectNothing(QUIET);
     assertThat(victim.pending()).isZero();
     assertThat(hub().registry().getConstellationSessions("galaxy-victim")).isEmpty();

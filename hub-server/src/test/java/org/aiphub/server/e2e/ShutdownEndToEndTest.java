@@ -466,6 +466,11 @@ class ShutdownEndToEndTest {
     assertThat(reply.type()).as("reply %s", reply).isEqualTo(ServerMessageType.ERROR);
     assertThat(reply.error()).isEqualTo("the hub is shutting down");
     assertThat(reply.sessionId()).isEqualTo("s-late");
+    ServerMessage end = owner.next(); // the refused task ends at once
+    assertThat(end.type()).as("then %s", end).isEqualTo(ServerMessageType.TASK_END);
+    assertThat(end.status()).isEqualTo(TaskStatus.FAILED);
+    assertThat(end.sessionId()).isEqualTo("s-late");
+    assertThat(end.error()).isEqualTo("the hub is shutting down");
     assertThat(hub.server().sessions().get("s-late")).isEmpty();
     device.expectNothing(Duration.ofMillis(300));
   }

@@ -23,6 +23,7 @@ final class FakeConnection implements ClientConnection {
   private volatile boolean failDeliveries;
   private volatile boolean failLater;
   private volatile int deliveries;
+  private volatile boolean reachable = true;
 
   FakeConnection(String id) {
     this.id = id;
@@ -77,6 +78,17 @@ final class FakeConnection implements ClientConnection {
   @Override
   public void close(int code, String reason) {
     closes.add(new Close(code, reason));
+  }
+
+  /** Makes the client unreachable, as a remote one while the cluster backplane is down. */
+  FakeConnection reachable(boolean r) {
+    reachable = r;
+    return this;
+  }
+
+  @Override
+  public boolean reachable() {
+    return reachable;
   }
 
   @Override

@@ -138,6 +138,19 @@ class MessagesTest {
   }
 
   @Test
+  void taskRefusedIsAFailedTaskEndWithTheReasonAndNothingElse() {
+    ServerMessage m = messages.taskRefused("tn@t1", "target device 'devB' is not connected");
+
+    assertThat(m.type()).isEqualTo(ServerMessageType.TASK_END);
+    assertThat(m.status()).isEqualTo(TaskStatus.FAILED);
+    assertThat(m.sessionId()).isEqualTo("tn@t1");
+    assertThat(m.error()).isEqualTo("target device 'devB' is not connected");
+    assertThat(m.taskName()).isNull();
+    assertThat(m.result()).isNull();
+    assertStamped(m);
+  }
+
+  @Test
   void deviceInfoAnswersUnderTheRequestId() {
     ServerMessage m = messages.deviceInfo("req-1", Map.of("os", "windows"));
 

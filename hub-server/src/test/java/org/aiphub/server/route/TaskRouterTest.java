@@ -143,6 +143,25 @@ class TaskRouterTest {
     assertUuid(m.responseId());
   }
 
+  /**
+   * What a refused task that carried a session id gets: the error frame, then a {@code task_end}
+   * {@code failed} for that id with the same reason, and nothing else (no result, no task name).
+   *
+   * @return the error frame
+   */
+  private static ServerMessage assertTaskRefused(
+      List<ServerMessage> sent, String sessionId, String text) {
+    assertThat(sent).as("the error then the task_end: %s", sent).hasSize(2);
+    assertError(sent.get(0), text);
+    ServerMessage end = sent.get(1);
+    assertTaskEnd(end, sessionId, TaskStatus.FAILED, sent.get(0).error());
+    assertThat(end.result()).isNull();
+    assertThat(end.taskName()).isNull();
+    assertThat(end.timestamp()).isEqualTo(AipTimestamps.format(clock0()));
+    assertThat(end.responseId()).isNotEqualTo(sent.get(0).responseId());
+    return sent.get(0);
+  }
+
   private static Instant clock0() {
     return T0;
   }
@@ -412,8 +431,7 @@ class TaskRouterTest {
               .request("x")
               .build());
 
-      ServerMessage m = d.conn().single();
-      assertError(m, "devices cannot start tasks");
+      ServerMessage m = assertTaskRefused(d.conn().sent(), "s1", "devices cannot start tasks");
       assertThat(m.sessionId()).isEqualTo("s1");
       assertThat(sessions.get("s1")).isEmpty();
       assertThat(events.lines()).contains("refused d1 device_task");
@@ -481,8 +499,9 @@ class TaskRouterTest {
 
       c.handle(router, m);
 
-      assertError(
-          c.conn().single(),
+      assertTaskRefused(
+          c.conn().sent(),
+          "s1",
           "client_type 'device' does not match the registered type 'constellation'");
       assertThat(sessions.get("s1")).isEmpty();
       assertThat(d.conn().sent()).isEmpty();
@@ -568,7 +587,7 @@ class TaskRouterTest {
 
       c.handle(router, task("c1", target, "s1", "x"));
 
-      assertError(c.conn().single(), "a task needs a target_id");
+      assertTaskRefused(c.conn().sent(), "s1", "a task needs a target_id");
       assertThat(events.lines()).contains("refused c1 bad_task");
       assertThat(sessions.get("s1")).isEmpty();
       assertThat(d.conn().sent()).isEmpty();
@@ -582,7 +601,8 @@ class TaskRouterTest {
 
       c.handle(router, task("c1", "d2", "s1", "x"));
 
-      assertError(c.conn().single(), "registered for device 'd1' and may only send tasks to it");
+      assertTaskRefused(
+          c.conn().sent(), "s1", "registered for device 'd1' and may only send tasks to it");
       assertThat(events.lines()).contains("refused c1 out_of_scope");
       assertThat(d2.conn().sent()).isEmpty();
       assertThat(sessions.get("s1")).isEmpty();
@@ -596,7 +616,7 @@ class TaskRouterTest {
 
       c.handle(router, task("c1", "d1", "s1", request));
 
-      assertError(c.conn().single(), "a task needs a non-empty request");
+      assertTaskRefused(c.conn().sent(), "s1", "a task needs a non-empty request");
       assertThat(d.conn().sent()).isEmpty();
       assertThat(sessions.get("s1")).isEmpty();
     }
@@ -608,9 +628,12 @@ class TaskRouterTest {
 
       c.handle(router, task("c1", "d1", "bad id", "x"));
 
-      ServerMessage m = c.conn().single();
-      assertError(m, "session_id 'bad id' holds a character outside");
-      assertThat(m.sessionId()).as("the bad id is not echoed as a field").isNull();
+      ServerMessage m =
+          assertTaskRefused(
+              c.conn().sent(), "bad id", "session_id 'bad id' holds a character outside");
+      // The error names no session; the task_end carries the id exactly as sent, so that the
+      // sender can match it to the task it waits for.
+      assertThat(m.sessionId()).isNull();
       assertThat(events.lines()).contains("refused c1 bad_session_id");
       assertThat(d.conn().sent()).isEmpty();
     }
@@ -624,10 +647,10 @@ class TaskRouterTest {
       c.handle(router, task("c1", "c0", "s2", "x"));
 
       List<ServerMessage> sent = c.conn().sent();
-      assertThat(sent).hasSize(2);
-      assertError(sent.get(0), "target device 'nobody' is not connected");
+      assertThat(sent).hasSize(4);
+      assertTaskRefused(sent.subList(0, 2), "s1", "target device 'nobody' is not connected");
       assertThat(sent.get(0).sessionId()).isEqualTo("s1");
-      assertError(sent.get(1), "target device 'c0' is not connected");
+      assertTaskRefused(sent.subList(2, 4), "s2", "target device 'c0' is not connected");
       assertThat(events.lines()).filteredOn(l -> l.equals("refused c1 target_offline")).hasSize(2);
       assertThat(sessions.counts().running()).isZero();
     }
@@ -642,30 +665,15 @@ class TaskRouterTest {
       c.handle(router, task("c1", "d1", "s1", "again"));
       c2.handle(router, task("c2", "d1", "s1", "mine"));
 
+      // The owner's own running session goes on: its real task_end will come, so no failed one
+      // now. The other client's refused task ends at once, without touching the running one.
       assertError(c.conn().single(), "session 's1' is already running");
-      assertError(c2.conn().single(), "session_id 's1' is already used by another client");
+      assertTaskRefused(
+          c2.conn().sent(), "s1", "session_id 's1' is already used by another client");
       assertThat(d.conn().sent()).isEmpty();
       assertThat(sessions.running("s1")).containsSame(s);
       assertThat(events.lines())
           .contains("refused c1 session_conflict", "refused c2 session_conflict");
-    }
-
-    @Test
-    void aFinishedSessionIdMayBeReusedByItsOwnerOnly() {
-      Client d = device("d1");
-      Client c = constellation("c1", null);
-      Client c2 = constellation("c2", null);
-      start(c, d, "s1");
-      d.handle(router, taskEnd("d1", "s1", TaskStatus.COMPLETED).build());
-      c.conn().clear();
-
-      c2.handle(router, task("c2", "d1", "s1", "mine"));
-      assertError(c2.conn().single(), "already used by another client");
-
-      c.handle(router, task("c1", "d1", "s1", "again"));
-      assertHeartbeatOk(c.conn().single());
-      assertThat(d.conn().single().userRequest()).isEqualTo("again");
-      assertThat(sessions.running("s1").orElseThrow().request()).isEqualTo("again");
     }
 
     @Test
@@ -677,9 +685,11 @@ class TaskRouterTest {
 
       c.handle(router, task("c1", "d1", "s2", "x"));
 
-      ServerMessage m = c.conn().single();
-      assertError(
-          m, "device 'd1' already runs its limit of 1 concurrent tasks (max_concurrent_tasks)");
+      ServerMessage m =
+          assertTaskRefused(
+              c.conn().sent(),
+              "s2",
+              "device 'd1' already runs its limit of 1 concurrent tasks (max_concurrent_tasks)");
       assertThat(m.sessionId()).isEqualTo("s2");
       assertThat(d.conn().sent()).isEmpty();
       assertThat(sessions.get("s2")).as("the reservation was undone").isEmpty();
@@ -706,7 +716,7 @@ class TaskRouterTest {
 
       c.handle(router, task("c1", "d1", "s1", "again"));
 
-      assertError(c.conn().single(), "session_id 's1' is already in use");
+      assertTaskRefused(c.conn().sent(), "s1", "session_id 's1' is already in use");
       assertThat(events.lines()).contains("refused c1 session_conflict");
       assertThat(sessions.get("s1")).containsSame(previous);
       assertThat(sessions.counts().running()).isZero();
@@ -724,10 +734,364 @@ class TaskRouterTest {
           task("ghost", "d1", "s1", "x"),
           System.nanoTime());
 
-      assertError(ghost.single(), "this client is no longer registered");
+      assertTaskRefused(ghost.sent(), "s1", "this client is no longer registered");
       assertThat(events.lines()).contains("refused ghost owner_offline");
       assertThat(sessions.get("s1")).isEmpty();
       assertThat(d.conn().sent()).isEmpty();
+    }
+  }
+
+  // --------------------------------------------------------------------------- refused tasks
+
+  /**
+   * A refused task that carried a session id ends at once for its sender: the error frame, then a
+   * {@code task_end} {@code failed} with that id and the reason (Galaxy waits for the task_end).
+   */
+  @Nested
+  class RefusedTasks {
+    @Test
+    void aRefusedTaskWithoutSessionIdGetsOnlyTheError() {
+      Client c = constellation("c1", null);
+
+      c.handle(router, task("c1", "nobody", null, "x"));
+      c.handle(router, task("c1", null, null, "x"));
+
+      List<ServerMessage> sent = c.conn().sent();
+      assertThat(sent).hasSize(2);
+      assertError(sent.get(0), "target device 'nobody' is not connected");
+      assertError(sent.get(1), "a task needs a target_id");
+      assertThat(sent).noneMatch(m -> m.type() == ServerMessageType.TASK_END);
+    }
+
+    @Test
+    void anEmptyOrOverlongSessionIdIsNotEchoedInATaskEnd() {
+      device("d1");
+      Client c = constellation("c1", null);
+
+      c.handle(router, task("c1", "d1", "", "x"));
+      c.handle(router, task("c1", "d1", "x".repeat(ClientIds.MAX_LENGTH + 1), "x"));
+
+      List<ServerMessage> sent = c.conn().sent();
+      assertThat(sent).hasSize(2);
+      assertError(sent.get(0), "session_id must be a non-empty string");
+      assertError(sent.get(1), "session_id is longer than 256 characters");
+    }
+
+    @Test
+    void aSessionIdOfTheLongestAllowedLengthIsEchoed() {
+      Client c = constellation("c1", null);
+      String longest = "y".repeat(ClientIds.MAX_LENGTH);
+
+      c.handle(router, task("c1", "nobody", longest, "x"));
+
+      assertTaskRefused(c.conn().sent(), longest, "is not connected");
+    }
+
+    @Test
+    void anotherOwnersRunningSessionIsUntouchedByTheTaskEndOfARefusedTaskWithItsId() {
+      Client d = device("d1");
+      Client owner = constellation("c1", null);
+      Client other = constellation("c2", null);
+      Session running = start(owner, d, "s1");
+
+      other.handle(router, task("c2", "d1", "s1", "mine"));
+
+      assertTaskRefused(other.conn().sent(), "s1", "already used by another client");
+      assertThat(owner.conn().sent()).isEmpty();
+      assertThat(d.conn().sent()).isEmpty();
+      assertThat(sessions.running("s1")).containsSame(running);
+      assertThat(registry.getSessionOwner("s1")).contains("c1");
+      assertThat(registry.getConstellationSessions("c2")).isEmpty();
+      assertThat(sessions.counts()).isEqualTo(new SessionCounts(1, 0, 0, 0, 0));
+      other.conn().clear();
+
+      // the running session ends normally, for its owner only
+      d.handle(router, taskEnd("d1", "s1", TaskStatus.COMPLETED).result("done").build());
+      ServerMessage end = owner.conn().single();
+      assertTaskEnd(end, "s1", TaskStatus.COMPLETED, null);
+      assertThat(end.result()).isEqualTo("done");
+      assertThat(other.conn().sent()).isEmpty();
+    }
+
+    @Test
+    void theOwnerResendingItsRunningSessionGetsOnlyTheErrorThenTheRealOutcome() {
+      Client d = device("d1");
+      Client c = constellation("c1", null);
+      start(c, d, "s1");
+
+      c.handle(router, task("c1", "d1", "s1", "again"));
+
+      assertError(c.conn().single(), "session 's1' is already running");
+      assertThat(sessions.running("s1")).isPresent();
+      c.conn().clear();
+      d.handle(router, taskEnd("d1", "s1", TaskStatus.COMPLETED).build());
+      assertTaskEnd(c.conn().single(), "s1", TaskStatus.COMPLETED, null);
+    }
+
+    @Test
+    void aDeviceSendingATaskWithTheIdOfASessionItRunsGetsOnlyTheError() {
+      Client d = device("d1");
+      Client c = constellation("c1", null);
+      start(c, d, "s1");
+
+      d.handle(
+          router,
+          msg(ClientMessageType.TASK, ClientType.DEVICE)
+              .clientId("d1")
+              .targetId("d1")
+              .sessionId("s1")
+              .request("x")
+              .build());
+
+      assertError(d.conn().single(), "devices cannot start tasks");
+      assertThat(sessions.running("s1")).isPresent();
+      assertThat(c.conn().sent()).isEmpty();
+    }
+
+    @Test
+    void aTaskWithAnotherClientIdEndsForTheSocketThatSentIt() {
+      Client d = device("d1");
+      Client c = constellation("c1", null);
+      Client victim = constellation("c2", null);
+      Session running = start(victim, d, "s1");
+
+      c.handle(router, task("c2", "d1", "s1", "as c2"));
+
+      assertTaskRefused(c.conn().sent(), "s1", "client_id 'c2' does not match the registered id");
+      assertThat(victim.conn().sent()).isEmpty();
+      assertThat(sessions.running("s1")).containsSame(running);
+      assertThat(events.lines()).contains("refused c1 identity_mismatch");
+    }
+
+    @Test
+    void aTaskWhileTheHubShutsDownEnds() {
+      device("d1");
+      Client c = constellation("c1", null);
+      router.beginShutdown();
+
+      c.handle(router, task("c1", "d1", "s1", "x"));
+
+      assertTaskRefused(c.conn().sent(), "s1", "the hub is shutting down");
+      assertThat(events.lines()).contains("refused c1 shutting_down");
+    }
+
+    @Test
+    void aTaskForADeviceThatCannotBeReachedEnds() {
+      Client d = register(new FakeConnection("d1").reachable(false), registerDevice("d1"));
+      Client c = constellation("c1", null);
+
+      c.handle(router, task("c1", "d1", "s1", "x"));
+
+      assertTaskRefused(c.conn().sent(), "s1", "cannot be reached");
+      assertThat(d.conn().sent(ServerMessageType.TASK)).isEmpty();
+      assertThat(events.lines()).contains("refused c1 target_unreachable");
+    }
+
+    @Test
+    void aTaskOverTheConstellationsSessionLimitEnds() {
+      registry = new ClientRegistry(DuplicatePolicy.REJECT, DeviceConfig.empty(), 0, 1, clock);
+      sessions = new SessionTable(1000, Duration.ofHours(1), clock);
+      router = new TaskRouter(registry, sessions, clock, events);
+      Client d = device("d1");
+      Client c = constellation("c1", null);
+      start(c, d, "s1");
+
+      c.handle(router, task("c1", "d1", "s2", "x"));
+
+      assertTaskRefused(c.conn().sent(), "s2", "max_sessions_per_constellation");
+      assertThat(sessions.get("s2")).isEmpty();
+      assertThat(events.lines()).contains("refused c1 owner_at_capacity");
+    }
+
+    @Test
+    void otherRefusedFramesGetNoTaskEnd() {
+      Client d = device("d1");
+      Client c = constellation("c1", null);
+      start(c, d, "s1");
+
+      c.handle(
+          router,
+          msg(ClientMessageType.TASK_END, ClientType.CONSTELLATION)
+              .clientId("c1")
+              .sessionId("s1")
+              .build());
+      d.handle(router, taskEnd("d1", "nope", TaskStatus.COMPLETED).build());
+
+      assertError(c.conn().single(), "only the device running a session can end it");
+      assertError(d.conn().single(), "no running session 'nope'");
+    }
+  }
+
+  // ------------------------------------------------------------------------ session id reuse
+
+  @Nested
+  class SessionIdReuse {
+    @Test
+    void galaxysSecondDeviceReusesAFinishedIdFromAnotherConstellation() {
+      // Galaxy: one task name per process, one constellation socket per device, session ids
+      // <task_name>@<task id> with task ids that recur across requests.
+      Client devA = device("devA");
+      Client devB = device("devB");
+      Client onA = constellation("tn@devA", "devA");
+      Client onB = constellation("tn@devB", "devB");
+      onA.handle(router, task("tn@devA", "devA", "tn@t1", "on the first device"));
+      onA.conn().clear();
+      devA.conn().clear();
+      devA.handle(
+          router,
+          taskEnd("devA", "tn@t1", TaskStatus.COMPLETED).result(Map.of("from", "devA")).build());
+      assertTaskEnd(onA.conn().single(), "tn@t1", TaskStatus.COMPLETED, null);
+      onA.conn().clear();
+
+      onB.handle(router, task("tn@devB", "devB", "tn@t1", "on the second device"));
+
+      ServerMessage ack = onB.conn().single();
+      assertHeartbeatOk(ack);
+      assertThat(ack.sessionId()).isEqualTo("tn@t1");
+      ServerMessage toDevice = devB.conn().single();
+      assertThat(toDevice.userRequest()).isEqualTo("on the second device");
+      assertThat(toDevice.sessionId()).isEqualTo("tn@t1");
+      Session second = sessions.running("tn@t1").orElseThrow();
+      assertThat(second.ownerId()).isEqualTo("tn@devB");
+      assertThat(second.executorId()).isEqualTo("devB");
+      assertThat(registry.getSessionOwner("tn@t1")).contains("tn@devB");
+      onB.conn().clear();
+
+      devB.handle(
+          router,
+          taskEnd("devB", "tn@t1", TaskStatus.COMPLETED).result(Map.of("from", "devB")).build());
+
+      ServerMessage end = onB.conn().single();
+      assertTaskEnd(end, "tn@t1", TaskStatus.COMPLETED, null);
+      assertThat(end.result()).isEqualTo(Map.of("from", "devB"));
+      assertThat(onA.conn().sent()).as("the first owner hears nothing of the second run").isEmpty();
+      assertThat(devA.conn().sent()).isEmpty();
+      List<Session> runs = sessions.runs("tn@t1", 10);
+      assertThat(runs).extracting(Session::ownerId).containsExactly("tn@devB", "tn@devA");
+      assertThat(runs)
+          .extracting(Session::request)
+          .containsExactly("on the second device", "on the first device");
+      assertThat(runs)
+          .extracting(Session::result)
+          .containsExactly(Map.of("from", "devB"), Map.of("from", "devA"));
+    }
+
+    @Test
+    void aFinishedSessionIdMayStillBeReusedByItsOwner() {
+      Client d = device("d1");
+      Client c = constellation("c1", null);
+      start(c, d, "s1");
+      d.handle(router, taskEnd("d1", "s1", TaskStatus.COMPLETED).build());
+      c.conn().clear();
+
+      c.handle(router, task("c1", "d1", "s1", "again"));
+
+      assertHeartbeatOk(c.conn().single());
+      assertThat(d.conn().single().userRequest()).isEqualTo("again");
+      assertThat(sessions.running("s1").orElseThrow().request()).isEqualTo("again");
+      assertThat(sessions.runs("s1", 10)).hasSize(2);
+    }
+
+    @Test
+    void aReusedIdNeverShowsTheNewOwnerThePreviousRun() {
+      Client d = device("d1");
+      Client c1 = constellation("c1", null);
+      Client c2 = constellation("c2", null);
+      start(c1, d, "s1");
+      d.handle(
+          router,
+          taskEnd("d1", "s1", TaskStatus.COMPLETED).result(Map.of("secret", "of c1")).build());
+      c1.conn().clear();
+
+      c2.handle(router, task("c2", "d1", "s1", "mine"));
+      assertHeartbeatOk(c2.conn().single());
+      c2.conn().clear();
+      assertThat(sessions.get("s1").orElseThrow().result()).isNull();
+      d.handle(router, taskEnd("d1", "s1", TaskStatus.FAILED).error("c2's own failure").build());
+
+      ServerMessage end = c2.conn().single();
+      assertTaskEnd(end, "s1", TaskStatus.FAILED, "c2's own failure");
+      assertThat(end.result()).isNull();
+      assertThat(c1.conn().sent()).isEmpty();
+    }
+
+    @Test
+    void anOutcomeHeldForAnOfflineOwnerRefusesEveryoneElseUntilItIsDelivered() {
+      Client d = device("d1");
+      Client c1 = constellation("c1", null);
+      Client c2 = constellation("c2", null);
+      start(c1, d, "s1");
+      router.disconnected(c1.conn(), c1.id()); // cancelled, held for c1
+      assertThat(sessions.counts().held()).isEqualTo(1);
+      d.conn().clear();
+
+      c2.handle(router, task("c2", "d1", "s1", "mine"));
+
+      assertTaskRefused(
+          c2.conn().sent(), "s1", "session_id 's1' is already used by another client");
+      assertThat(c2.conn().sent().get(0).error()).doesNotContain("c1");
+      assertThat(d.conn().sent()).isEmpty();
+      assertThat(sessions.counts().held()).isEqualTo(1);
+      assertThat(events.lines()).contains("refused c2 session_conflict");
+      c2.conn().clear();
+
+      // the owner comes back and gets its outcome: now anyone may use the id
+      FakeConnection back = new FakeConnection("c1-back");
+      register(back, registerConstellation("c1", null));
+      assertTaskEnd(
+          back.sent().get(1), "s1", TaskStatus.FAILED, TaskRouter.CONSTELLATION_DISCONNECTED);
+      c2.handle(router, task("c2", "d1", "s1", "mine"));
+      assertHeartbeatOk(c2.conn().single());
+      assertThat(sessions.running("s1").orElseThrow().ownerId()).isEqualTo("c2");
+    }
+
+    @Test
+    void anOutcomeHeldForItsOwnerIsNotReusableByItUntilDelivered() {
+      Client d = device("d1");
+      Client c1 = constellation("c1", null);
+      start(c1, d, "s1");
+      router.disconnected(c1.conn(), c1.id());
+      // The owner is back on a connection that registered before the hold drained (the race
+      // the rule is for): the held record still blocks the id for it.
+      assertThat(sessions.hold(sessions.get("s1").orElseThrow())).isFalse(); // held already
+      Client again = new Client(new FakeConnection("c1-raw"), c1.id());
+
+      again.handle(router, task("c1", "d1", "s1", "again"));
+
+      assertTaskRefused(again.conn().sent(), "s1", "has an outcome not yet delivered to its owner");
+      assertThat(sessions.counts().held()).isEqualTo(1);
+    }
+
+    @Test
+    void aLateDeliveryFailureNeverReplaysAnOldRunOnceTheIdMovedOn() {
+      Client d = device("d1");
+      Client c1 = constellation("c1", null);
+      Client c2 = constellation("c2", null);
+      start(c1, d, "s1");
+      c1.conn().failLater();
+      d.handle(
+          router,
+          taskEnd("d1", "s1", TaskStatus.COMPLETED).result(Map.of("secret", "of c1")).build());
+      start(c2, d, "s1"); // the id is free: its run finished
+
+      c1.conn().failPending(); // the first owner's task_end was lost after all
+
+      assertThat(sessions.counts().held()).as("not held: the id has a newer run").isZero();
+      router.disconnected(c1.conn(), c1.id());
+      router.disconnected(c2.conn(), c2.id());
+      FakeConnection c1Back = new FakeConnection("c1-back");
+      register(c1Back, registerConstellation("c1", null));
+      FakeConnection c2Back = new FakeConnection("c2-back");
+      register(c2Back, registerConstellation("c2", null));
+      assertThat(c1Back.sent()).hasSize(1); // the registration reply only
+      assertThat(c2Back.sent()).hasSize(2);
+      assertTaskEnd(
+          c2Back.sent().get(1), "s1", TaskStatus.FAILED, TaskRouter.CONSTELLATION_DISCONNECTED);
+      assertThat(c2Back.sent().get(1).result()).isNull();
+      // the lost outcome is still in the history, under its own run
+      assertThat(sessions.runs("s1", 10))
+          .extracting(Session::result)
+          .containsExactly(null, Map.of("secret", "of c1"));
     }
   }
 

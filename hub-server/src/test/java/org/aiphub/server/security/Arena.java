@@ -285,6 +285,27 @@ final class Arena implements AutoCloseable {
     assertThat(m.error()).isNull();
   }
 
+  /**
+   * A refused task with session id {@code sid}: an error frame whose text contains {@code phrase},
+   * then the {@code task_end} {@code failed} that ends the task for its sender, with the same text.
+   *
+   * @return the error frame
+   */
+  static ServerMessage assertTaskRefused(WsClient c, String sid, String phrase) {
+    ServerMessage error = assertError(c.next(), phrase);
+    assertRefusalEnd(c.next(), sid, error.error());
+    return error;
+  }
+
+  /** The {@code task_end} that follows the error frame of a refused task. */
+  static void assertRefusalEnd(ServerMessage end, String sid, String error) {
+    assertThat(end.type()).as("frame %s", end).isEqualTo(ServerMessageType.TASK_END);
+    assertThat(end.status()).isEqualTo(TaskStatus.FAILED);
+    assertThat(end.sessionId()).isEqualTo(sid);
+    assertThat(end.error()).isEqualTo(error);
+    assertThat(end.result()).isNull();
+  }
+
   /** An error frame whose text contains {@code phrase}. */
   static ServerMessage assertError(ServerMessage m, String phrase) {
     assertThat(m.type()).as("frame %s", m).isEqualTo(ServerMessageType.ERROR);

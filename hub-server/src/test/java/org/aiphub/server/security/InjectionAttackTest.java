@@ -61,13 +61,18 @@ class InjectionAttackTest {
         // A target id or a session id is checked the same way.
         WsClient scoped = a.connect();
         scoped.send(Frames.registerConstellation("scoped-galaxy", id));
-        ServerMessage refusal = Arena.assertError(scoped.next(), "is not connected");
+        ServerMessage refusal =
+            Arena.assertError(scoped.next(), "target_id '" + id.substring(0, 3));
+        assertThat(refusal.error()).contains("holds a character outside letters, digits");
         assertThat(LogChecks.firstDangerous(refusal.error())).as(refusal.error()).isNegative();
         scoped.awaitClose();
         a.owner().send(Frames.task(Arena.OWNER, Arena.DEVICE, id, "x"));
         ServerMessage badSession =
             Arena.assertError(a.owner().next(), "holds a character outside letters, digits");
         assertThat(LogChecks.firstDangerous(badSession.error())).isNegative();
+        // The refused task ends for its sender under the id exactly as it sent it (JSON-escaped on
+        // the wire), so it can tell which task ended; the hub logs and shows it nowhere.
+        Arena.assertRefusalEnd(a.owner().next(), id, badSession.error());
       }
       assertThat(a.registry().listClients()).containsExactlyInAnyOrder(Arena.DEVICE, Arena.OWNER);
       a.assertInnocentsUntouchedAndSessionCompletes();

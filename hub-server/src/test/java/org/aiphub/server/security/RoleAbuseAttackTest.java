@@ -30,7 +30,8 @@ class RoleAbuseAttackTest {
       task.put("session_id", "device-started");
       task.put("request", "format the disk");
       mallory.send(Frames.json(task));
-      ServerMessage refusal = Arena.assertError(mallory.next(), "devices cannot start tasks");
+      ServerMessage refusal =
+          Arena.assertTaskRefused(mallory, "device-started", "devices cannot start tasks");
       assertThat(refusal.result()).isNull();
 
       mallory.send(Frames.infoRequest("device", MALLORY_DEV, Arena.DEVICE, "peek-1"));
@@ -60,7 +61,8 @@ class RoleAbuseAttackTest {
       Arena.assertError(mallory.next(), "only the device running a session can end it");
       // A task for a constellation: only devices run tasks.
       mallory.send(Frames.task("mallory-galaxy", Arena.OWNER, "to-a-constellation", "x"));
-      Arena.assertError(mallory.next(), "target device 'innocent-galaxy' is not connected");
+      Arena.assertTaskRefused(
+          mallory, "to-a-constellation", "target device 'innocent-galaxy' is not connected");
       assertThat(a.sessions().get("to-a-constellation")).isEmpty();
       Arena.assertOnlyAnswer(mallory, "mallory-galaxy");
       assertThat(a.bookkeeping()).isEqualTo(before);
@@ -84,7 +86,7 @@ class RoleAbuseAttackTest {
       assertThat(info.responseId()).isEqualTo("peek-2");
 
       scoped.send(Frames.task("scoped-galaxy", Arena.DEVICE, "out-of-scope", "x"));
-      Arena.assertError(scoped.next(), "may only send tasks to it");
+      Arena.assertTaskRefused(scoped, "out-of-scope", "may only send tasks to it");
       assertThat(a.sessions().get("out-of-scope")).isEmpty();
       assertThat(a.bookkeeping()).isEqualTo(before);
 

@@ -45,6 +45,7 @@ class SessionFloodAttackTest {
               m,
               "this constellation already has its limit of 3 running sessions"
                   + " (max_sessions_per_constellation)");
+          Arena.assertRefusalEnd(mallory.next(), m.sessionId(), m.error());
           assertThat(a.sessions().get(m.sessionId())).isEmpty();
         }
       }
@@ -91,6 +92,7 @@ class SessionFloodAttackTest {
               m,
               "device 'busy-dev' already runs its limit of 2 concurrent tasks"
                   + " (max_concurrent_tasks)");
+          Arena.assertRefusalEnd(mallory.next(), m.sessionId(), m.error());
         }
       }
       assertThat(Clients.takeTasks(busy, 2)).containsExactly("b-0", "b-1");

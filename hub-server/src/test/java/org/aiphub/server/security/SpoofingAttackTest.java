@@ -54,7 +54,7 @@ class SpoofingAttackTest {
       String mismatch =
           "client_id 'innocent-galaxy' does not match the registered id 'mallory-galaxy'";
       mallory.send(Frames.task(Arena.OWNER, Arena.DEVICE, "in-your-name", "transfer funds"));
-      Arena.assertError(mallory.next(), mismatch);
+      Arena.assertTaskRefused(mallory, "in-your-name", mismatch);
       mallory.send(Frames.infoRequest("constellation", Arena.OWNER, Arena.DEVICE, "r1"));
       Arena.assertError(mallory.next(), mismatch);
       assertThat(a.sessions().get("in-your-name")).isEmpty();
