@@ -119,6 +119,8 @@ class HttpMemoryAttackTest {
       List<RawSocket> attackers = new ArrayList<>();
       for (int i = 0; i < ATTACKERS; i++) {
         RawSocket s = a.track(RawSocket.open(a.hub(), null, 4096));
+        // Accepted before it asks: from here on, its channel missing means the hub closed it.
+        await().until(() -> HubState.channel(a.hub().server(), s.localPort()).isPresent());
         s.write(batch.toString());
         attackers.add(s);
       }
