@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.core.io.NumberOutput;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -149,19 +150,7 @@ public final class JsonValues {
             return p.getBigIntegerValue();
         }
       case VALUE_NUMBER_FLOAT:
-        {
-          double d = p.getDoubleValue();
-          if (!Double.isInfinite(d)) {
-            return d;
-          }
-          // Keep exact text when a double cannot represent the number (e.g. 1e400), as far as
-          // BigDecimal can: its scale is an int, so 1e2147483648 cannot be held at all.
-          try {
-            return p.getDecimalValue();
-          } catch (NumberFormatException e) {
-            throw new StreamConstraintsException("number exponent out of range");
-          }
-        }
+        return readDecimal(p);
       case VALUE_TRUE:
         return Boolean.TRUE;
       case VALUE_FALSE:
@@ -171,6 +160,62 @@ public final class JsonValues {
       default:
         throw new IllegalStateException("unexpected token " + t);
     }
+  }
+
+  /**
+   * A number with a fraction or an exponent, kept as written: a {@link Double} when {@link #write}
+   * gives back the number written, else a {@link BigDecimal} with the digits and exponent written
+   * ({@code 1e-999999} must not become 0.0, nor {@code 1e400} infinity, nor {@code
+   * 3.14159265358979323846} lose digits). Up to 15 significant digits within the normal range a
+   * double always holds the number exactly; beyond, the double's shortest text is compared with the
+   * number.
+   */
+  private static Object readDecimal(JsonParser p) throws IOException {
+    int digits = significantDigits(p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
+    double d = p.getDoubleValue();
+    boolean normal = Double.isFinite(d) && Math.abs(d) >= Double.MIN_NORMAL;
+    if (digits == 0 || digits <= 15 && normal) {
+      return d;
+    }
+    BigDecimal written;
+    try {
+      written = p.getDecimalValue();
+    } catch (NumberFormatException e) {
+      // BigDecimal's scale is an int, so 1e2147483648 cannot be held at all.
+      throw new StreamConstraintsException("number exponent out of range");
+    }
+    if (Double.isFinite(d)
+        && d != 0
+        && new BigDecimal(NumberOutput.toString(d, true)).compareTo(written) == 0) {
+      return d; // e.g. 0.30000000000000004: exactly what the double writes
+    }
+    return written;
+  }
+
+  /**
+   * The significant digits of a JSON number's text: those of its mantissa from the first non-zero
+   * one to the last ({@code 0.00120} has 2, {@code 1.5e300} 2, {@code 0.0} none).
+   */
+  static int significantDigits(char[] text, int offset, int length) {
+    int first = -1;
+    int last = -1;
+    int index = 0;
+    for (int i = offset, end = offset + length; i < end; i++) {
+      char c = text[i];
+      if (c == 'e' || c == 'E') {
+        break;
+      }
+      if (c >= '0' && c <= '9') {
+        if (c != '0') {
+          if (first < 0) {
+            first = index;
+          }
+          last = index;
+        }
+        index++;
+      }
+    }
+    return first < 0 ? 0 : last - first + 1;
   }
 
   /** Reads the object whose START_OBJECT is the parser's current token. */
@@ -224,7 +269,15 @@ public final class JsonValues {
     } else if (value instanceof Long) {
       g.writeNumber((Long) value);
     } else if (value instanceof Double) {
-      g.writeNumber((Double) value);
+      double d = (Double) value;
+      if (Double.isFinite(d)) {
+        // The shortest text that reads back as this double (Schubfach), which for a number read
+        // by readDecimal is the number written; Double.toString on Java 17 is not always the
+        // shortest (135e20 comes out as 1.3500000000000001E22, another number).
+        g.writeNumber(NumberOutput.toString(d, true));
+      } else {
+        g.writeNumber(d);
+      }
     } else if (value instanceof BigDecimal) {
       g.writeNumber((BigDecimal) value);
     } else if (value instanceof BigInteger) {

@@ -9,7 +9,9 @@ import static org.aiphub.core.aip.RandomJson.text;
 import static org.aiphub.core.testing.Fuzz.oneOf;
 import static org.aiphub.core.testing.Fuzz.weighted;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamWriteFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -26,7 +28,16 @@ import java.util.function.Function;
  */
 final class RandomAip {
   private static final AipCodec CODEC = new AipCodec();
-  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /**
+   * Writes doubles in their shortest form, as the codec does: Java 17's Double.toString sometimes
+   * writes another number that reads back as the same double (-2.31997619226451104E17 for
+   * -2.319976192264511E17), which the codec, keeping numbers as written, holds exactly instead.
+   */
+  private static final ObjectMapper JSON =
+      new ObjectMapper(
+          JsonFactory.builder().enable(StreamWriteFeature.USE_FAST_DOUBLE_WRITER).build());
+
   private static final byte[] JSON_BYTES =
       "{}[]\":,\\ 0-.eEtrufalsn".getBytes(StandardCharsets.UTF_8);
 

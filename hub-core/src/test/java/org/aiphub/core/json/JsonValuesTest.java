@@ -3,6 +3,12 @@ package org.aiphub.core.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -107,5 +113,83 @@ class JsonValuesTest {
     }
     assertThat(one.get("platform")).isSameAs(two.get("platform"));
     assertThat(one.get("long")).isEqualTo(two.get("long")).isNotSameAs(two.get("long"));
+  }
+
+  private static Object readNumber(String text) throws IOException {
+    try (JsonParser p = new JsonFactory().createParser(text)) {
+      p.nextToken();
+      return JsonValues.read(p);
+    }
+  }
+
+  private static String written(Object value) throws IOException {
+    StringWriter out = new StringWriter();
+    try (JsonGenerator g = new JsonFactory().createGenerator(out)) {
+      JsonValues.write(g, value);
+    }
+    return out.toString();
+  }
+
+  @Test
+  void numbersAreReadAndWrittenBackAsWritten() throws IOException {
+    // Issue 13: 1e-999999 became 0.0; on Java 17, Double.toString wrote 135e20 as another number.
+    for (String n :
+        List.of(
+            "1e-999999",
+            "-2.5E-400",
+            "1e400",
+            "4.9e-324",
+            "2.5e-320",
+            "2.5123456789e-320",
+            "3.14159265358979323846264338327950288",
+            "0.1000000000000000000001",
+            "135e20",
+            "5404404476e10",
+            "0.30000000000000004",
+            "1.7976931348623157E308",
+            "0.1",
+            "1.5",
+            "-0.0",
+            "0e10",
+            "1.0")) {
+      Object v = readNumber(n);
+      String out = written(v);
+      assertThat(new BigDecimal(out).compareTo(new BigDecimal(n)))
+          .as("%s read as %s (%s), written as %s", n, v, v.getClass().getSimpleName(), out)
+          .isZero();
+      assertThat(readNumber(out)).as("%s read again", out).isEqualTo(v);
+    }
+    // Doubles where a double holds the number (the common case), exact decimals where not.
+    assertThat(readNumber("0.1")).isEqualTo(0.1d);
+    assertThat(readNumber("12.5e3")).isEqualTo(12500d);
+    assertThat(readNumber("0.30000000000000004")).isEqualTo(0.30000000000000004d);
+    assertThat(readNumber("4.9e-324")).isEqualTo(Double.MIN_VALUE);
+    assertThat(readNumber("1e-999999")).isEqualTo(new BigDecimal("1e-999999"));
+    assertThat(readNumber("2.5e-320")).isEqualTo(2.5e-320d); // subnormal, but written the same
+    assertThat(readNumber("2.5123456789e-320")).isEqualTo(new BigDecimal("2.5123456789e-320"));
+    assertThat(readNumber("0.1000000000000000000001"))
+        .isEqualTo(new BigDecimal("0.1000000000000000000001"));
+    assertThat(written(135e20)).isEqualTo("1.35E22");
+  }
+
+  @Test
+  void significantDigitsCountTheMantissaFromItsFirstToItsLastNonZeroDigit() {
+    for (Object[] c :
+        new Object[][] {
+          {"0.0", 0},
+          {"-0e5", 0},
+          {"1", 1},
+          {"0.00120", 2},
+          {"-1.5e300", 2},
+          {"1001", 4},
+          {"123456789012345.0", 15},
+          {"1234567890123456", 16},
+          {"1e-999999", 1}
+        }) {
+      char[] text = ("[" + c[0] + "]").toCharArray();
+      assertThat(JsonValues.significantDigits(text, 1, text.length - 2))
+          .as("%s", c[0])
+          .isEqualTo(c[1]);
+    }
   }
 }

@@ -5,6 +5,7 @@ import static org.aiphub.server.config.Settings.DEFAULT_MAX_CONCURRENT_TASKS;
 import static org.aiphub.server.config.Settings.MAX_BODY_BYTES;
 import static org.aiphub.server.config.Settings.MAX_CONNECTIONS;
 import static org.aiphub.server.config.Settings.MAX_CONNECTIONS_PER_ADDRESS;
+import static org.aiphub.server.config.Settings.MAX_FRAGMENTS_PER_MESSAGE;
 import static org.aiphub.server.config.Settings.MAX_FRAME_BYTES;
 import static org.aiphub.server.config.Settings.MAX_JSON_DEPTH;
 import static org.aiphub.server.config.Settings.MAX_SESSIONS_PER_CONSTELLATION;
@@ -23,6 +24,7 @@ import static org.aiphub.server.config.Settings.WRITE_BUFFER_LOW;
  * always gets the same message.
  *
  * @param maxFrameBytes largest WebSocket message (after reassembly of fragments)
+ * @param maxFragmentsPerMessage most frames one WebSocket message may come in
  * @param maxJsonDepth deepest JSON nesting accepted in a frame
  * @param maxBodyBytes largest HTTP request body
  * @param badFramesPerMinute undecodable frames a client may send per minute before it is closed
@@ -38,6 +40,7 @@ import static org.aiphub.server.config.Settings.WRITE_BUFFER_LOW;
  */
 public record Limits(
     int maxFrameBytes,
+    int maxFragmentsPerMessage,
     int maxJsonDepth,
     int maxBodyBytes,
     int badFramesPerMinute,
@@ -56,6 +59,7 @@ public record Limits(
   /** Checks every value against its rules in {@link Settings}, then the bounds between them. */
   public Limits {
     MAX_FRAME_BYTES.check(maxFrameBytes);
+    MAX_FRAGMENTS_PER_MESSAGE.check(maxFragmentsPerMessage);
     MAX_JSON_DEPTH.check(maxJsonDepth);
     MAX_BODY_BYTES.check(maxBodyBytes);
     BAD_FRAMES_PER_MINUTE.check(badFramesPerMinute);
@@ -88,6 +92,7 @@ public record Limits(
     int maxFrameBytes = b.get(MAX_FRAME_BYTES);
     return new Limits(
         maxFrameBytes,
+        b.get(MAX_FRAGMENTS_PER_MESSAGE),
         b.get(MAX_JSON_DEPTH),
         b.get(MAX_BODY_BYTES),
         b.get(BAD_FRAMES_PER_MINUTE),

@@ -125,6 +125,13 @@ public final class Settings {
               .check(atLeast(1024))
               .in(c -> c.limits().maxFrameBytes()));
 
+  /** Most frames one WebSocket message may come in (its first frame and continuations). */
+  public static final Setting<Integer> MAX_FRAGMENTS_PER_MESSAGE =
+      add(
+          Setting.integer("max_fragments_per_message", 4096)
+              .check(atLeast(1))
+              .in(c -> c.limits().maxFragmentsPerMessage()));
+
   /** Deepest JSON nesting accepted in a frame. */
   public static final Setting<Integer> MAX_JSON_DEPTH =
       add(

@@ -113,4 +113,9 @@ public final class HubLog implements RouterEvents, ConnectionEvents {
   public void tooManyBadFrames() {
     clients.warn("closed a client for sending too many bad frames");
   }
+
+  @Override
+  public void limitExceeded(String limit) {
+    clients.info("closed a client over {}", limit);
+  }
 }

@@ -102,6 +102,8 @@ public final class HubMetrics implements RouterEvents, ConnectionEvents, AutoClo
     for (String outcome : new String[] {"completed", "failed", "cancelled"}) {
       counter(MetricNames.SESSIONS_FINISHED, "outcome", outcome);
     }
+    counter(
+        MetricNames.LIMITS_EXCEEDED, "limit", "max_fragments_per_message"); // 0 until it happens
     counter(MetricNames.LIMITS_EXCEEDED, "limit", "slow_consumer_max_bytes"); // 0 until it happens
 
     new JvmMemoryMetrics().bindTo(registry);

@@ -68,14 +68,17 @@ public final class MetricNames {
    * the access checks: {@code bad_host} (a {@code Host} not allowed: DNS rebinding), {@code
    * bad_origin} (a browser {@code Origin} not allowed), {@code bad_key} (no or a wrong API key),
    * {@code rate} (an upgrade over {@code registrations_per_address_per_second}; also counted as
-   * {@code too_many_registrations} in {@link #CONNECTIONS_REFUSED}). Every reason is exposed from
-   * start-up, at zero until it happens.
+   * {@code too_many_registrations} in {@link #CONNECTIONS_REFUSED}), and {@code bad_request} (a
+   * request refused as malformed before those checks: undecodable, an HTTP/1.1 request without
+   * exactly one {@code Host}, a bad percent-escape, the AIP path in another spelling). Every reason
+   * is exposed from start-up, at zero until it happens.
    */
   public static final String HTTP_REFUSALS = "hub.http.refusals";
 
   /**
    * Counter, tag {@code limit}: times a client went past a documented per-client limit, named by
-   * its config key (for example {@code slow_consumer_max_bytes}: more bytes queued for a reader
+   * its config key: {@code max_fragments_per_message} (a WebSocket message in more frames than
+   * allowed, closed with 1009), {@code slow_consumer_max_bytes} (more bytes queued for a reader
    * than allowed, closed).
    */
   public static final String LIMITS_EXCEEDED = "hub.limits.exceeded";

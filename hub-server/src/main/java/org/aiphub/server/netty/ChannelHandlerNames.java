@@ -35,6 +35,12 @@ public final class ChannelHandlerNames {
   /** Netty's WebSocket upgrade, control frames and frame limits. */
   public static final String WS_PROTOCOL = "ws-protocol";
 
+  /** Fails a connection that sent anything but frames before its handshake completed. */
+  public static final String UPGRADE_GATE = "upgrade-gate";
+
+  /** Closes a connection whose message comes in more fragments than the limit allows. */
+  public static final String WS_FRAGMENTS = "ws-fragments";
+
   /** Reassembles fragmented WebSocket messages up to the frame limit. */
   public static final String WS_AGGREGATOR = "ws-aggregator";
 

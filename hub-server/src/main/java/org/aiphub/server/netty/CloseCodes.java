@@ -8,13 +8,19 @@ public final class CloseCodes {
   /** The hub is shutting down. */
   public static final int GOING_AWAY = 1001;
 
-  /** Invalid UTF-8 in a text frame. */
+  /**
+   * WebSocket protocol error: bad framing, an invalid close frame, data before the handshake
+   * completed.
+   */
+  public static final int PROTOCOL_ERROR = 1002;
+
+  /** Invalid UTF-8 in a text frame or a close reason. */
   public static final int INVALID_PAYLOAD = 1007;
 
   /** Policy violation: registration failed or timed out, too many bad frames, slow consumer. */
   public static final int POLICY_VIOLATION = 1008;
 
-  /** A message larger than {@code max_frame_bytes}. */
+  /** A message larger than {@code max_frame_bytes}, or in more than max_fragments_per_message. */
   public static final int MESSAGE_TOO_BIG = 1009;
 
   /** An unexpected error inside the hub. */

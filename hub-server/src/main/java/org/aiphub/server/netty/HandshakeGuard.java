@@ -8,7 +8,6 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -20,19 +19,27 @@ import org.aiphub.server.security.ApiKey;
 import org.aiphub.server.security.OriginPolicy;
 
 /**
- * Stands before the WebSocket upgrade. A request for the AIP path must come with an allowed {@code
- * Host} (and, from a browser, an allowed {@code Origin}), be a GET, fit its address's upgrade rate,
- * carry a key that may connect as a client ({@code ?token=KEY} or {@code Authorization: Bearer
- * KEY}; {@link AccessKeys} decides, and the operator key is refused) and be a complete RFC 6455
- * upgrade, in that order; anything else gets a JSON error (403, 405, 429, 401, 400, 426) and no
- * upgrade. The rate comes before the key so that guessing keys from one address is held to that
- * rate too. The upgrade checks are the ones Netty's handshaker makes, so a request this guard lets
- * through never fails there: Netty would answer with a plain-text 400, or with an empty 426 and
- * leave the socket open with the WebSocket handlers installed. Refusals for Host, Origin, rate and
- * key are reported as {@link RequestRefusal}s. A good request gets the WebSocket handlers installed
- * behind this guard, which then steps out of the pipeline. Requests for other paths go on to the
- * HTTP API; a request whose URI does not decode (a bad percent-escape) gets a 400 here, whatever
- * its path. One instance per channel.
+ * Stands before the WebSocket upgrade and sorts every request by its {@link RequestTarget}, the one
+ * answer to "is this a request for the AIP endpoint". A malformed request (undecodable, an HTTP/1.1
+ * request without exactly one {@code Host}, a bad percent-escape, the AIP path in another spelling
+ * such as {@code /w%73}) gets a 400 whatever its path. A request for another path goes on to the
+ * HTTP API. A request for the AIP path must come with an allowed {@code Host} (and, from a browser,
+ * an allowed {@code Origin}), be a GET, fit its address's upgrade rate, carry a key that may
+ * connect as a client ({@code ?token=KEY} or {@code Authorization: Bearer KEY}; {@link AccessKeys}
+ * decides: an empty one is absent, every key presented must be the same key, and the operator key
+ * is refused) and be a complete RFC 6455 version 13 upgrade, in that order; anything else gets a
+ * JSON error (403, 405, 429, 401, 400, 426) and no upgrade. The rate comes before the key so that
+ * guessing keys from one address is held to that rate too. Malformed requests and refusals for
+ * Host, Origin, rate and key are reported as {@link RequestRefusal}s. Every refusal closes the
+ * connection, and nothing after a refused request is read.
+ *
+ * <p>A good upgrade gets the WebSocket handlers installed behind this guard, which then steps out
+ * of the pipeline, and goes on with its URI set to exactly the AIP path: the handshaker matches
+ * that path exactly, and the guard's checks are the ones it makes, so a request this guard lets
+ * through never fails or slips past there (Netty would answer with a plain-text 400, or with an
+ * empty 426 and leave the socket open with the WebSocket handlers installed). Nothing the client
+ * sent behind it is read as another request: {@link UpgradeGate} fails the connection instead. One
+ * instance per channel.
  */
 public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
   /** The only WebSocket version the hub speaks (RFC 6455). */
@@ -44,6 +51,12 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
   private final OriginPolicy origins;
   private final AdmissionControl admission;
   private final Consumer<RequestRefusal> refusals;
+
+  /**
+   * Set by the first refusal, whose answer closes the connection: nothing the client pipelined
+   * behind the refused request is read, even while that answer is still on its way out.
+   */
+  private boolean refusedOne;
 
   /**
    * A guard that checks only the key (no Host, Origin or rate policy).
@@ -105,31 +118,30 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (refusedOne) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
     if (!(msg instanceof FullHttpRequest)) {
       ctx.fireChannelRead(msg);
       return;
     }
     FullHttpRequest req = (FullHttpRequest) msg;
-    QueryStringDecoder uri = new QueryStringDecoder(req.uri());
-    String path;
-    try {
-      path = uri.path();
-      uri.parameters(); // decoded here, so no handler after this one meets a bad escape
-    } catch (IllegalArgumentException e) {
-      // A bad percent-escape ("/ws%zz", "?token=%e"): neither endpoint could route it.
-      refuse(ctx, req, HttpResponseStatus.BAD_REQUEST, "malformed request URI (bad %-escape)");
-      return;
-    }
-    if (!path.equals(wsPath)) {
-      ctx.fireChannelRead(msg);
-      return;
-    }
     String refusal;
     HttpResponseStatus status;
     RequestRefusal reason = null;
     try {
+      RequestTarget target = RequestTarget.of(req, wsPath);
+      if (target.kind() == RequestTarget.Kind.HTTP) {
+        ctx.fireChannelRead(msg);
+        return;
+      }
       String host = req.headers().get(HttpHeaderNames.HOST);
-      if ((refusal = origins.refuseHost(host)) != null) {
+      if (target.kind() == RequestTarget.Kind.MALFORMED) {
+        status = HttpResponseStatus.BAD_REQUEST;
+        refusal = target.problem();
+        reason = RequestRefusal.BAD_REQUEST;
+      } else if ((refusal = origins.refuseHost(host)) != null) {
         status = HttpResponseStatus.FORBIDDEN;
         reason = RequestRefusal.BAD_HOST;
       } else if ((refusal = origins.refuseOrigin(req.headers().get(HttpHeaderNames.ORIGIN), host))
@@ -144,7 +156,7 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
         status = HttpResponseStatus.TOO_MANY_REQUESTS;
         refusal = "too many registrations from this address; retry later";
         reason = RequestRefusal.RATE;
-      } else if (!keys.upgradeRole(req.headers(), uri).connects()) {
+      } else if (!keys.upgradeRole(req.headers(), target.parameters()).connects()) {
         status = HttpResponseStatus.UNAUTHORIZED;
         refusal = keys.clientRefusal();
         reason = RequestRefusal.BAD_KEY;
@@ -168,6 +180,7 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
       throw e;
     }
     if (status != null) {
+      refusedOne = true;
       try {
         if (reason != null) {
           refusals.accept(
@@ -178,9 +191,12 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
       }
       return;
     }
+    // The handshaker takes exactly the AIP path (HubChannelInitializer): this is the spelling the
+    // checks above were made for, and the key in the query goes no further.
+    req.setUri(wsPath);
     installWebSocket.accept(ctx);
-    ctx.fireChannelRead(req);
     ctx.pipeline().remove(this);
+    ctx.fireChannelRead(req);
   }
 
   private static InetAddress remote(ChannelHandlerContext ctx) {
@@ -198,6 +214,8 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
       } else if (status == HttpResponseStatus.UPGRADE_REQUIRED) {
         // RFC 6455 4.4: name the versions the server speaks.
         r.headers().set(HttpHeaderNames.SEC_WEBSOCKET_VERSION, WEBSOCKET_VERSION);
+      } else if (status == HttpResponseStatus.METHOD_NOT_ALLOWED) {
+        r.headers().set(HttpHeaderNames.ALLOW, HttpMethod.GET.name());
       } else if (status == HttpResponseStatus.TOO_MANY_REQUESTS) {
         r.headers().set(HttpHeaderNames.RETRY_AFTER, "1");
         // Counted with the other sockets turned away early (hub_connections_refused_total).

@@ -13,7 +13,6 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.QueryStringDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
@@ -124,15 +123,19 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
     boolean keepAlive = HttpUtil.isKeepAlive(req);
-    if (!req.decoderResult().isSuccess()) {
-      // The decoder drops everything after a malformed request: keeping the connection would
-      // leave the client's next request on it unanswered.
-      write(ctx, false, "other", ApiResponse.error(400, "malformed HTTP request"));
+    // The same decision as the handshake guard's in front of this handler, which already refused
+    // malformed requests: undecodable (the decoder drops everything after one, so the connection
+    // closes: the client's next request on it would stay unanswered), no or two Hosts, bad escapes.
+    RequestTarget target = RequestTarget.of(req, null);
+    if (target.kind() == RequestTarget.Kind.MALFORMED) {
+      refusals.accept(RequestRefusal.BAD_REQUEST);
+      write(ctx, false, false, "other", ApiResponse.error(400, target.problem()));
       return;
     }
-    QueryStringDecoder uri = new QueryStringDecoder(req.uri());
-    String path = uri.path();
+    String path = target.path();
     String label = ApiRoutes.routeLabel(path);
+    // HEAD is answered as GET is, without the body (RFC 9110 9.3.2).
+    boolean head = HttpMethod.HEAD.equals(req.method());
     String host = req.headers().get(HttpHeaderNames.HOST);
     RequestRefusal reason = RequestRefusal.BAD_HOST;
     String refusal = origins.refuseHost(host);
@@ -142,7 +145,7 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
     }
     if (refusal != null) {
       refusals.accept(reason);
-      write(ctx, keepAlive, label, ApiResponse.error(403, refusal));
+      write(ctx, keepAlive, head, label, ApiResponse.error(403, refusal));
       return;
     }
     // From here on the Origin (if any) is allowed: answers carry the CORS headers that let a page
@@ -153,7 +156,7 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
         && req.headers().contains(HttpHeaderNames.ACCESS_CONTROL_REQUEST_METHOD)) {
       // A browser's preflight carries no key (it never sends credentials or custom headers on
       // one); it only asks whether the real request may be sent.
-      write(ctx, keepAlive, label, CorsHeaders.preflight(origin));
+      write(ctx, keepAlive, false, label, CorsHeaders.preflight(origin));
       return;
     }
     if (!ApiRoutes.isPublic(path) && !keys.apiRole(req.headers()).operates()) {
@@ -163,6 +166,7 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
       write(
           ctx,
           keepAlive,
+          head,
           label,
           CorsHeaders.allow(
               origin,
@@ -170,42 +174,75 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
                   .withHeader("WWW-Authenticate", "Bearer")));
       return;
     }
-    if (events != null && "/api/events".equals(path) && HttpMethod.GET.equals(req.method())) {
-      events.subscribe(ctx, status -> requests.accept(label, status));
-      return;
+    if (events != null && "/api/events".equals(path)) {
+      if (HttpMethod.GET.equals(req.method())) {
+        events.subscribe(ctx, status -> requests.accept(label, status));
+        return;
+      }
+      if (head) {
+        // The feed's headers; no viewer joins.
+        write(
+            ctx,
+            keepAlive,
+            true,
+            label,
+            CorsHeaders.allow(
+                origin, ApiResponse.text(200, "", "text/event-stream; charset=utf-8")));
+        return;
+      }
     }
     ApiRequest request =
         new ApiRequest(
-            req.method().name(), path, uri.parameters(), ByteBufUtil.getBytes(req.content()));
+            head ? HttpMethod.GET.name() : req.method().name(),
+            path,
+            target.parameters(),
+            ByteBufUtil.getBytes(req.content()));
     if (!ApiRoutes.isBlocking(request)) {
-      write(ctx, keepAlive, label, CorsHeaders.allow(origin, answer(request)));
+      write(ctx, keepAlive, head, label, CorsHeaders.allow(origin, answer(request, head)));
       return;
     }
     try {
       blocking.execute(
           () -> {
-            ApiResponse r = CorsHeaders.allow(origin, answer(request));
-            ctx.executor().execute(() -> write(ctx, keepAlive, label, r));
+            ApiResponse r = CorsHeaders.allow(origin, answer(request, head));
+            ctx.executor().execute(() -> write(ctx, keepAlive, head, label, r));
           });
     } catch (RejectedExecutionException e) {
-      write(ctx, keepAlive, label, ApiResponse.error(500, "the hub is shutting down"));
+      write(ctx, keepAlive, head, label, ApiResponse.error(500, "the hub is shutting down"));
     }
   }
 
-  private ApiResponse answer(ApiRequest request) {
+  private ApiResponse answer(ApiRequest request, boolean head) {
+    ApiResponse r;
     try {
-      return routes.handle(request);
+      r = routes.handle(request);
     } catch (RuntimeException e) {
       log.warn("HTTP {} {} failed", request.method(), ApiRoutes.routeLabel(request.path()), e);
       return ApiResponse.error(500, "internal error");
     }
+    String allow = r.headers().get("Allow");
+    if (r.status() == 405 && head) {
+      // A route that takes only POST: say so for HEAD, which it was asked as GET.
+      return ApiResponse.error(405, "method HEAD not allowed here; use " + allow)
+          .withHeader("Allow", allow);
+    }
+    if (r.status() == 405 && HttpMethod.GET.name().equals(allow)) {
+      return r.withHeader("Allow", "GET, HEAD"); // every GET route answers HEAD too
+    }
+    return r;
   }
 
-  private void write(ChannelHandlerContext ctx, boolean keepAlive, String label, ApiResponse r) {
+  /**
+   * Writes an answer; for {@code head}, its status and headers only, with the Content-Length the
+   * body would have had. An answer that cannot be built (no memory for its buffer) becomes a small
+   * heap answer and the connection closes.
+   */
+  private void write(
+      ChannelHandlerContext ctx, boolean keepAlive, boolean head, String label, ApiResponse r) {
     FullHttpResponse response;
     int status = r.status();
     try {
-      response = build(ctx, r);
+      response = build(ctx, r, head);
     } catch (OutOfMemoryError e) {
       // The answer's buffer could not grow (direct memory exhausted, typically by answers queued
       // for readers that do not read); it was released on the way out. This client gets a small
@@ -232,8 +269,11 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
     }
   }
 
-  /** The Netty response for an answer; nothing is held when it throws. */
-  private static FullHttpResponse build(ChannelHandlerContext ctx, ApiResponse r) {
+  /**
+   * The Netty response for an answer (headers only for {@code head}); nothing is held when it
+   * throws.
+   */
+  private static FullHttpResponse build(ChannelHandlerContext ctx, ApiResponse r, boolean head) {
     FullHttpResponse response;
     HttpResponseStatus status = HttpResponseStatus.valueOf(r.status());
     if (r.json() != null) {
@@ -255,6 +295,12 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
     }
     for (Map.Entry<String, String> h : r.headers().entrySet()) {
       response.headers().set(h.getKey(), h.getValue());
+    }
+    if (head) {
+      response = HttpResponses.withoutBody(response);
+      if (r.text() != null && r.contentType().startsWith("text/event-stream")) {
+        response.headers().remove(HttpHeaderNames.CONTENT_LENGTH); // a stream has no length
+      }
     }
     return response;
   }

@@ -13,6 +13,7 @@ import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
@@ -97,11 +98,26 @@ public final class HttpResponses {
 
   /**
    * Writes a response, keeping the connection open only when the request asked for keep-alive and
-   * {@code close} is false.
+   * {@code close} is false; a {@code HEAD} request gets it {@link #withoutBody}.
    */
   public static void send(
       ChannelHandlerContext ctx, HttpRequest req, FullHttpResponse response, boolean close) {
+    if (req != null && HttpMethod.HEAD.equals(req.method())) {
+      response = withoutBody(response);
+    }
     send(ctx, !close && req != null && HttpUtil.isKeepAlive(req), response);
+  }
+
+  /**
+   * The answer to a {@code HEAD} request: the status and headers of {@code response}, its
+   * Content-Length included, and no body (RFC 9110 9.3.2). Releases {@code response}.
+   */
+  public static FullHttpResponse withoutBody(FullHttpResponse response) {
+    try {
+      return response.replace(Unpooled.EMPTY_BUFFER);
+    } finally {
+      response.release();
+    }
   }
 
   /** Writes a response, closing the connection afterwards unless {@code keepAlive}. */

@@ -14,7 +14,9 @@ import static org.aiphub.server.netty.ChannelHandlerNames.IDLE_STATE;
 import static org.aiphub.server.netty.ChannelHandlerNames.LIVENESS;
 import static org.aiphub.server.netty.ChannelHandlerNames.SLOW_CONSUMER;
 import static org.aiphub.server.netty.ChannelHandlerNames.TLS;
+import static org.aiphub.server.netty.ChannelHandlerNames.UPGRADE_GATE;
 import static org.aiphub.server.netty.ChannelHandlerNames.WS_AGGREGATOR;
+import static org.aiphub.server.netty.ChannelHandlerNames.WS_FRAGMENTS;
 import static org.aiphub.server.netty.ChannelHandlerNames.WS_PROTOCOL;
 
 import io.netty.channel.ChannelHandler;
@@ -51,8 +53,8 @@ import org.aiphub.server.security.OriginPolicy;
  * and a good upgrade on the AIP path turns it into:
  *
  * <pre>
- * connection-limit -> [tls] -> ws codecs -> idle-state -> liveness -> ws-protocol -> ws-aggregator -> slow-consumer
- *   -> aip-codec -> connection -> exceptions
+ * connection-limit -> [tls] -> ws codecs -> idle-state -> liveness -> ws-protocol -> upgrade-gate
+ *   -> ws-fragments -> ws-aggregator -> slow-consumer -> aip-codec -> connection -> exceptions
  * </pre>
  */
 public final class HubChannelInitializer extends ChannelInitializer<SocketChannel> {
@@ -144,8 +146,10 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
     this.frameCodec = new AipFrameCodec(new AipCodec(config.limits().maxJsonDepth()), events);
     this.wsConfig =
         WebSocketServerProtocolConfig.newBuilder()
+            // Exactly the path: the guard hands on the requests it accepted with exactly this URI
+            // (RequestTarget decides what is a request for the AIP endpoint, for every check).
             .websocketPath(config.listen().wsPath())
-            .checkStartsWith(true) // the guard already matched the path; this admits ?token=
+            .checkStartsWith(false)
             .handleCloseFrames(false) // the connection handler runs the close handshake
             // ...and writes every close frame itself: no automatic "1000 Bye" on close, which
             // would follow Netty's own 1002/1007/1009 after a protocol violation (Autobahn 7.x).
@@ -156,7 +160,10 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
                 WebSocketDecoderConfig.newBuilder()
                     .maxFramePayloadLength(config.limits().maxFrameBytes())
                     .allowExtensions(false)
-                    .closeOnProtocolViolation(true)
+                    // The exception handler closes with the violation's code: Netty's own close
+                    // answers a broken close frame (code 1005, a reason that is not UTF-8) with a
+                    // bare TCP close instead of 1002 or 1007.
+                    .closeOnProtocolViolation(false)
                     .withUTF8Validator(true)
                     .build())
             .build();
@@ -206,8 +213,20 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
         new IdleStateHandler(config.timeouts().idle().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
     p.addBefore(EXCEPTIONS, LIVENESS, new LivenessHandler(config.timeouts().ping(), events));
     p.addBefore(EXCEPTIONS, WS_PROTOCOL, new WebSocketServerProtocolHandler(wsConfig));
+    p.addBefore(EXCEPTIONS, UPGRADE_GATE, new UpgradeGate());
     p.addBefore(
-        EXCEPTIONS, WS_AGGREGATOR, new WebSocketFrameAggregator(config.limits().maxFrameBytes()));
+        EXCEPTIONS,
+        WS_FRAGMENTS,
+        new FragmentLimiter(config.limits().maxFragmentsPerMessage(), events));
+    WebSocketFrameAggregator aggregator =
+        new WebSocketFrameAggregator(config.limits().maxFrameBytes());
+    // As many components as a message may have fragments: the aggregator then never copies a
+    // message it is still collecting (by default it consolidates every 1024 components, so tiny
+    // fragments cost a copy of everything received so far each time), only the codec copies it,
+    // once.
+    aggregator.setMaxCumulationBufferComponents(
+        Math.max(2, config.limits().maxFragmentsPerMessage()));
+    p.addBefore(EXCEPTIONS, WS_AGGREGATOR, aggregator);
     p.addBefore(
         EXCEPTIONS,
         SLOW_CONSUMER,

@@ -2,9 +2,9 @@ package org.aiphub.server.security;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.QueryStringDecoder;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -148,10 +148,11 @@ public final class AccessKeys {
 
   /**
    * The role of a WebSocket upgrade: its keys in every {@code ?token=} parameter (the reference
-   * clients' way) and every {@code Authorization: Bearer} header.
+   * clients' way; {@code parameters} are the request's decoded query parameters) and every {@code
+   * Authorization: Bearer} header.
    */
-  public Role upgradeRole(HttpHeaders headers, QueryStringDecoder uri) {
-    List<String> keys = new ArrayList<>(uri.parameters().getOrDefault("token", List.of()));
+  public Role upgradeRole(HttpHeaders headers, Map<String, List<String>> parameters) {
+    List<String> keys = new ArrayList<>(parameters.getOrDefault("token", List.of()));
     for (String authorization : headers.getAll(HttpHeaderNames.AUTHORIZATION)) {
       keys.add(bearer(authorization));
     }

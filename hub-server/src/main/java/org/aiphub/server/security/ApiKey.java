@@ -46,6 +46,29 @@ public final class ApiKey {
     return MessageDigest.isEqual(digest, candidateDigest);
   }
 
+  /**
+   * Whether the keys a request presents let it in: at least one non-empty key, and every non-empty
+   * one is the key. An empty value counts as absent (an empty {@code ?token=} beside a valid
+   * header); two different keys are refused whichever of them is right, so no order among the
+   * places a key can be sent decides anything.
+   *
+   * @param presented every key the request carries, in any order ({@code null}s and empty strings
+   *     are absent keys)
+   */
+  public boolean acceptsAll(Iterable<String> presented) {
+    boolean any = false;
+    for (String candidate : presented) {
+      if (candidate == null || candidate.isEmpty()) {
+        continue;
+      }
+      if (!matches(candidate)) {
+        return false;
+      }
+      any = true;
+    }
+    return any;
+  }
+
   /** Never prints the key. */
   @Override
   public String toString() {

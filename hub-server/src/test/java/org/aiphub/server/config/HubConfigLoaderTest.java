@@ -20,6 +20,7 @@ import static org.aiphub.server.config.Settings.IDLE_TIMEOUT;
 import static org.aiphub.server.config.Settings.MAX_BODY_BYTES;
 import static org.aiphub.server.config.Settings.MAX_CONNECTIONS;
 import static org.aiphub.server.config.Settings.MAX_CONNECTIONS_PER_ADDRESS;
+import static org.aiphub.server.config.Settings.MAX_FRAGMENTS_PER_MESSAGE;
 import static org.aiphub.server.config.Settings.MAX_FRAME_BYTES;
 import static org.aiphub.server.config.Settings.MAX_JSON_DEPTH;
 import static org.aiphub.server.config.Settings.MAX_SESSIONS_PER_CONSTELLATION;
@@ -216,6 +217,7 @@ class HubConfigLoaderTest {
     m.put("idle_timeout", "2m");
     m.put("ping_timeout", "1500ms");
     m.put("max_frame_bytes", "8MiB");
+    m.put("max_fragments_per_message", "64");
     m.put("max_json_depth", "32");
     m.put("max_body_bytes", "512KiB");
     m.put("bad_frames_per_minute", "7");
@@ -261,6 +263,7 @@ class HubConfigLoaderTest {
         .set(IDLE_TIMEOUT, Duration.ofMinutes(2))
         .set(PING_TIMEOUT, Duration.ofMillis(1500))
         .set(MAX_FRAME_BYTES, 8 * 1024 * 1024)
+        .set(MAX_FRAGMENTS_PER_MESSAGE, 64)
         .set(MAX_JSON_DEPTH, 32)
         .set(MAX_BODY_BYTES, 512 * 1024)
         .set(BAD_FRAMES_PER_MINUTE, 7)
@@ -335,6 +338,7 @@ class HubConfigLoaderTest {
                 + "idle_timeout: 120\n"
                 + "ping_timeout: 1500ms\n"
                 + "max_frame_bytes: 8388608\n"
+                + "max_fragments_per_message: 64\n"
                 + "max_json_depth: 32\n"
                 + "max_body_bytes: 524288\n"
                 + "bad_frames_per_minute: 7\n"

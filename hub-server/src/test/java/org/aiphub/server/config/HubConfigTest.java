@@ -20,6 +20,7 @@ import static org.aiphub.server.config.Settings.IDLE_TIMEOUT;
 import static org.aiphub.server.config.Settings.MAX_BODY_BYTES;
 import static org.aiphub.server.config.Settings.MAX_CONNECTIONS;
 import static org.aiphub.server.config.Settings.MAX_CONNECTIONS_PER_ADDRESS;
+import static org.aiphub.server.config.Settings.MAX_FRAGMENTS_PER_MESSAGE;
 import static org.aiphub.server.config.Settings.MAX_FRAME_BYTES;
 import static org.aiphub.server.config.Settings.MAX_JSON_DEPTH;
 import static org.aiphub.server.config.Settings.MAX_SESSIONS_PER_CONSTELLATION;
@@ -80,6 +81,7 @@ class HubConfigTest {
     assertThat(c.timeouts().idle()).isEqualTo(Duration.ofSeconds(90));
     assertThat(c.timeouts().ping()).isEqualTo(Duration.ofSeconds(10));
     assertThat(c.limits().maxFrameBytes()).isEqualTo(4 * 1024 * 1024);
+    assertThat(c.limits().maxFragmentsPerMessage()).isEqualTo(4096);
     assertThat(c.limits().maxJsonDepth()).isEqualTo(64);
     assertThat(c.limits().maxBodyBytes()).isEqualTo(1024 * 1024);
     assertThat(c.limits().badFramesPerMinute()).isEqualTo(20);
@@ -139,6 +141,7 @@ class HubConfigTest {
         bad("shutdown_grace", "PT0S", b -> b.set(SHUTDOWN_GRACE, Duration.ZERO)),
         bad("shutdown_grace", null, b -> b.set(SHUTDOWN_GRACE, null)),
         bad("max_frame_bytes", "1023", b -> b.set(MAX_FRAME_BYTES, 1023)),
+        bad("max_fragments_per_message", "0", b -> b.set(MAX_FRAGMENTS_PER_MESSAGE, 0)),
         bad("max_json_depth", "1", b -> b.set(MAX_JSON_DEPTH, 1)),
         bad("max_body_bytes", "1023", b -> b.set(MAX_BODY_BYTES, 1023)),
         bad("bad_frames_per_minute", "0", b -> b.set(BAD_FRAMES_PER_MINUTE, 0)),
@@ -239,6 +242,7 @@ class HubConfigTest {
         ok("unicode_ids", b -> b.set(UNICODE_IDS, true)),
         ok("1ms timeouts", HubConfigTest::allDurationsOneMilli),
         ok("max_frame_bytes 1024", b -> b.set(MAX_FRAME_BYTES, 1024)),
+        ok("max_fragments_per_message 1", b -> b.set(MAX_FRAGMENTS_PER_MESSAGE, 1)),
         ok("max_json_depth 2", b -> b.set(MAX_JSON_DEPTH, 2)),
         ok("max_body_bytes 1024", b -> b.set(MAX_BODY_BYTES, 1024)),
         ok("bad_frames_per_minute 1", b -> b.set(BAD_FRAMES_PER_MINUTE, 1)),

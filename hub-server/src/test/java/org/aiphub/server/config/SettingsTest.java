@@ -55,6 +55,7 @@ class SettingsTest {
     m.put(Settings.IDLE_TIMEOUT, Duration.ofMinutes(2));
     m.put(Settings.PING_TIMEOUT, Duration.ofMillis(1500));
     m.put(Settings.MAX_FRAME_BYTES, 8 * 1024 * 1024);
+    m.put(Settings.MAX_FRAGMENTS_PER_MESSAGE, 64);
     m.put(Settings.MAX_JSON_DEPTH, 32);
     m.put(Settings.MAX_BODY_BYTES, 512 * 1024);
     m.put(Settings.BAD_FRAMES_PER_MINUTE, 7);

@@ -934,21 +934,22 @@ class HttpApiEndToEndTest {
   @Test
   void wrongMethodsAre405WithAnAllowHeader() {
     start();
+    // Every GET route answers HEAD too, and says so.
     List<String[]> cases =
         List.of(
-            new String[] {"POST", "/api/health", "GET"},
-            new String[] {"DELETE", "/api/clients", "GET"},
+            new String[] {"POST", "/api/health", "GET, HEAD"},
+            new String[] {"DELETE", "/api/clients", "GET, HEAD"},
             new String[] {"GET", "/api/dispatch", "POST"},
             new String[] {"PUT", "/api/dispatch", "POST"},
             new String[] {"GET", "/api/admin/reload-devices", "POST"},
-            new String[] {"POST", "/api/task_result/x", "GET"},
-            new String[] {"POST", "/api/devices", "GET"},
-            new String[] {"DELETE", "/api/devices/x", "GET"},
-            new String[] {"PUT", "/api/devices/select", "GET"},
-            new String[] {"POST", "/api/stats", "GET"},
-            new String[] {"PATCH", "/api/sessions", "GET"},
-            new String[] {"DELETE", "/api/sessions/x", "GET"},
-            new String[] {"POST", "/metrics", "GET"});
+            new String[] {"POST", "/api/task_result/x", "GET, HEAD"},
+            new String[] {"POST", "/api/devices", "GET, HEAD"},
+            new String[] {"DELETE", "/api/devices/x", "GET, HEAD"},
+            new String[] {"PUT", "/api/devices/select", "GET, HEAD"},
+            new String[] {"POST", "/api/stats", "GET, HEAD"},
+            new String[] {"PATCH", "/api/sessions", "GET, HEAD"},
+            new String[] {"DELETE", "/api/sessions/x", "GET, HEAD"},
+            new String[] {"POST", "/metrics", "GET, HEAD"});
     for (String[] c : cases) {
       Reply r = http.send(withMethod(http.keyed(c[1]), c[0], "{}"));
       assertThat(r.error(405)).as("%s", r).contains(c[0]);
@@ -956,7 +957,7 @@ class HttpApiEndToEndTest {
     }
     Reply healthz = http.send(withMethod(http.bare("/healthz"), "POST", ""));
     assertThat(healthz.error(405)).isNotBlank();
-    assertThat(healthz.headers().firstValue("allow")).hasValue("GET");
+    assertThat(healthz.headers().firstValue("allow")).hasValue("GET, HEAD");
   }
 
   @Test

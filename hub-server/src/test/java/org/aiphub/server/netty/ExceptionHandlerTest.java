@@ -50,7 +50,6 @@ class ExceptionHandlerTest {
         Arguments.of(new ClosedChannelException()),
         Arguments.of(ConnectionClosingException.INSTANCE),
         Arguments.of(new DecoderException(new IOException("wrapped"))),
-        Arguments.of(new CorruptedWebSocketFrameException()),
         Arguments.of(new CorruptedFrameException("bad frame")));
   }
 
@@ -79,6 +78,52 @@ class ExceptionHandlerTest {
     assertCloseFrame(ch.readOutbound(), 1009, "message too big");
     assertThat(ch.isOpen()).isFalse();
     assertFalse(ch.finish());
+  }
+
+  static Stream<Arguments> brokenFrames() {
+    return Stream.of(
+        Arguments.of(WebSocketCloseStatus.PROTOCOL_ERROR, "invalid close code 1005", 1002),
+        Arguments.of(WebSocketCloseStatus.INVALID_PAYLOAD_DATA, "bytes are not UTF-8", 1007),
+        Arguments.of(WebSocketCloseStatus.MESSAGE_TOO_BIG, "max frame length exceeded", 1009));
+  }
+
+  // Netty's decoder and UTF-8 validator no longer close by themselves (closeOnProtocolViolation
+  // off): for a broken close frame they sent no close frame at all, just a TCP close.
+  @ParameterizedTest
+  @MethodSource("brokenFrames")
+  void aBrokenWebSocketFrameClosesWithItsCodeThroughTheConnectionHandler(
+      WebSocketCloseStatus status, String message, int code) {
+    EmbeddedChannel ch = withConnection();
+
+    ch.pipeline().fireExceptionCaught(new CorruptedWebSocketFrameException(status, message));
+
+    assertThat(recorder.closeRequests()).containsExactly(new CloseRequest(code, message, false));
+    assertCloseFrame(ch.readOutbound(), code, message);
+    assertThat(ch.isOpen()).isFalse();
+    assertFalse(ch.finish());
+  }
+
+  @Test
+  void aBrokenFrameReasonIsCutToWhatACloseFrameHolds() {
+    EmbeddedChannel ch = withConnection();
+
+    ch.pipeline()
+        .fireExceptionCaught(
+            new CorruptedWebSocketFrameException(
+                WebSocketCloseStatus.PROTOCOL_ERROR, "x".repeat(300) + "\u00e9"));
+
+    assertCloseFrame(ch.readOutbound(), 1002, "x".repeat(123));
+    recorder = new UserEventRecorder(true);
+    EmbeddedChannel other = withConnection();
+    other
+        .pipeline()
+        .fireExceptionCaught(
+            new CorruptedWebSocketFrameException(
+                WebSocketCloseStatus.INVALID_PAYLOAD_DATA, (String) null));
+    assertCloseFrame(
+        other.readOutbound(), 1007, WebSocketCloseStatus.INVALID_PAYLOAD_DATA.reasonText());
+    assertFalse(ch.finish());
+    assertFalse(other.finish());
   }
 
   @Test

@@ -11,6 +11,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -61,6 +62,13 @@ class HandshakeGuardTest {
     return req;
   }
 
+  private static FullHttpRequest request(HttpMethod method, String uri) {
+    FullHttpRequest req =
+        new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method, uri, Unpooled.buffer(0));
+    req.headers().set(HttpHeaderNames.HOST, "127.0.0.1:5000");
+    return req;
+  }
+
   /** Sends {@code req}, expects a JSON refusal with {@code status}, and returns its error text. */
   private String refused(FullHttpRequest req, HttpResponseStatus status) throws Exception {
     assertFalse(channel.writeInbound(req), "a refused request goes no further");
@@ -105,6 +113,8 @@ class HandshakeGuardTest {
     assertThat(channel.pipeline().get(HandshakeGuard.class)).as("the guard stepped out").isNull();
     assertThat(channel.pipeline().get("ws-marker")).isNotNull();
     assertThat(channel.<Object>readInbound()).isSameAs(req);
+    // The handshaker matches exactly the AIP path: that is the URI the request goes on with.
+    assertThat(req.uri()).isEqualTo("/ws");
     assertThat(req.refCnt()).isEqualTo(1);
     req.release();
     assertThat(channel.<Object>readOutbound()).isNull();
@@ -183,6 +193,7 @@ class HandshakeGuardTest {
             HttpMethod.POST,
             "/ws?token=" + KEY,
             Unpooled.copiedBuffer("x", UTF_8));
+    req.headers().set(HttpHeaderNames.HOST, "127.0.0.1:5000");
 
     String error = refused(req, HttpResponseStatus.METHOD_NOT_ALLOWED);
 
@@ -192,8 +203,7 @@ class HandshakeGuardTest {
 
   @Test
   void aGetWithoutUpgradeIsRefusedWith400() throws Exception {
-    FullHttpRequest req =
-        new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/ws?token=" + KEY);
+    FullHttpRequest req = request(HttpMethod.GET, "/ws?token=" + KEY);
 
     String error = refused(req, HttpResponseStatus.BAD_REQUEST);
 
@@ -319,7 +329,8 @@ class HandshakeGuardTest {
       upgrade("/ws?token=wrong"),
       withHeader(upgrade("/ws?token=" + KEY), HttpHeaderNames.HOST, "evil.example.com"),
       withHeader(upgrade("/ws?token=" + KEY), HttpHeaderNames.ORIGIN, "http://evil.example.com"),
-      new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/ws?token=" + KEY)
+      upgrade("/w%73?token=" + KEY),
+      request(HttpMethod.GET, "/ws?token=" + KEY)
     };
     for (FullHttpRequest req : requests) {
       EmbeddedChannel ch = new EmbeddedChannel();
@@ -338,10 +349,13 @@ class HandshakeGuardTest {
       assertFalse(ch.finish());
     }
     // The last one (a GET that is no upgrade, with the right key) is a client error, not an
-    // access refusal.
+    // access refusal; the one before it is malformed (the AIP path in another spelling).
     assertThat(reported)
         .containsExactly(
-            RequestRefusal.BAD_KEY, RequestRefusal.BAD_HOST, RequestRefusal.BAD_ORIGIN);
+            RequestRefusal.BAD_KEY,
+            RequestRefusal.BAD_HOST,
+            RequestRefusal.BAD_ORIGIN,
+            RequestRefusal.BAD_REQUEST);
     assertThat(installs).isEmpty();
     assertFalse(channel.finish());
   }
@@ -349,6 +363,167 @@ class HandshakeGuardTest {
   private static FullHttpRequest withHeader(FullHttpRequest req, CharSequence name, String value) {
     req.headers().set(name, value);
     return req;
+  }
+
+  // Issue 13, finding 5: the guard decoded these to /ws and installed the WebSocket handlers, the
+  // handshaker compared the raw URI and let them by unanswered, and a second request on the socket
+  // was then upgraded with no check at all.
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "/w%73?token=" + KEY,
+        "/%77s?token=" + KEY,
+        "/%77%73",
+        "/ws#x?token=" + KEY,
+        "/w%73?token=wrong"
+      })
+  void anotherSpellingOfTheAipPathIsRefusedWith400(String uri) throws Exception {
+    String error = refused(upgrade(uri), HttpResponseStatus.BAD_REQUEST);
+
+    assertThat(error).contains("/ws").contains("spelled exactly");
+    assertFalse(channel.finish());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"none", "", "two"})
+  void anHttp11RequestWithoutExactlyOneHostIsRefusedWith400(String host) throws Exception {
+    for (String uri : List.of("/ws?token=" + KEY, "/api/clients", "/healthz")) {
+      EmbeddedChannel ch = new EmbeddedChannel();
+      ch.pipeline().addLast(new HandshakeGuard("/ws", ApiKey.of(KEY), installs::add));
+      FullHttpRequest req = upgrade(uri);
+      if (host.equals("two")) {
+        req.headers().add(HttpHeaderNames.HOST, "127.0.0.1:5001");
+      } else if (host.equals("none")) {
+        req.headers().remove(HttpHeaderNames.HOST);
+      } else {
+        req.headers().set(HttpHeaderNames.HOST, host);
+      }
+
+      assertFalse(ch.writeInbound(req), "refused: %s".formatted(uri));
+      FullHttpResponse r = ch.readOutbound();
+      assertThat(r.status()).as(uri).isEqualTo(HttpResponseStatus.BAD_REQUEST);
+      assertThat(r.content().toString(UTF_8)).as(uri).contains("Host");
+      r.release();
+      assertThat(ch.isOpen()).isFalse();
+      assertFalse(ch.finish());
+    }
+    assertThat(installs).isEmpty();
+    assertFalse(channel.finish());
+  }
+
+  @Test
+  void anHttp10RequestNeedsNoHost() {
+    FullHttpRequest req =
+        new DefaultFullHttpRequest(HttpVersion.HTTP_1_0, HttpMethod.GET, "/healthz");
+
+    channel.writeInbound(req);
+
+    assertThat(channel.<Object>readInbound()).isSameAs(req);
+    req.release();
+    assertFalse(channel.finish());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"/ws?token=" + KEY, "/api/clients"})
+  void aRequestThatDidNotDecodeIsRefusedWith400WhateverItsPath(String uri) throws Exception {
+    FullHttpRequest req = upgrade(uri);
+    req.setDecoderResult(DecoderResult.failure(new IllegalArgumentException("bad header")));
+
+    assertThat(refused(req, HttpResponseStatus.BAD_REQUEST)).contains("malformed HTTP request");
+    assertFalse(channel.finish());
+  }
+
+  // Issue 13, finding 10a: an empty key is absent; every key presented must be the key.
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "/ws?token=|Bearer " + KEY,
+        "/ws?token=" + KEY + "|Bearer ",
+        "/ws?token=" + KEY + "|Bearer " + KEY,
+        "/ws?token=&token=" + KEY + "|",
+        "/ws?token=" + KEY + "|Basic czNjcmV0LWtleQ=="
+      })
+  void anEmptyKeyBesideTheRightOneIsAccepted(String uriAndAuthorization) {
+    String[] parts = uriAndAuthorization.split("\\|", -1);
+    FullHttpRequest req = upgrade(parts[0]);
+    if (!parts[1].isEmpty()) {
+      req.headers().set(HttpHeaderNames.AUTHORIZATION, parts[1]);
+    }
+
+    accepted(req);
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "/ws?token=" + KEY + "|Bearer wrong",
+        "/ws?token=wrong|Bearer " + KEY,
+        "/ws?token=" + KEY + "&token=wrong|",
+        "/ws?token=wrong&token=" + KEY + "|",
+        "/ws?token=|Bearer "
+      })
+  void twoDifferentKeysAreRefusedWhicheverIsRight(String uriAndAuthorization) throws Exception {
+    String[] parts = uriAndAuthorization.split("\\|", -1);
+    FullHttpRequest req = upgrade(parts[0]);
+    if (!parts[1].isEmpty()) {
+      req.headers().set(HttpHeaderNames.AUTHORIZATION, parts[1]);
+    }
+
+    refused(req, HttpResponseStatus.UNAUTHORIZED);
+    assertFalse(channel.finish());
+  }
+
+  @Test
+  void twoBearerHeadersMustBothBeTheKey() throws Exception {
+    FullHttpRequest req = upgrade("/ws");
+    req.headers().add(HttpHeaderNames.AUTHORIZATION, "Bearer " + KEY);
+    req.headers().add(HttpHeaderNames.AUTHORIZATION, "Bearer wrong");
+
+    refused(req, HttpResponseStatus.UNAUTHORIZED);
+    assertFalse(channel.finish());
+  }
+
+  @Test
+  void headOnTheAipPathIs405WithoutABody() {
+    FullHttpRequest req = upgrade("/ws?token=" + KEY);
+    req.setMethod(HttpMethod.HEAD);
+
+    assertFalse(channel.writeInbound(req));
+    FullHttpResponse r = channel.readOutbound();
+    assertThat(r.status()).isEqualTo(HttpResponseStatus.METHOD_NOT_ALLOWED);
+    assertThat(r.headers().get(HttpHeaderNames.ALLOW)).isEqualTo("GET");
+    assertThat(r.headers().getInt(HttpHeaderNames.CONTENT_LENGTH)).isPositive();
+    assertThat(r.content().readableBytes()).as("no body").isZero();
+    r.release();
+    assertThat(installs).isEmpty();
+    assertFalse(channel.finish());
+  }
+
+  @Test
+  void nothingPipelinedBehindARefusedRequestIsRead() {
+    // The refusal's answer is still on its way out (a client that does not read), and the good
+    // upgrade the client pipelined behind the refused one arrives meanwhile.
+    HeldWrites held = new HeldWrites();
+    EmbeddedChannel ch = new EmbeddedChannel();
+    ch.pipeline().addLast(held);
+    ch.pipeline().addLast(new HandshakeGuard("/ws", ApiKey.of(KEY), installs::add));
+    held.hold();
+    FullHttpRequest behind = upgrade("/ws?token=" + KEY);
+    FullHttpRequest alsoBehind = upgrade("/api/clients");
+
+    assertFalse(ch.writeInbound(upgrade("/ws?token=wrong"), behind, alsoBehind));
+
+    assertThat(installs).as("no upgrade").isEmpty();
+    assertThat(behind.refCnt()).isZero();
+    assertThat(alsoBehind.refCnt()).isZero();
+    assertThat(held.heldMessages()).hasSize(1); // the 401 only
+    held.releaseAll();
+    FullHttpResponse r = ch.readOutbound();
+    assertThat(r.status()).isEqualTo(HttpResponseStatus.UNAUTHORIZED);
+    r.release();
+    assertThat(ch.isOpen()).isFalse();
+    assertFalse(ch.finish());
+    assertFalse(channel.finish());
   }
 
   @Test

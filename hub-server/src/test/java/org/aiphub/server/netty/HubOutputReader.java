@@ -132,11 +132,23 @@ final class HubOutputReader {
 
   private byte[] buf = new byte[512];
   private int len;
+
+  /** Responses still to come that answer a HEAD request: a head only, whatever its length says. */
+  private int headAnswers;
+
   private Phase phase = Phase.HTTP;
   private String endedBy;
 
   Phase phase() {
     return phase;
+  }
+
+  /**
+   * The next response answers a HEAD request (RFC 9110 9.3.2): its Content-Length is the body a GET
+   * would have had, and no body follows.
+   */
+  void nextAnswersHead() {
+    headAnswers++;
   }
 
   /** Bytes of an event not complete yet. */
@@ -227,6 +239,14 @@ final class HubOutputReader {
         fail("a %d response with a body: %s", code, ascii(0, end));
       }
     }
+    if (headAnswers > 0) {
+      headAnswers--;
+      bodiless = true;
+      bodyLength = 0;
+      if (code >= 400 && lengths == null) {
+        fail("a %d answer to HEAD without the length of its error: %s", code, ascii(0, end));
+      }
+    }
     boolean closeDelimited = lengths == null && !bodiless;
     if (closeDelimited) {
       bodyLength = len - end - 4;
@@ -241,7 +261,9 @@ final class HubOutputReader {
       phase = Phase.CLOSE_DELIMITED;
       return r;
     }
-    checkJsonBody(r);
+    if (body.length > 0 || !bodiless) {
+      checkJsonBody(r);
+    }
     if (code == 101) {
       if (!"websocket".equalsIgnoreCase(r.header("upgrade"))
           || !r.connectionHas("upgrade")

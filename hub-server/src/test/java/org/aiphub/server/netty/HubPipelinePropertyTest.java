@@ -8,6 +8,7 @@ import static org.aiphub.server.config.Settings.DUPLICATE_POLICY;
 import static org.aiphub.server.config.Settings.HANDSHAKE_TIMEOUT;
 import static org.aiphub.server.config.Settings.IDLE_TIMEOUT;
 import static org.aiphub.server.config.Settings.MAX_BODY_BYTES;
+import static org.aiphub.server.config.Settings.MAX_FRAGMENTS_PER_MESSAGE;
 import static org.aiphub.server.config.Settings.MAX_FRAME_BYTES;
 import static org.aiphub.server.config.Settings.MAX_JSON_DEPTH;
 import static org.aiphub.server.config.Settings.PING_TIMEOUT;
@@ -89,15 +90,19 @@ import org.junit.jupiter.api.Test;
  * pings and ends the tasks it gets; and the fuzzed client, which writes raw bytes:
  *
  * <ul>
- *   <li>before or instead of an upgrade: random bytes, HTTP API requests, upgrade requests with
- *       wrong keys, hosts, origins, methods, versions, headers or percent-escapes, bytes mutated at
- *       random, requests cut short, oversized bodies, pipelined requests for large answers;
+ *   <li>before or instead of an upgrade: random bytes, HTTP API requests (with no Host or two),
+ *       HEAD requests, upgrade requests with wrong keys, hosts, origins, methods, versions,
+ *       headers, percent-escapes or the AIP path in another spelling ({@code /w%73}), bytes mutated
+ *       at random, requests cut short, oversized bodies, pipelined requests for large answers; a
+ *       request pipelined behind a good upgrade, in the same write;
  *   <li>after a good upgrade (key in the query or a bearer header): WebSocket frames from a small
  *       client encoder, masked or not, with RSV bits, reserved opcodes, fragments, interleaved
  *       control frames, non-minimal lengths, lengths and messages above the configured limit,
- *       invalid UTF-8, close frames with any code; carrying AIP messages (register, heartbeat,
- *       task, task_end, error, device info...) valid, wrong or mutated, JSON nested past the depth
- *       limit and strings of up to a few KB; bursts of frames; sometimes split across writes;
+ *       messages in more empty continuation frames than {@code max_fragments_per_message}, invalid
+ *       UTF-8, close frames with any code (1005 among them) or a reason that is not UTF-8; carrying
+ *       AIP messages (register, heartbeat, task, task_end, error, device info...) valid, wrong or
+ *       mutated, JSON nested past the depth limit and strings of up to a few KB; bursts of frames;
+ *       sometimes split across writes;
  *   <li>time passing between writes, so the HTTP deadline, the registration timeout, the idle ping
  *       and its timeout, the duplicate probe, the slow-consumer timer, the forced close and the
  *       lingering close after a 413 fire mid-sequence; the client not reading for a while (its
@@ -132,6 +137,7 @@ class HubPipelinePropertyTest {
   private static final String PEER = "dev-1";
   private static final String WS_KEY = "dGhlIHNhbXBsZSBub25jZQ==";
   private static final int MAX_FRAME = 2048;
+  private static final int MAX_FRAGMENTS = 16;
   private static final int MAX_BODY = 1024;
   private static final int MAX_DEPTH = 16;
   private static final long TICK_MILLIS = 100;
@@ -141,6 +147,7 @@ class HubPipelinePropertyTest {
       HubConfig.builder()
           .set(API_KEY, KEY)
           .set(MAX_FRAME_BYTES, MAX_FRAME)
+          .set(MAX_FRAGMENTS_PER_MESSAGE, MAX_FRAGMENTS)
           .set(MAX_BODY_BYTES, MAX_BODY)
           .set(MAX_JSON_DEPTH, MAX_DEPTH)
           .set(BAD_FRAMES_PER_MINUTE, 4)
@@ -191,7 +198,14 @@ class HubPipelinePropertyTest {
           .expectShare("close 1008 registration timeout", 0.025)
           .expectShare("close 4001 idle timeout", 0.008)
           .expectShare("http 408", 0.01)
-          .expectShare("event slow consumer", 0.012);
+          .expectShare("event slow consumer", 0.012)
+          // Issue 13: other spellings of /ws, HEAD, no Host, data pipelined behind an upgrade,
+          // messages in too many fragments.
+          .expectShare("http 400", 0.03)
+          .expectShare("head answered", 0.02)
+          .expectShare("close 1002 early data", 0.02)
+          .expectShare("close 1009 fragments", 0.007)
+          .expectShare("event limit max_fragments_per_message", 0.007);
     }
   }
 
@@ -392,6 +406,11 @@ class HubPipelinePropertyTest {
             public void idleClosed() {
               labels.add("event idle closed");
             }
+
+            @Override
+            public void limitExceeded(String limit) {
+              labels.add("event limit " + limit);
+            }
           };
       initializer =
           new HubChannelInitializer(
@@ -434,6 +453,9 @@ class HubPipelinePropertyTest {
         try {
           conn.log("-> " + step);
           if (step instanceof Send) {
+            if (((Send) step).what().startsWith(HEAD_REQUEST)) {
+              conn.out.nextAnswersHead(); // (the script's first request: its answer comes first)
+            }
             send(conn, ((Send) step).bytes());
           } else if (step instanceof Wait) {
             advance(((Wait) step).millis());
@@ -467,6 +489,10 @@ class HubPipelinePropertyTest {
     private void label(Client c) {
       if (!c.upgraded && c.statuses.stream().anyMatch(s -> s >= 400)) {
         labels.add("http refused");
+      }
+      if (c.transcript.stream().anyMatch(l -> l.startsWith("-> " + HEAD_REQUEST))
+          && !c.statuses.isEmpty()) {
+        labels.add("head answered");
       }
       c.statuses.forEach(s -> labels.add("http " + s));
       if (c.upgraded) {
@@ -541,6 +567,11 @@ class HubPipelinePropertyTest {
           c.ch.runPendingTasks();
           busy |= deliverUnread(c);
           busy |= drain(c);
+        }
+        for (Client c : clients) {
+          // A task run for one socket may write to another one drained earlier in the round (a
+          // registration probe that ends by closing the silent holder of its id).
+          busy |= !c.ch.outboundMessages().isEmpty();
         }
         if (!busy) {
           return;
@@ -625,6 +656,10 @@ class HubPipelinePropertyTest {
           String label = "close " + f.closeCode();
           if (reason.equals("registration timeout") || reason.equals("idle timeout")) {
             label += " " + reason;
+          } else if (reason.startsWith("data before the WebSocket handshake")) {
+            label += " early data";
+          } else if (reason.contains("fragments")) {
+            label += " fragments";
           }
           // A 1011 of the hub's own comes with the exception handler's warning, which check()
           // reports; a 1011 here may also echo the client's close.
@@ -848,10 +883,19 @@ class HubPipelinePropertyTest {
     }
   }
 
-  /** 3 in 10: an HTTP phase, then (1 in 3) an upgrade; else an upgrade and WebSocket traffic. */
+  /** What a HEAD request's send is called: its answer has no body (see World.run). */
+  private static final String HEAD_REQUEST = "head request";
+
+  /**
+   * 3 in 10: an HTTP phase (1 in 4 starting with a HEAD request), then (1 in 3) an upgrade; else an
+   * upgrade and WebSocket traffic.
+   */
   static List<Step> script(SplittableRandom r) {
     List<Step> s = new ArrayList<>();
     if (r.nextInt(10) < 3) {
+      if (r.nextInt(4) == 0) {
+        s.add(new Send(HEAD_REQUEST, headRequest(r)));
+      }
       httpPhase(r, s);
       if (r.nextInt(3) != 0) {
         return s;
@@ -865,6 +909,18 @@ class HubPipelinePropertyTest {
       upgrade.add(new Send("upgrade (part 1)", Arrays.copyOf(request, cut)));
       upgrade.add(new Wait(r.nextInt(8) == 0 ? r.nextLong(2000, 4000) : r.nextLong(0, 500)));
       upgrade.add(new Send("upgrade (part 2)", Arrays.copyOfRange(request, cut, request.length)));
+    } else if (r.nextInt(10) == 0) {
+      // RFC 6455 4.1: nothing before the handshake's answer. A request pipelined behind the
+      // upgrade must neither be served (a second upgrade, with no key) nor vanish.
+      byte[] behind =
+          r.nextBoolean()
+              ? ascii(
+                  "GET /ws HTTP/1.1\r\nHost: evil.example\r\nOrigin: https://evil.example\r\n"
+                      + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "
+                      + WS_KEY
+                      + "\r\nSec-WebSocket-Version: 8\r\n\r\n")
+              : apiRequest(r);
+      upgrade.add(new Send("upgrade + pipelined request", concat(request, behind)));
     } else {
       upgrade.add(new Send("upgrade", request));
     }
@@ -978,9 +1034,19 @@ class HubPipelinePropertyTest {
             : null;
     b.append(dispatch ? "POST /api/dispatch" : "GET " + oneOf(r, API_PATHS))
         .append(" HTTP/1.1\r\n");
-    b.append("Host: ")
-        .append(oneOf(r, "127.0.0.1:5000", "localhost", "evil.example"))
-        .append("\r\n");
+    // HTTP/1.1 requires exactly one Host: none or two get a 400.
+    switch (weighted(r, 8, 1, 1)) {
+      case 0:
+        b.append("Host: ")
+            .append(oneOf(r, "127.0.0.1:5000", "localhost", "evil.example"))
+            .append("\r\n");
+        break;
+      case 1:
+        break;
+      default:
+        b.append("Host: 127.0.0.1:5000\r\nHost: evil.example\r\n");
+        break;
+    }
     switch (r.nextInt(3)) {
       case 0:
         b.append("X-API-Key: ").append(KEY).append("\r\n");
@@ -1001,6 +1067,18 @@ class HubPipelinePropertyTest {
       b.append("\r\n");
     }
     return ascii(b.toString());
+  }
+
+  /** A well-formed HEAD request (its answer must come without a body). */
+  private static byte[] headRequest(SplittableRandom r) {
+    String key = r.nextInt(4) == 0 ? "" : "X-API-Key: " + KEY + "\r\n";
+    return ascii(
+        "HEAD "
+            + oneOf(r, "/healthz", "/api/clients", "/api/stats", "/", "/api/dispatch", "/nope")
+            + (r.nextInt(6) == 0 ? "/ws?token=" + KEY : "")
+            + " HTTP/1.1\r\nHost: 127.0.0.1:5000\r\n"
+            + key
+            + "\r\n");
   }
 
   private static byte[] oversizedBody(SplittableRandom r) {
@@ -1055,7 +1133,12 @@ class HubPipelinePropertyTest {
   private static byte[] mutatedUpgrade(SplittableRandom r) {
     List<String> lines = upgradeLines(validVariations(r));
     for (int n = r.nextInt(1, 3); n > 0; n--) {
-      switch (r.nextInt(17)) {
+      switch (r.nextInt(18)) {
+        case 17:
+          // The AIP path in another spelling: a 400, never a half-installed WebSocket.
+          lines.set(
+              0, lines.get(0).replaceFirst("/ws", oneOf(r, "/w%73", "/%77s", "/%77%73", "/ws#x")));
+          break;
         case 0:
           lines.set(0, lines.get(0).replace(KEY, oneOf(r, "wrong", "", KEY + "x")));
           break;
@@ -1179,7 +1262,8 @@ class HubPipelinePropertyTest {
 
   private static void action(SplittableRandom r, String me, boolean gentle, List<Step> s) {
     int rare = gentle ? 0 : 1;
-    switch (weighted(r, 16, 4, 6 * rare, 4 * rare, 2, 2, 2 * rare, 7 * rare, rare, 8, 3, 3, rare)) {
+    switch (weighted(
+        r, 16, 4, 6 * rare, 4 * rare, 2, 2, 2 * rare, 7 * rare, rare, 8, 3, 3, 2 * rare, rare)) {
       case 0:
         {
           int opcode = r.nextInt(8) == 0 ? HubOutputReader.BINARY : HubOutputReader.TEXT;
@@ -1241,6 +1325,23 @@ class HubPipelinePropertyTest {
                     : control(r, HubOutputReader.PING, new byte[100]));
           }
           s.add(new Send("burst of " + frames.size(), concat(frames.toArray(new byte[0][]))));
+          break;
+        }
+      case 12:
+        {
+          // A message in many frames, mostly empty continuations: around max_fragments_per_message.
+          int frames = r.nextInt(MAX_FRAGMENTS - 4, 3 * MAX_FRAGMENTS);
+          List<byte[]> parts = new ArrayList<>();
+          byte[] hb = write(heartbeat(me));
+          parts.add(clientFrame(HubOutputReader.TEXT, false, 0, true, r.nextInt(), hb));
+          for (int i = 1; i < frames - 1; i++) {
+            parts.add(
+                clientFrame(
+                    HubOutputReader.CONTINUATION, false, 0, true, r.nextInt(), new byte[0]));
+          }
+          parts.add(
+              clientFrame(HubOutputReader.CONTINUATION, true, 0, true, r.nextInt(), new byte[0]));
+          s.add(new Send(frames + " fragments", concat(parts.toArray(new byte[0][]))));
           break;
         }
       default:

@@ -6,6 +6,8 @@ import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 import org.aiphub.server.security.AccessKeys.Role;
 import org.junit.jupiter.api.Test;
 
@@ -85,21 +87,25 @@ class AccessKeysTest {
 
   @Test
   void anUpgradeReadsTheTokenParameterAndTheBearerHeader() {
-    QueryStringDecoder bare = new QueryStringDecoder("/ws");
-    assertThat(both.upgradeRole(headers(), new QueryStringDecoder("/ws?token=" + CLIENT)))
+    Map<String, List<String>> bare = Map.of();
+    assertThat(
+            both.upgradeRole(headers(), new QueryStringDecoder("/ws?token=" + CLIENT).parameters()))
         .isEqualTo(Role.CLIENT);
     assertThat(both.upgradeRole(headers("Authorization", "Bearer " + CLIENT), bare))
         .isEqualTo(Role.CLIENT);
-    assertThat(both.upgradeRole(headers(), new QueryStringDecoder("/ws?token=" + OPERATOR)))
+    assertThat(
+            both.upgradeRole(
+                headers(), new QueryStringDecoder("/ws?token=" + OPERATOR).parameters()))
         .isEqualTo(Role.OPERATOR);
     assertThat(
             both.upgradeRole(
                 headers("Authorization", "Bearer " + OPERATOR),
-                new QueryStringDecoder("/ws?token=" + CLIENT)))
+                new QueryStringDecoder("/ws?token=" + CLIENT).parameters()))
         .isEqualTo(Role.NONE);
     assertThat(
             both.upgradeRole(
-                headers(), new QueryStringDecoder("/ws?token=" + CLIENT + "&token=" + OPERATOR)))
+                headers(),
+                new QueryStringDecoder("/ws?token=" + CLIENT + "&token=" + OPERATOR).parameters()))
         .isEqualTo(Role.NONE);
     assertThat(both.upgradeRole(headers("X-API-Key", CLIENT), bare))
         .as("the API's header is not the AIP one")

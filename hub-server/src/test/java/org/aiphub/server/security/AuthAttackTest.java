@@ -49,7 +49,11 @@ class AuthAttackTest {
               + Base64.getEncoder().encodeToString(("u:" + KEY).getBytes(StandardCharsets.UTF_8))
         });
     out.add(new String[] {"/ws", "X-API-Key: " + KEY}); // the HTTP API's header, not the AIP one
-    out.add(new String[] {"/ws?token=" + WRONG, "Authorization: Bearer " + KEY}); // token wins
+    // Every key presented must be the key, whichever comes first (an empty one is absent).
+    out.add(new String[] {"/ws?token=" + WRONG, "Authorization: Bearer " + KEY});
+    out.add(new String[] {"/ws?token=" + KEY, "Authorization: Bearer " + WRONG});
+    out.add(new String[] {"/ws?token=" + KEY + "&token=" + WRONG});
+    out.add(new String[] {"/ws?token=", "Authorization: Bearer "});
     return out;
   }
 

@@ -147,10 +147,14 @@ class HostOriginAttackTest {
         assertThat(api(a, "GET", "/api/stats", host).error(403)).as(host).contains("not allowed");
         assertThat(events(a, host).error(403)).as(host).contains("not allowed");
       }
-      // A request without any Host: nothing to check it against, so it is refused.
-      assertThat(upgrade(a).error(403)).contains("a Host header is required");
-      assertThat(api(a, "GET", "/api/stats").error(403)).contains("a Host header is required");
-      assertThat(events(a).error(403)).contains("a Host header is required");
+      // A request without any Host: malformed in HTTP/1.1 (400, before any access check); in
+      // HTTP/1.0, where it is allowed, there is nothing to check it against, so it is refused.
+      assertThat(upgrade(a).error(400)).contains("requires a Host header");
+      assertThat(api(a, "GET", "/api/stats").error(400)).contains("requires a Host header");
+      assertThat(events(a).error(400)).contains("requires a Host header");
+      RawSocket old = a.socket();
+      old.write("GET /api/stats HTTP/1.0\r\nX-API-Key: " + TestHub.KEY + "\r\n\r\n");
+      assertThat(old.readReply().error(403)).contains("a Host header is required");
       for (String origin :
           List.of(
               "https://evil.example.com",
@@ -170,9 +174,10 @@ class HostOriginAttackTest {
             .as("dashboard feed from %s", origin)
             .contains("is not allowed");
       }
-      // Three refusals (upgrade, API, feed) for each of two names and for no Host at all; four
-      // (and dispatch) for each origin.
-      assertThat(a.scraped("hub_http_refusals_total", "reason", "bad_host")).isEqualTo(9);
+      // Three refusals (upgrade, API, feed) for each of two names, one for HTTP/1.0 without a
+      // Host; four (and dispatch) for each origin.
+      assertThat(a.scraped("hub_http_refusals_total", "reason", "bad_host")).isEqualTo(7);
+      assertThat(a.scraped("hub_http_refusals_total", "reason", "bad_request")).isEqualTo(3);
       assertThat(a.scraped("hub_http_refusals_total", "reason", "bad_origin")).isEqualTo(20);
       assertUpgrades(a, "Host: HUB.example.com:443");
       assertUpgrades(a, named, "Origin: https://dash.example.com");

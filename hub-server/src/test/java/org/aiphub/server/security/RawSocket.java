@@ -215,6 +215,18 @@ final class RawSocket implements AutoCloseable {
 
   /** Reads one HTTP response (the body by its Content-Length; none for 1xx). */
   Reply readReply() {
+    return readReply(true);
+  }
+
+  /**
+   * Reads the head of the answer to a {@code HEAD} request: whatever its Content-Length says, no
+   * body follows (RFC 9110 9.3.2).
+   */
+  Reply readHeadReply() {
+    return readReply(false);
+  }
+
+  private Reply readReply(boolean withBody) {
     try {
       ByteArrayOutputStream head = new ByteArrayOutputStream();
       int matched = 0;
@@ -242,7 +254,7 @@ final class RawSocket implements AutoCloseable {
             (a, b) -> a + "," + b);
       }
       byte[] body = new byte[0];
-      if (status >= 200) {
+      if (status >= 200 && withBody) {
         int length = Integer.parseInt(headers.getOrDefault("content-length", "0"));
         body = new byte[length];
         in.readFully(body);
