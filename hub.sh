@@ -14,4 +14,6 @@ if [ ! -f "$jar" ] || [ -n "$(find hub-core/src/main hub-server/src/main pom.xml
   ./mvnw -B -q -DskipTests -Dspotless.check.skip -Djacoco.skip -Dmaven.javadoc.skip \
     -pl hub-server -am package >&2
 fi
-exec java ${HUB_JAVA_OPTS:-} -jar "$jar" "$@"
+# Exit at once on OutOfMemoryError (code 3) so that a supervisor restarts the hub; options in
+# HUB_JAVA_OPTS come after, so they can add to or override it.
+exec java -XX:+ExitOnOutOfMemoryError ${HUB_JAVA_OPTS:-} -jar "$jar" "$@"

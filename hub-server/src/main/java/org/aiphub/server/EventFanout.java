@@ -189,6 +189,8 @@ final class EventFanout implements RouterEvents, ConnectionEvents {
     }
   }
 
+  // One method for RouterEvents and ConnectionEvents alike: the listeners that count and log limit
+  // hits (metrics, log) are transport listeners too, so this reaches each of them once.
   @Override
   public void limitExceeded(String limit) {
     for (ConnectionEvents e : transport) {

@@ -165,6 +165,8 @@ public final class HubMain {
 
   /** Starts the hub and serves until SIGTERM or SIGINT, then stops gracefully and exits 0. */
   public static void main(String[] args) throws InterruptedException {
+    // First: an OutOfMemoryError anywhere, even during start-up, ends the process (exit code 3).
+    FatalErrors.exitOnFatal();
     // Handlers go in before start-up, so a signal during a slow start still stops cleanly.
     CountDownLatch stopRequested = new CountDownLatch(1);
     boolean term = Signals.handle("TERM", stopRequested::countDown);

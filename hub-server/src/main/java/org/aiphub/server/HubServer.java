@@ -91,6 +91,7 @@ public final class HubServer implements AutoCloseable {
             devices,
             config.limits().defaultMaxConcurrentTasks(),
             config.limits().maxSessionsPerConstellation(),
+            config.budgets().clientInfoLimits(),
             clock,
             ids);
     this.sessions = new SessionTable(config.history().size(), config.history().age(), clock);
@@ -216,8 +217,10 @@ public final class HubServer implements AutoCloseable {
     if (cluster != null) {
       cluster.start(router);
     }
-    workers.next().scheduleAtFixedRate(sessions::evictExpired, 30, 30, TimeUnit.SECONDS);
-    workers.next().scheduleAtFixedRate(admission::sweep, 5, 5, TimeUnit.SECONDS);
+    workers
+        .next()
+        .scheduleAtFixedRate(FatalErrors.guard(sessions::evictExpired), 30, 30, TimeUnit.SECONDS);
+    workers.next().scheduleAtFixedRate(FatalErrors.guard(admission::sweep), 5, 5, TimeUnit.SECONDS);
   }
 
   private static SslContext tlsContext(HubConfig config) {

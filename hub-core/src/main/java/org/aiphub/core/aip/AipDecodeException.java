@@ -29,6 +29,8 @@ public final class AipDecodeException extends Exception {
     TOO_DEEP,
     /** A string, number or name longer than the parser allows. */
     TOO_LARGE,
+    /** More JSON tokens (values, names, brackets) in one frame than the configured limit. */
+    TOO_MANY_TOKENS,
     /** Something after the closing brace. */
     TRAILING_DATA;
 

@@ -13,18 +13,22 @@ import java.util.Set;
  * Read-only, insertion-ordered JSON object stored as two exact-size arrays. The registry keeps a
  * few of these per device (its system info, metadata), so the layout matters: a LinkedHashMap costs
  * about 40 bytes per entry plus its table, this about 8. Small objects are searched linearly
- * (faster than hashing at AIP sizes); larger ones get an open-addressing index. Only {@link
- * JsonValues} creates instances.
+ * (faster than hashing at AIP sizes); larger ones get an index: the entries' positions sorted by
+ * key hash, then by key, searched by bisection. Keys come from clients, who can choose thousands
+ * with one hash code ("Aa" and "BB" collide, and so does every string made of them): a hash table
+ * probed on {@code String.hashCode} then costs O(n) per key and O(n^2) to build, while the sorted
+ * index costs O(n log n) to build and O(log n) per look-up whatever the keys, in n ints. Only
+ * {@link JsonValues} creates instances.
  */
 final class FrozenMap extends AbstractMap<String, Object> {
   static final FrozenMap EMPTY = new FrozenMap(new String[0], new Object[0]);
 
-  /** Up to this many entries a linear scan beats hashing. */
-  private static final int LINEAR = 8;
+  /** Up to this many entries a linear scan beats bisection. */
+  static final int LINEAR = 8;
 
   private final String[] keys;
   private final Object[] values;
-  private final int[] index; // slot -> entry position + 1; null for small maps
+  private final int[] index; // entry positions in (hash, key) order; null for small maps
   private Set<Entry<String, Object>> entries;
 
   private FrozenMap(String[] keys, Object[] values) {
@@ -33,21 +37,41 @@ final class FrozenMap extends AbstractMap<String, Object> {
     this.index = keys.length > LINEAR ? buildIndex(keys) : null;
   }
 
-  private static int[] buildIndex(String[] keys) {
-    int[] slots = new int[Integer.highestOneBit(keys.length * 2 - 1) << 1];
-    int mask = slots.length - 1;
-    for (int i = 0; i < keys.length; i++) {
-      int s = spread(keys[i].hashCode()) & mask;
-      while (slots[s] != 0) {
-        s = (s + 1) & mask;
-      }
-      slots[s] = i + 1;
+  /**
+   * The entry positions ordered by key hash, then by key. The hashes are sorted as primitives (the
+   * JDK's sort of a {@code long[]} is O(n log n) in the worst case); only runs of equal hashes,
+   * which an attacker can make as long as the map, are then sorted by key.
+   */
+  static int[] buildIndex(String[] keys) {
+    int n = keys.length;
+    long[] byHash = new long[n];
+    for (int i = 0; i < n; i++) {
+      byHash[i] = ((long) keys[i].hashCode() << 32) | i;
     }
-    return slots;
-  }
-
-  private static int spread(int h) {
-    return h ^ (h >>> 16);
+    Arrays.sort(byHash);
+    int[] order = new int[n];
+    for (int i = 0; i < n; i++) {
+      order[i] = (int) byHash[i];
+    }
+    for (int start = 0; start < n; ) {
+      int hash = (int) (byHash[start] >>> 32);
+      int end = start + 1;
+      while (end < n && (int) (byHash[end] >>> 32) == hash) {
+        end++;
+      }
+      if (end - start > 1) {
+        Integer[] run = new Integer[end - start];
+        for (int i = start; i < end; i++) {
+          run[i - start] = order[i];
+        }
+        Arrays.sort(run, (a, b) -> keys[a].compareTo(keys[b])); // merge sort: O(k log k)
+        for (int i = start; i < end; i++) {
+          order[i] = run[i - start];
+        }
+      }
+      start = end;
+    }
+    return order;
   }
 
   private int indexOf(Object key) {
@@ -62,11 +86,21 @@ final class FrozenMap extends AbstractMap<String, Object> {
       }
       return -1;
     }
-    int mask = index.length - 1;
-    for (int s = spread(key.hashCode()) & mask; index[s] != 0; s = (s + 1) & mask) {
-      int i = index[s] - 1;
-      if (keys[i].equals(key)) {
-        return i;
+    String k = (String) key;
+    int hash = k.hashCode();
+    int lo = 0;
+    int hi = index.length - 1;
+    while (lo <= hi) {
+      int mid = (lo + hi) >>> 1;
+      String candidate = keys[index[mid]];
+      int h = candidate.hashCode();
+      int c = h != hash ? Integer.compare(h, hash) : candidate.compareTo(k);
+      if (c < 0) {
+        lo = mid + 1;
+      } else if (c > 0) {
+        hi = mid - 1;
+      } else {
+        return index[mid];
       }
     }
     return -1;

@@ -290,6 +290,86 @@ public final class JsonValues {
     }
   }
 
+  /**
+   * The length in bytes of {@code value} as {@link #write} writes it in compact UTF-8 JSON (numbers
+   * as their {@code toString}, which may differ from the written text by a few characters), or some
+   * number above {@code stopAbove} as soon as the length is known to pass it. Every element adds at
+   * least a byte and a string longer than what is left is not scanned, so measuring costs
+   * O(min(size, stopAbove)) whatever the value holds.
+   *
+   * @throws IllegalArgumentException if the value (or something inside it) is not a JSON value
+   */
+  public static long encodedLength(Object value, long stopAbove) {
+    long[] left = {stopAbove};
+    measure(value, left);
+    return stopAbove - left[0];
+  }
+
+  /** Subtracts the length of {@code value} from {@code left[0]}; stops once it is below zero. */
+  private static void measure(Object value, long[] left) {
+    if (left[0] < 0) {
+      return;
+    }
+    if (value == null) {
+      left[0] -= 4;
+    } else if (value instanceof String) {
+      left[0] -= stringLength((String) value, left[0]);
+    } else if (value instanceof Map) {
+      left[0] -= 2;
+      boolean first = true;
+      for (Map.Entry<?, ?> e : ((Map<?, ?>) value).entrySet()) {
+        if (left[0] < 0) {
+          return;
+        }
+        left[0] -= (first ? 1 : 2) + stringLength(String.valueOf(e.getKey()), left[0]);
+        first = false;
+        measure(e.getValue(), left);
+      }
+    } else if (value instanceof Collection) {
+      Collection<?> c = (Collection<?>) value;
+      left[0] -= 2 + Math.max(0, c.size() - 1L);
+      for (Object element : c) {
+        if (left[0] < 0) {
+          return;
+        }
+        measure(element, left);
+      }
+    } else if (value instanceof Boolean) {
+      left[0] -= (Boolean) value ? 4 : 5;
+    } else if (value instanceof Number) {
+      left[0] -= value.toString().length();
+    } else {
+      throw new IllegalArgumentException(
+          "not a JSON value: " + value.getClass().getName() + " instance");
+    }
+  }
+
+  /** UTF-8 length of {@code s} quoted and escaped as JSON; past {@code left}, just above it. */
+  private static long stringLength(String s, long left) {
+    int n = s.length();
+    if (n + 2L > left) {
+      return n + 2L; // every character takes at least a byte: no need to look at them
+    }
+    long bytes = 2;
+    for (int i = 0; i < n; i++) {
+      char c = s.charAt(i);
+      if (c == '"' || c == '\\') {
+        bytes += 2;
+      } else if (c < 0x20) {
+        bytes += c == '\b' || c == '\t' || c == '\n' || c == '\f' || c == '\r' ? 2 : 6;
+      } else if (c < 0x80) {
+        bytes++;
+      } else if (c < 0x800) {
+        bytes += 2;
+      } else if (Character.isSurrogate(c)) {
+        bytes += 6; // Jackson escapes each half of a surrogate pair (6 bytes)
+      } else {
+        bytes += 3;
+      }
+    }
+    return bytes;
+  }
+
   private static Object freezeNumber(Number n) {
     if (n instanceof Integer
         || n instanceof Long

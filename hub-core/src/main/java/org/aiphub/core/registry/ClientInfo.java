@@ -99,9 +99,10 @@ public final class ClientInfo {
     this.systemInfo = JsonValues.freezeObject(systemInfo);
     this.maxConcurrentTasks = maxConcurrentTasks;
     // Only compact sets are kept (this object exists once per device); the ordered lists are
-    // derived from the system info when somebody asks, which routing never does.
-    this.featureSet = Set.copyOf(strings(this.systemInfo, "supported_features"));
-    this.tagSet = Set.copyOf(strings(this.systemInfo, "tags"));
+    // derived from the system info when somebody asks, which routing never does. Sorted arrays,
+    // not hash sets: the strings are the client's, and may all share one hash code.
+    this.featureSet = SortedStrings.of(strings(this.systemInfo, "supported_features"));
+    this.tagSet = SortedStrings.of(strings(this.systemInfo, "tags"));
     this.mirrored = mirrored;
     this.asOptional = Optional.of(this);
   }

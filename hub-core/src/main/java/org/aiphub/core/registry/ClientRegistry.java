@@ -77,6 +77,7 @@ public final class ClientRegistry {
   private final ConcurrentHashMap<String, Set<String>> byFold = new ConcurrentHashMap<>();
 
   private final DuplicatePolicy policy;
+  private final ClientInfoLimits infoLimits;
   private final int defaultMaxConcurrentTasks;
   private final int maxSessionsPerOwner;
   private final Clock clock;
@@ -123,6 +124,29 @@ public final class ClientRegistry {
         deviceConfig,
         defaultMaxConcurrentTasks,
         maxSessionsPerOwner,
+        ClientInfoLimits.DEFAULTS,
+        clock,
+        IdFolds.CASE_INSENSITIVE);
+  }
+
+  /**
+   * A registry that also bounds what it caches per client.
+   *
+   * @param infoLimits the most metadata and system info cached per client
+   */
+  public ClientRegistry(
+      DuplicatePolicy policy,
+      DeviceConfig deviceConfig,
+      int defaultMaxConcurrentTasks,
+      int maxSessionsPerOwner,
+      ClientInfoLimits infoLimits,
+      Clock clock) {
+    this(
+        policy,
+        deviceConfig,
+        defaultMaxConcurrentTasks,
+        maxSessionsPerOwner,
+        infoLimits,
         clock,
         IdFolds.CASE_INSENSITIVE);
   }
@@ -131,6 +155,7 @@ public final class ClientRegistry {
    * A registry whose look-alike rule is {@code folds}: a registration whose id shares a fold key
    * with a different online or protected id is refused ({@link LookAlikeClientException}).
    *
+   * @param infoLimits the most metadata and system info cached per client
    * @param folds the fold keys of an id; the other constructors use {@link
    *     IdFolds#CASE_INSENSITIVE}
    */
@@ -139,8 +164,10 @@ public final class ClientRegistry {
       DeviceConfig deviceConfig,
       int defaultMaxConcurrentTasks,
       int maxSessionsPerOwner,
+      ClientInfoLimits infoLimits,
       Clock clock,
       IdFolds folds) {
+    this.infoLimits = Objects.requireNonNull(infoLimits, "infoLimits");
     if (maxSessionsPerOwner < 0) {
       throw new IllegalArgumentException("maxSessionsPerOwner must be >= 0");
     }
@@ -164,6 +191,11 @@ public final class ClientRegistry {
   /** Most sessions one constellation may have running (0: no limit). */
   public int maxSessionsPerOwner() {
     return maxSessionsPerOwner;
+  }
+
+  /** The most metadata and system info this registry caches per client. */
+  public ClientInfoLimits infoLimits() {
+    return infoLimits;
   }
 
   /** The duplicate-id policy this registry applies. */
@@ -197,6 +229,8 @@ public final class ClientRegistry {
    * @throws LookAlikeClientException when the id shares a fold key ({@link IdFolds}) with another
    *     id that is online or protected by the device config ({@code token_sha256})
    * @throws DuplicateClientException when the id is online and the policy refuses the newcomer
+   * @throws ClientInfoLimitException when the metadata passes the {@link #infoLimits()}; nothing is
+   *     registered
    */
   public Optional<ClientInfo> addClient(
       String clientId,
@@ -208,6 +242,9 @@ public final class ClientRegistry {
     requireId(clientId);
     Objects.requireNonNull(connection, "connection");
     Objects.requireNonNull(clientType, "clientType");
+    // Measured before any stripe is taken: it costs up to the size limit, and a refusal changes
+    // nothing, so no lock is needed.
+    infoLimits.checkMetadata(metadata, clientType == ClientType.DEVICE);
     List<String> keys = folds.keys(clientId);
     return locked(
         lockOrder(clientId, keys),
@@ -618,12 +655,15 @@ public final class ClientRegistry {
    *
    * @return false when the device is offline, its entry belongs to another connection, or it is
    *     {@linkplain ClientInfo#mirrored() mirrored} (its own node merges its info)
+   * @throws ClientInfoLimitException when {@code reported} passes the {@link #infoLimits()}; the
+   *     cached info stays as it was
    */
   public boolean updateDeviceSystemInfo(
       String deviceId, ClientConnection expected, Map<String, Object> reported) {
     if (deviceId == null) {
       return false;
     }
+    infoLimits.checkSystemInfo(reported);
     synchronized (stripe(deviceId)) {
       ClientInfo old = clients.get(deviceId);
       if (old == null || !old.isDevice() || old.mirrored() || old.connection() != expected) {
@@ -1136,6 +1176,15 @@ public final class ClientRegistry {
       }
     }
     return out.append(s.length() > n ? "...'" : "'").toString();
+  }
+
+  /** Test hook: distinct capabilities in the index, and (device, capability) pairs in it. */
+  long[] capabilityIndexSize() {
+    long pairs = 0;
+    for (Set<String> ids : devicesByCapability.values()) {
+      pairs += ids.size();
+    }
+    return new long[] {devicesByCapability.size(), pairs};
   }
 
   /** Test hook: recounts every index from the main maps; empty when all is consistent. */

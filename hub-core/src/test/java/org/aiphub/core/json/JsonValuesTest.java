@@ -192,4 +192,72 @@ class JsonValuesTest {
           .isEqualTo(c[1]);
     }
   }
+
+  @Test
+  void encodedLengthIsTheLengthWriteProduces() throws Exception {
+    Map<String, Object> inner = new LinkedHashMap<>();
+    inner.put("quote\"back\\slash", "tab\tnl\nbell\u0007");
+    inner.put("unicode", "\u00e9\u20ac\ud83d\ude00");
+    inner.put(
+        "n",
+        Arrays.asList(1, -20L, 2.5, null, true, false, new BigInteger("123456789012345678901")));
+    inner.put("empty", List.of());
+    inner.put("nested", Map.of());
+    Object value = JsonValues.freeze(List.of(inner, "x", List.of(1, 2, 3)));
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    try (com.fasterxml.jackson.core.JsonGenerator g =
+        new com.fasterxml.jackson.core.JsonFactory().createGenerator(out)) {
+      JsonValues.write(g, value);
+    }
+    long written = out.size();
+    assertThat(JsonValues.encodedLength(value, Long.MAX_VALUE)).isEqualTo(written);
+    assertThat(JsonValues.encodedLength(value, written)).isEqualTo(written);
+    assertThat(JsonValues.encodedLength(value, written - 1)).isGreaterThan(written - 1);
+    assertThat(JsonValues.encodedLength(null, 10)).isEqualTo(4);
+    assertThat(JsonValues.encodedLength("", 10)).isEqualTo(2);
+  }
+
+  @Test
+  void encodedLengthStopsOnceItPassesTheLimit() {
+    // A million elements, measured against a limit of 100 bytes: only the first few are visited.
+    List<Object> huge = new ArrayList<>();
+    for (int i = 0; i < 1_000_000; i++) {
+      huge.add(List.of(i));
+    }
+    List<Object> counted =
+        new java.util.AbstractList<>() {
+          int visits;
+
+          @Override
+          public Object get(int index) {
+            return huge.get(index);
+          }
+
+          @Override
+          public int size() {
+            return huge.size();
+          }
+
+          @Override
+          public java.util.Iterator<Object> iterator() {
+            java.util.Iterator<Object> it = huge.iterator();
+            return new java.util.Iterator<>() {
+              @Override
+              public boolean hasNext() {
+                return it.hasNext();
+              }
+
+              @Override
+              public Object next() {
+                visits++;
+                assertThat(visits).as("elements visited").isLessThan(200);
+                return it.next();
+              }
+            };
+          }
+        };
+    assertThat(JsonValues.encodedLength(counted, 100)).isGreaterThan(100);
+    // A long string is not scanned past the limit either.
+    assertThat(JsonValues.encodedLength("x".repeat(10_000_000), 100)).isGreaterThan(100);
+  }
 }

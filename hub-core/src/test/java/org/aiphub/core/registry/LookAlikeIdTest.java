@@ -34,7 +34,8 @@ class LookAlikeIdTest {
   private ClientRegistry registry = registry(DeviceConfig.empty(), IdFolds.CASE_INSENSITIVE);
 
   private ClientRegistry registry(DeviceConfig config, IdFolds folds) {
-    return new ClientRegistry(DuplicatePolicy.REJECT, config, 0, 0, clock, folds);
+    return new ClientRegistry(
+        DuplicatePolicy.REJECT, config, 0, 0, ClientInfoLimits.DEFAULTS, clock, folds);
   }
 
   @AfterEach

@@ -21,6 +21,7 @@ import java.util.stream.Collectors;
  * @param devices the device config file and the duplicate-id policy
  * @param timeouts how long each wait may take
  * @param limits input sizes, per-client queues, connection and session limits
+ * @param budgets what one frame may cost to decode and what the hub caches per client
  * @param history finished sessions kept
  * @param tls certificate and key, when the hub serves wss:// and https://
  * @param cluster the Redis backplane and lease, in cluster mode
@@ -31,6 +32,7 @@ public record HubConfig(
     Devices devices,
     Timeouts timeouts,
     Limits limits,
+    Budgets budgets,
     History history,
     Tls tls,
     Cluster cluster) {
@@ -42,6 +44,7 @@ public record HubConfig(
     Objects.requireNonNull(devices, "devices");
     Objects.requireNonNull(timeouts, "timeouts");
     Objects.requireNonNull(limits, "limits");
+    Objects.requireNonNull(budgets, "budgets");
     Objects.requireNonNull(history, "history");
     Objects.requireNonNull(tls, "tls");
     Objects.requireNonNull(cluster, "cluster");
@@ -129,6 +132,7 @@ public record HubConfig(
           Devices.from(this),
           Timeouts.from(this),
           Limits.from(this),
+          Budgets.from(this),
           History.from(this),
           Tls.from(this),
           Cluster.from(this));

@@ -10,6 +10,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.aiphub.core.aip.AipCodec;
+import org.aiphub.core.registry.ClientInfoLimits;
 import org.aiphub.core.registry.DuplicatePolicy;
 
 /**
@@ -138,6 +140,36 @@ public final class Settings {
           Setting.integer("max_json_depth", 64)
               .check(atLeast(2))
               .in(c -> c.limits().maxJsonDepth()));
+
+  /** Most JSON tokens (values, names, brackets) in one client frame. */
+  public static final Setting<Integer> MAX_JSON_TOKENS =
+      add(
+          Setting.integer("max_json_tokens", (int) AipCodec.DEFAULT_MAX_TOKENS)
+              .check(atLeast(100))
+              .in(c -> c.budgets().maxJsonTokens()));
+
+  /** Largest registration metadata (or reported system_info) cached per client, as JSON. */
+  public static final Setting<Integer> MAX_CLIENT_INFO_BYTES =
+      add(
+          Setting.bytes(
+                  ClientInfoLimits.MAX_INFO_BYTES, (int) ClientInfoLimits.DEFAULTS.maxInfoBytes())
+              .check(atLeast(1024))
+              .in(c -> c.budgets().maxClientInfoBytes()));
+
+  /** Most entries of a device's supported_features, and of its tags. */
+  public static final Setting<Integer> MAX_DEVICE_FEATURES =
+      add(
+          Setting.integer(ClientInfoLimits.MAX_FEATURES, ClientInfoLimits.DEFAULTS.maxFeatures())
+              .check(atLeast(1))
+              .in(c -> c.budgets().maxDeviceFeatures()));
+
+  /** Most characters of one feature or tag. */
+  public static final Setting<Integer> MAX_DEVICE_FEATURE_LENGTH =
+      add(
+          Setting.integer(
+                  ClientInfoLimits.MAX_FEATURE_LENGTH, ClientInfoLimits.DEFAULTS.maxFeatureLength())
+              .check(atLeast(1))
+              .in(c -> c.budgets().maxDeviceFeatureLength()));
 
   /** Largest HTTP request body. */
   public static final Setting<Integer> MAX_BODY_BYTES =

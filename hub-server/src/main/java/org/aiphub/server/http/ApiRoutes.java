@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonFactoryBuilder;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
@@ -48,9 +49,19 @@ public final class ApiRoutes {
   /** Task names the dispatch route accepts (no path tricks: no slash, no leading dot). */
   public static final Pattern TASK_NAME = Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}");
 
+  /**
+   * Most JSON tokens in a request body: a dispatch body has three fields, and a body of tiny values
+   * up to {@code max_body_bytes} would otherwise become half a million objects.
+   */
+  static final int MAX_BODY_TOKENS = 10_000;
+
   private static final JsonFactory JSON =
       new JsonFactoryBuilder()
-          .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(16).build())
+          .streamReadConstraints(
+              StreamReadConstraints.builder()
+                  .maxNestingDepth(16)
+                  .maxTokenCount(MAX_BODY_TOKENS)
+                  .build())
           .build();
   private static final int DEFAULT_LIMIT = 100;
   private static final int MAX_LIMIT = 1000;
@@ -585,6 +596,11 @@ public final class ApiRoutes {
         throw new IllegalArgumentException("unexpected data after the JSON object");
       }
       return m;
+    } catch (StreamConstraintsException e) {
+      throw new IllegalArgumentException(
+          String.valueOf(e.getMessage()).startsWith("Token count")
+              ? "the body has more than " + MAX_BODY_TOKENS + " JSON tokens"
+              : "the body is not valid JSON");
     } catch (IOException e) {
       throw new IllegalArgumentException("the body is not valid JSON");
     }

@@ -116,6 +116,6 @@ public final class HubLog implements RouterEvents, ConnectionEvents {
 
   @Override
   public void limitExceeded(String limit) {
-    clients.info("closed a client over {}", limit);
+    clients.info("refused or closed a client over {}", limit);
   }
 }

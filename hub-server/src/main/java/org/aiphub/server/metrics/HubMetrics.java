@@ -20,6 +20,7 @@ import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import io.netty.channel.EventLoopGroup;
 import java.time.Duration;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -30,6 +31,8 @@ import org.aiphub.core.aip.ServerMessageType;
 import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.session.Session;
 import org.aiphub.core.session.SessionTable;
+import org.aiphub.server.config.Setting;
+import org.aiphub.server.config.Settings;
 import org.aiphub.server.netty.ConnectionEvents;
 import org.aiphub.server.netty.RequestRefusal;
 import org.aiphub.server.route.Identity;
@@ -40,6 +43,16 @@ import org.aiphub.server.route.RouterEvents;
  * router and the transport; every hot-path counter is looked up once, up front.
  */
 public final class HubMetrics implements RouterEvents, ConnectionEvents, AutoCloseable {
+  /** The limits whose hits {@link MetricNames#LIMITS_EXCEEDED} shows from start-up. */
+  private static final List<Setting<?>> LIMITS =
+      List.of(
+          Settings.MAX_FRAGMENTS_PER_MESSAGE,
+          Settings.MAX_JSON_TOKENS,
+          Settings.MAX_CLIENT_INFO_BYTES,
+          Settings.MAX_DEVICE_FEATURES,
+          Settings.MAX_DEVICE_FEATURE_LENGTH,
+          Settings.SLOW_CONSUMER_MAX_BYTES);
+
   private final PrometheusMeterRegistry registry =
       new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final EnumMap<ClientMessageType, Counter> in = new EnumMap<>(ClientMessageType.class);
@@ -102,9 +115,9 @@ public final class HubMetrics implements RouterEvents, ConnectionEvents, AutoClo
     for (String outcome : new String[] {"completed", "failed", "cancelled"}) {
       counter(MetricNames.SESSIONS_FINISHED, "outcome", outcome);
     }
-    counter(
-        MetricNames.LIMITS_EXCEEDED, "limit", "max_fragments_per_message"); // 0 until it happens
-    counter(MetricNames.LIMITS_EXCEEDED, "limit", "slow_consumer_max_bytes"); // 0 until it happens
+    for (Setting<?> limit : LIMITS) {
+      counter(MetricNames.LIMITS_EXCEEDED, "limit", limit.key()); // 0 until it happens
+    }
 
     new JvmMemoryMetrics().bindTo(registry);
     gc.bindTo(registry);

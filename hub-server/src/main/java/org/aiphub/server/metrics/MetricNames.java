@@ -77,9 +77,8 @@ public final class MetricNames {
 
   /**
    * Counter, tag {@code limit}: times a client went past a documented per-client limit, named by
-   * its config key: {@code max_fragments_per_message} (a WebSocket message in more frames than
-   * allowed, closed with 1009), {@code slow_consumer_max_bytes} (more bytes queued for a reader
-   * than allowed, closed).
+   * its config key (e.g. {@code max_fragments_per_message}: a WebSocket message in more frames than
+   * allowed, closed with 1009); each limit is exposed at 0 from start-up.
    */
   public static final String LIMITS_EXCEEDED = "hub.limits.exceeded";
 

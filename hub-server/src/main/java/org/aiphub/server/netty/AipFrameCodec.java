@@ -14,6 +14,7 @@ import java.util.List;
 import org.aiphub.core.aip.AipCodec;
 import org.aiphub.core.aip.AipDecodeException;
 import org.aiphub.core.aip.ServerMessage;
+import org.aiphub.server.config.Settings;
 
 /**
  * Converts whole WebSocket messages into AIP records and records into text frames. Text and binary
@@ -55,6 +56,9 @@ public final class AipFrameCodec extends MessageToMessageCodec<WebSocketFrame, S
           out.add(codec.decodeClient(ByteBufUtil.getBytes(content)));
         }
       } catch (AipDecodeException e) {
+        if (e.reason() == AipDecodeException.Reason.TOO_MANY_TOKENS) {
+          events.limitExceeded(Settings.MAX_JSON_TOKENS.key());
+        }
         out.add(new FrameRejected(e));
       }
     } else if (frame instanceof CloseWebSocketFrame) {

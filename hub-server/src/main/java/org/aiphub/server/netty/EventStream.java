@@ -30,6 +30,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntConsumer;
 import java.util.function.Supplier;
 import org.aiphub.core.json.JsonValues;
+import org.aiphub.server.FatalErrors;
 import org.aiphub.server.dashboard.DashboardState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -79,11 +80,15 @@ public final class EventStream implements AutoCloseable {
     this.alloc = alloc;
     this.events = events;
     this.viewers = new DefaultChannelGroup("dashboard", executor);
+    // Guarded: Netty logs what a timer throws and goes on, which would hide an OutOfMemoryError.
     this.deltas =
-        executor.scheduleAtFixedRate(() -> broadcast(state::delta), 1, 1, TimeUnit.SECONDS);
+        executor.scheduleAtFixedRate(
+            FatalErrors.guard(() -> broadcast(state::delta)), 1, 1, TimeUnit.SECONDS);
     this.samples =
-        executor.scheduleAtFixedRate(() -> broadcast(state::sample), 0, 2, TimeUnit.SECONDS);
-    this.keepalive = executor.scheduleAtFixedRate(this::keepalive, 15, 15, TimeUnit.SECONDS);
+        executor.scheduleAtFixedRate(
+            FatalErrors.guard(() -> broadcast(state::sample)), 0, 2, TimeUnit.SECONDS);
+    this.keepalive =
+        executor.scheduleAtFixedRate(FatalErrors.guard(this::keepalive), 15, 15, TimeUnit.SECONDS);
   }
 
   /** Viewers connected now. */
@@ -121,6 +126,7 @@ public final class EventStream implements AutoCloseable {
     try {
       snapshot = event(ch.alloc(), state.snapshot());
     } catch (OutOfMemoryError | RuntimeException e) {
+      FatalErrors.check(e); // a hub process ends on an OutOfMemoryError; an embedded one goes on
       viewers.remove(ch);
       status.accept(HttpResponseStatus.SERVICE_UNAVAILABLE.code());
       HttpResponses.send(
@@ -162,6 +168,7 @@ public final class EventStream implements AutoCloseable {
       }
       encoded = event(alloc, message);
     } catch (OutOfMemoryError | RuntimeException e) {
+      FatalErrors.check(e); // a hub process ends on an OutOfMemoryError; an embedded one goes on
       warnRarely("dashboard update not sent, viewers closed to start afresh: {}", e.toString());
       viewers.close();
       return;

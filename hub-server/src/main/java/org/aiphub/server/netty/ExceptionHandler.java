@@ -9,6 +9,7 @@ import io.netty.handler.codec.PrematureChannelClosureException;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import java.io.IOException;
+import org.aiphub.server.FatalErrors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,7 +18,8 @@ import org.slf4j.LoggerFactory;
  * closing are routine and closed quietly; an over-long message closes with 1009; a broken WebSocket
  * frame closes with the code its exception names (1002, 1007 for invalid UTF-8, 1009) through the
  * connection handler, which sends no second close frame after the client's own; anything else is a
- * bug: logged once with its stack, then the connection closes with 1011.
+ * bug: logged once with its stack, then the connection closes with 1011. An {@link
+ * OutOfMemoryError} ends the process (see {@link FatalErrors}).
  */
 @ChannelHandler.Sharable
 public final class ExceptionHandler extends ChannelInboundHandlerAdapter {
@@ -25,6 +27,11 @@ public final class ExceptionHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (FatalErrors.check(cause)) {
+      // Only reached where the process did not ask to exit (an embedded hub): drop the socket.
+      ctx.close();
+      return;
+    }
     Throwable c =
         cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
     if (c instanceof IOException || c instanceof PrematureChannelClosureException) {

@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.ObjIntConsumer;
+import org.aiphub.server.FatalErrors;
 import org.aiphub.server.http.ApiRequest;
 import org.aiphub.server.http.ApiResponse;
 import org.aiphub.server.http.ApiRoutes;
@@ -245,8 +246,11 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
       response = build(ctx, r, head);
     } catch (OutOfMemoryError e) {
       // The answer's buffer could not grow (direct memory exhausted, typically by answers queued
-      // for readers that do not read); it was released on the way out. This client gets a small
-      // heap answer and its connection closes: its next request is as likely to fail.
+      // for readers that do not read); it was released on the way out. A hub process ends here
+      // (FatalErrors decides: every OutOfMemoryError is fatal to it). An embedded hub goes on:
+      // this client gets a small heap answer and its connection closes, its next request being as
+      // likely to fail.
+      FatalErrors.check(e);
       status = HttpResponseStatus.SERVICE_UNAVAILABLE.code();
       response = HttpResponses.fallback(HttpResponseStatus.SERVICE_UNAVAILABLE, OUT_OF_MEMORY);
       keepAlive = false;

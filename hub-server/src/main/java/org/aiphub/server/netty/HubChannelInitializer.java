@@ -143,7 +143,9 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
     this.channels = channels;
     this.events = events;
     this.httpApi = httpApi;
-    this.frameCodec = new AipFrameCodec(new AipCodec(config.limits().maxJsonDepth()), events);
+    this.frameCodec =
+        new AipFrameCodec(
+            new AipCodec(config.limits().maxJsonDepth(), config.budgets().maxJsonTokens()), events);
     this.wsConfig =
         WebSocketServerProtocolConfig.newBuilder()
             // Exactly the path: the guard hands on the requests it accepted with exactly this URI

@@ -55,4 +55,11 @@ public interface RouterEvents {
    * handed out): its {@link Session#held()} flag in the session table changed.
    */
   default void heldChanged(Session session) {}
+
+  /**
+   * A client went past a documented per-client limit ({@code limit} is its config key, e.g. {@code
+   * max_client_info_bytes}) and pays for it (its frame or its registration is refused). The same
+   * method as {@code ConnectionEvents#limitExceeded}: a listener of both hears each hit once.
+   */
+  default void limitExceeded(String limit) {}
 }

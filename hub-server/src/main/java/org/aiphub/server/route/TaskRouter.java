@@ -16,6 +16,7 @@ import org.aiphub.core.device.DeviceEntry;
 import org.aiphub.core.registry.BindOutcome;
 import org.aiphub.core.registry.ClientConnection;
 import org.aiphub.core.registry.ClientInfo;
+import org.aiphub.core.registry.ClientInfoLimitException;
 import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.registry.Departure;
 import org.aiphub.core.registry.DuplicateClientException;
@@ -194,6 +195,9 @@ public final class TaskRouter {
       displaced = registry.addClient(clientId, platform, conn, m.clientType(), metadata);
     } catch (LookAlikeClientException e) {
       return refuse(conn, ids.lookAlikeReason(e), "look_alike_id");
+    } catch (ClientInfoLimitException e) {
+      events.limitExceeded(e.limit());
+      return refuse(conn, e.getMessage(), e.limit());
     } catch (DuplicateClientException e) {
       Optional<ClientInfo> holder = registry.getClientInfo(clientId);
       if (probeDuplicates
@@ -602,7 +606,15 @@ public final class TaskRouter {
     }
     @SuppressWarnings("unchecked")
     Map<String, Object> systemInfo = (Map<String, Object>) si;
-    if (registry.updateDeviceSystemInfo(id.clientId(), conn, systemInfo)) {
+    boolean updated;
+    try {
+      updated = registry.updateDeviceSystemInfo(id.clientId(), conn, systemInfo);
+    } catch (ClientInfoLimitException e) {
+      events.limitExceeded(e.limit());
+      reject(conn, id, e.getMessage(), null, e.limit());
+      return;
+    }
+    if (updated) {
       events.deviceInfoUpdated(id.clientId(), systemInfo);
     }
   }

@@ -219,6 +219,10 @@ class HubConfigLoaderTest {
     m.put("max_frame_bytes", "8MiB");
     m.put("max_fragments_per_message", "64");
     m.put("max_json_depth", "32");
+    m.put("max_json_tokens", "50000");
+    m.put("max_client_info_bytes", "64KiB");
+    m.put("max_device_features", "64");
+    m.put("max_device_feature_length", "200");
     m.put("max_body_bytes", "512KiB");
     m.put("bad_frames_per_minute", "7");
     m.put("history_size", "500");
@@ -265,6 +269,10 @@ class HubConfigLoaderTest {
         .set(MAX_FRAME_BYTES, 8 * 1024 * 1024)
         .set(MAX_FRAGMENTS_PER_MESSAGE, 64)
         .set(MAX_JSON_DEPTH, 32)
+        .set(Settings.MAX_JSON_TOKENS, 50_000)
+        .set(Settings.MAX_CLIENT_INFO_BYTES, 64 * 1024)
+        .set(Settings.MAX_DEVICE_FEATURES, 64)
+        .set(Settings.MAX_DEVICE_FEATURE_LENGTH, 200)
         .set(MAX_BODY_BYTES, 512 * 1024)
         .set(BAD_FRAMES_PER_MINUTE, 7)
         .set(HISTORY_SIZE, 500)
@@ -340,6 +348,10 @@ class HubConfigLoaderTest {
                 + "max_frame_bytes: 8388608\n"
                 + "max_fragments_per_message: 64\n"
                 + "max_json_depth: 32\n"
+                + "max_json_tokens: 50000\n"
+                + "max_client_info_bytes: 65536\n"
+                + "max_device_features: 64\n"
+                + "max_device_feature_length: 200\n"
                 + "max_body_bytes: 524288\n"
                 + "bad_frames_per_minute: 7\n"
                 + "history_size: 500\n"

@@ -57,6 +57,10 @@ class SettingsTest {
     m.put(Settings.MAX_FRAME_BYTES, 8 * 1024 * 1024);
     m.put(Settings.MAX_FRAGMENTS_PER_MESSAGE, 64);
     m.put(Settings.MAX_JSON_DEPTH, 32);
+    m.put(Settings.MAX_JSON_TOKENS, 50_000);
+    m.put(Settings.MAX_CLIENT_INFO_BYTES, 64 * 1024);
+    m.put(Settings.MAX_DEVICE_FEATURES, 64);
+    m.put(Settings.MAX_DEVICE_FEATURE_LENGTH, 200);
     m.put(Settings.MAX_BODY_BYTES, 512 * 1024);
     m.put(Settings.BAD_FRAMES_PER_MINUTE, 7);
     m.put(Settings.HISTORY_SIZE, 500);

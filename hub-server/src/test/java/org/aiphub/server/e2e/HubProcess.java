@@ -23,7 +23,7 @@ import org.aiphub.server.HubMain;
  * in its own process, logging through the production {@code logback.xml} into files, so that
  * signals, exit codes and log lines can be observed. Always {@link #close()} it.
  */
-final class HubProcess implements AutoCloseable {
+public final class HubProcess implements AutoCloseable {
   /** The JVM may take long to start on a loaded machine. */
   static final Duration START_TIMEOUT = Duration.ofSeconds(60);
 
@@ -45,13 +45,21 @@ final class HubProcess implements AutoCloseable {
    * Starts {@code HubMain} with {@code args} in {@code dir}, with no {@code HUB_*} variable of this
    * JVM's environment but those in {@code env}.
    */
-  static HubProcess start(Path dir, Map<String, String> env, String... args) {
+  public static HubProcess start(Path dir, Map<String, String> env, String... args) {
+    return start(dir, env, List.of("-Xmx256m", "-XX:+UseSerialGC"), args);
+  }
+
+  /**
+   * Starts {@code HubMain} as {@link #start(Path, Map, String...)} does, with {@code jvmOptions}
+   * (heap size, collector) in place of the defaults {@code -Xmx256m -XX:+UseSerialGC}.
+   */
+  public static HubProcess start(
+      Path dir, Map<String, String> env, List<String> jvmOptions, String... args) {
     URL logback = HubMain.class.getResource("/logback.xml");
     assertThat(logback).as("the production logback.xml on the classpath").isNotNull();
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-Xmx256m");
-    cmd.add("-XX:+UseSerialGC");
+    cmd.addAll(jvmOptions);
     cmd.add("-XX:TieredStopAtLevel=1");
     // The test classpath has logback-test.xml (WARN only): use the production config instead.
     cmd.add("-Dlogback.configurationFile=" + logback);
@@ -76,7 +84,7 @@ final class HubProcess implements AutoCloseable {
   }
 
   /** Waits for the start-up line and returns the port it names. */
-  int awaitListening() {
+  public int awaitListening() {
     await("the start-up log line")
         .atMost(START_TIMEOUT)
         .pollInterval(Duration.ofMillis(100))
@@ -88,20 +96,20 @@ final class HubProcess implements AutoCloseable {
   }
 
   /** The bound port, once {@link #awaitListening()} returned. */
-  int port() {
+  public int port() {
     return port;
   }
 
-  Process process() {
+  public Process process() {
     return process;
   }
 
-  long pid() {
+  public long pid() {
     return process.pid();
   }
 
   /** Sends a signal by name ({@code TERM}, {@code INT}, {@code HUP}) with {@code kill}. */
-  void signal(String name) {
+  public void signal(String name) {
     try {
       Process kill =
           new ProcessBuilder("kill", "-" + name, String.valueOf(process.pid()))
@@ -120,7 +128,7 @@ final class HubProcess implements AutoCloseable {
   }
 
   /** Waits up to {@code timeout} for the process to end and returns its exit code. */
-  int awaitExit(Duration timeout) {
+  public int awaitExit(Duration timeout) {
     try {
       assertThat(process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS))
           .as("hub exited within %s; log:%n%s", timeout, log())
@@ -133,7 +141,7 @@ final class HubProcess implements AutoCloseable {
   }
 
   /** Everything the process wrote so far, stdout then stderr. */
-  String log() {
+  public String log() {
     return read(stdout) + read(stderr);
   }
 

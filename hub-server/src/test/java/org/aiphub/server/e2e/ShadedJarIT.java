@@ -64,7 +64,13 @@ class ShadedJarIT {
     log = dir.resolve("hub.log");
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.addAll(List.of("-Xmx128m", "-XX:TieredStopAtLevel=1", "-jar", jar().toString()));
+    cmd.addAll(
+        List.of(
+            "-XX:+ExitOnOutOfMemoryError",
+            "-Xmx128m",
+            "-XX:TieredStopAtLevel=1",
+            "-jar",
+            jar().toString()));
     cmd.addAll(
         List.of(
             "--host",

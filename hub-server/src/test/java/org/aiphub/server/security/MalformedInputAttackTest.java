@@ -271,9 +271,15 @@ class MalformedInputAttackTest {
       assertAckFrame(s);
 
       Map<String, Object> longArray = heartbeat();
-      longArray.put("ignored", new int[200_000]);
+      longArray.put("ignored", new int[150_000]);
       s.write(RawSocket.text(Frames.json(longArray)));
       assertAckFrame(s);
+
+      // Past max_json_tokens (200,000) the frame is refused while it is parsed, even unread.
+      Map<String, Object> tooLongArray = heartbeat();
+      tooLongArray.put("ignored", new int[200_000]);
+      assertThat(errorOf(s, RawSocket.text(Frames.json(tooLongArray))))
+          .contains("more than 200000 JSON tokens (max_json_tokens)");
 
       List<Map<String, Object>> results = new ArrayList<>();
       for (int i = 0; i < 20_000; i++) {
