@@ -62,6 +62,12 @@ public final class ApiRoutes {
                   .maxNestingDepth(16)
                   .maxTokenCount(MAX_BODY_TOKENS)
                   .build())
+          // As for client frames (AipCodec): the caller chooses the names, and Jackson's
+          // field-name symbol table fails on colliding ones with a hash seed drawn per parse
+          // ("suspect a DoS attack"), sometimes before the token budget and sometimes after it.
+          // Without the table the budget alone decides, every time.
+          .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
+          .disable(JsonFactory.Feature.INTERN_FIELD_NAMES)
           .build();
   private static final int DEFAULT_LIMIT = 100;
   private static final int MAX_LIMIT = 1000;
