@@ -16,6 +16,7 @@ import org.aiphub.core.aip.ClientType;
 import org.aiphub.core.device.DeviceConfig;
 import org.aiphub.core.json.Collisions;
 import org.aiphub.core.json.JsonValues;
+import org.aiphub.core.testing.FakeConnection;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

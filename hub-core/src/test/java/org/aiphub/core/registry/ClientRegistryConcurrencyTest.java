@@ -25,6 +25,7 @@ import org.aiphub.core.aip.ClientType;
 import org.aiphub.core.device.DeviceConfig;
 import org.aiphub.core.device.DeviceEntry;
 import org.aiphub.core.device.SystemInfoMerger;
+import org.aiphub.core.testing.FakeConnection;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 

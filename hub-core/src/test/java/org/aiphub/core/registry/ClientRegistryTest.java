@@ -15,12 +15,14 @@ import java.util.Map;
 import java.util.Set;
 import org.aiphub.core.aip.ClientType;
 import org.aiphub.core.device.DeviceConfig;
+import org.aiphub.core.testing.FakeConnection;
+import org.aiphub.core.testing.ManualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** One test (or more) per public method of {@link ClientRegistry}, outside of selection. */
 class ClientRegistryTest {
-  private final MutableClock clock = new MutableClock();
+  private final ManualClock clock = new ManualClock();
   private final ClientRegistry registry =
       new ClientRegistry(DuplicatePolicy.REJECT, DeviceConfig.empty(), 0, clock);
 
@@ -242,7 +244,7 @@ class ClientRegistryTest {
     assertThat(registry.getDevicesByPlatform("linux")).containsExactly("d2");
     assertThat(registry.findDevicesWithCapability("gui")).containsExactly("d2");
     assertThat(registry.getStats().total()).isEqualTo(1);
-    assertThat(c.closes).isEmpty(); // the registry never does I/O
+    assertThat(c.closes()).isEmpty(); // the registry never does I/O
   }
 
   @Test

@@ -26,6 +26,8 @@ import org.aiphub.core.aip.ClientType;
 import org.aiphub.core.device.DeviceConfig;
 import org.aiphub.core.device.DeviceEntry;
 import org.aiphub.core.device.SystemInfoMerger;
+import org.aiphub.core.testing.FakeConnection;
+import org.aiphub.core.testing.ManualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -46,7 +48,7 @@ class DeviceInfoUpdateTest {
               "owner",
               "ops"));
 
-  private final MutableClock clock = new MutableClock();
+  private final ManualClock clock = new ManualClock();
   private final ClientRegistry registry =
       new ClientRegistry(DuplicatePolicy.REJECT, CONFIG, 0, clock);
 

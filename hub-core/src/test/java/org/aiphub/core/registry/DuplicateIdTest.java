@@ -17,11 +17,13 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.aiphub.core.aip.ClientType;
 import org.aiphub.core.device.DeviceConfig;
+import org.aiphub.core.testing.FakeConnection;
+import org.aiphub.core.testing.ManualClock;
 import org.junit.jupiter.api.Test;
 
 /** Duplicate client ids under both policies, and the takeover race. */
 class DuplicateIdTest {
-  private final MutableClock clock = new MutableClock();
+  private final ManualClock clock = new ManualClock();
 
   private ClientRegistry registry(DuplicatePolicy policy) {
     return new ClientRegistry(policy, DeviceConfig.empty(), 0, clock);
@@ -57,8 +59,8 @@ class DuplicateIdTest {
     assertThat(r.getDeviceSessions("d1")).containsExactly("s1");
     assertThat(r.getStats().total()).isEqualTo(2);
     assertThat(r.getRecentlyConnected(Duration.ofSeconds(1))).isEmpty();
-    assertThat(second.closes).isEmpty();
-    assertThat(first.closes).isEmpty();
+    assertThat(second.closes()).isEmpty();
+    assertThat(first.closes()).isEmpty();
     assertThat(r.checkConsistency()).isEmpty();
   }
 
@@ -131,7 +133,7 @@ class DuplicateIdTest {
     assertThat(r.getStats()).isEqualTo(new RegistryStats(2, 1, 1, Map.of("windows", 1), 2));
     assertThat(r.getRecentlyConnected(Duration.ofSeconds(1))).containsExactly("d1", "k1");
     // the registry does no I/O: closing the displaced connection is the caller's job
-    assertThat(oldDevice.closes).isEmpty();
+    assertThat(oldDevice.closes()).isEmpty();
     assertThat(r.checkConsistency()).isEmpty();
   }
 

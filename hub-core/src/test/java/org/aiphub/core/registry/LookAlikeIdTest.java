@@ -18,6 +18,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.aiphub.core.aip.ClientType;
 import org.aiphub.core.device.DeviceConfig;
+import org.aiphub.core.testing.FakeConnection;
+import org.aiphub.core.testing.ManualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -30,7 +32,7 @@ import org.junit.jupiter.api.Test;
 class LookAlikeIdTest {
   private static final String TOKEN = "0".repeat(64);
 
-  private final MutableClock clock = new MutableClock();
+  private final ManualClock clock = new ManualClock();
   private ClientRegistry registry = registry(DeviceConfig.empty(), IdFolds.CASE_INSENSITIVE);
 
   private ClientRegistry registry(DeviceConfig config, IdFolds folds) {

@@ -12,12 +12,14 @@ import java.util.List;
 import java.util.Map;
 import org.aiphub.core.aip.ClientType;
 import org.aiphub.core.device.DeviceConfig;
+import org.aiphub.core.testing.FakeConnection;
+import org.aiphub.core.testing.ManualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** {@link ClientRegistry#selectOptimalDevice}: filters, score, tie breaks and capacity. */
 class SelectOptimalDeviceTest {
-  private final MutableClock clock = new MutableClock();
+  private final ManualClock clock = new ManualClock();
   private ClientRegistry registry =
       new ClientRegistry(DuplicatePolicy.REJECT, DeviceConfig.empty(), 0, clock);
 

@@ -24,6 +24,8 @@ import org.aiphub.core.session.Session;
 import org.aiphub.core.session.SessionCounts;
 import org.aiphub.core.session.SessionState;
 import org.aiphub.core.session.SessionTable;
+import org.aiphub.core.testing.FakeConnection;
+import org.aiphub.core.testing.ManualClock;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -34,7 +36,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class TaskRouterTest {
   private static final Instant T0 = Instant.parse("2026-11-25T14:30:00Z");
 
-  private final TestClock clock = new TestClock(T0);
+  private final ManualClock clock = new ManualClock(T0);
   private final RecordingRouterEvents events = new RecordingRouterEvents();
   private ClientRegistry registry;
   private SessionTable sessions;
