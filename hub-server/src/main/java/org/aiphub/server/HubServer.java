@@ -86,14 +86,15 @@ public final class HubServer implements AutoCloseable {
     DeviceConfig devices = loadDeviceConfig(config);
     DeviceConfigReloader.warnAboutIds(devices, ids);
     this.registry =
-        new ClientRegistry(
-            config.devices().duplicatePolicy(),
-            devices,
-            config.limits().defaultMaxConcurrentTasks(),
-            config.limits().maxSessionsPerConstellation(),
-            config.budgets().clientInfoLimits(),
-            clock,
-            ids);
+        ClientRegistry.builder()
+            .policy(config.devices().duplicatePolicy())
+            .deviceConfig(devices)
+            .defaultMaxConcurrentTasks(config.limits().defaultMaxConcurrentTasks())
+            .maxSessionsPerOwner(config.limits().maxSessionsPerConstellation())
+            .infoLimits(config.budgets().clientInfoLimits())
+            .clock(clock)
+            .folds(ids)
+            .build();
     this.sessions =
         new SessionTable(
             config.history().size(),

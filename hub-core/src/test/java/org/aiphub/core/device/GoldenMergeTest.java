@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.URL;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,7 +16,6 @@ import org.aiphub.core.aip.Fixtures;
 import org.aiphub.core.aip.ServerMessage;
 import org.aiphub.core.aip.ServerMessageType;
 import org.aiphub.core.registry.ClientRegistry;
-import org.aiphub.core.registry.DuplicatePolicy;
 import org.aiphub.core.testing.FakeConnection;
 import org.junit.jupiter.api.Test;
 
@@ -76,8 +74,7 @@ class GoldenMergeTest {
 
   @Test
   void theRegistryServesTheGoldenDeviceInfoAfterRegistration() throws Exception {
-    ClientRegistry registry =
-        new ClientRegistry(DuplicatePolicy.REJECT, fixtureConfig(), 0, Clock.systemUTC());
+    ClientRegistry registry = ClientRegistry.builder().deviceConfig(fixtureConfig()).build();
     ClientMessage reg = registration();
     FakeConnection conn = new FakeConnection("golden");
     registry.addClient(
@@ -103,7 +100,7 @@ class GoldenMergeTest {
 
   @Test
   void withoutTheConfigTheRegistryServesTheReportAsSent() throws Exception {
-    ClientRegistry registry = new ClientRegistry();
+    ClientRegistry registry = ClientRegistry.builder().build();
     ClientMessage reg = registration();
     registry.addClient(
         reg.clientId(), "windows", new FakeConnection("golden"), reg.clientType(), reg.metadata());

@@ -27,11 +27,16 @@ class MirroredClientTest {
 
   private final ManualClock clock = new ManualClock();
   private final ClientRegistry registry =
-      new ClientRegistry(DuplicatePolicy.TAKEOVER, HERE, 3, clock);
+      ClientRegistry.builder()
+          .policy(DuplicatePolicy.TAKEOVER)
+          .deviceConfig(HERE)
+          .defaultMaxConcurrentTasks(3)
+          .clock(clock)
+          .build();
 
   @AfterEach
   void consistent() {
-    assertThat(registry.checkConsistency()).isEmpty();
+    assertThat(RegistryConsistency.check(registry)).isEmpty();
   }
 
   private static ClientInfo mirror(ClientConnection c, Map<String, Object> merged, int limit) {

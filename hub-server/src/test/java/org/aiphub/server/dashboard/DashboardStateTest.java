@@ -13,7 +13,6 @@ import org.aiphub.core.aip.ClientMessage;
 import org.aiphub.core.aip.ClientMessageType;
 import org.aiphub.core.aip.ClientType;
 import org.aiphub.core.aip.TaskStatus;
-import org.aiphub.core.device.DeviceConfig;
 import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.registry.DuplicatePolicy;
 import org.aiphub.core.session.SessionTable;
@@ -39,7 +38,12 @@ class DashboardStateTest {
 
   @BeforeEach
   void setUp() {
-    registry = new ClientRegistry(DuplicatePolicy.TAKEOVER, DeviceConfig.empty(), 4, CLOCK);
+    registry =
+        ClientRegistry.builder()
+            .policy(DuplicatePolicy.TAKEOVER)
+            .defaultMaxConcurrentTasks(4)
+            .clock(CLOCK)
+            .build();
     sessions = new SessionTable(100, Duration.ofHours(1), CLOCK);
     state = new DashboardState(registry, sessions, CLOCK, null);
     router = new TaskRouter(registry, sessions, CLOCK, state);

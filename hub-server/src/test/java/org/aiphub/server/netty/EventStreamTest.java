@@ -21,10 +21,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.aiphub.core.aip.ClientType;
-import org.aiphub.core.device.DeviceConfig;
 import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.registry.DuplicateClientException;
-import org.aiphub.core.registry.DuplicatePolicy;
 import org.aiphub.core.session.SessionTable;
 import org.aiphub.core.testing.FakeConnection;
 import org.aiphub.server.dashboard.DashboardState;
@@ -51,7 +49,7 @@ class EventStreamTest {
   @BeforeEach
   void setUp() throws DuplicateClientException {
     Clock clock = Clock.systemUTC();
-    registry = new ClientRegistry(DuplicatePolicy.REJECT, DeviceConfig.empty(), 0, clock);
+    registry = ClientRegistry.builder().clock(clock).build();
     state =
         new DashboardState(
             registry, new SessionTable(100, Duration.ofHours(1), clock), clock, null);

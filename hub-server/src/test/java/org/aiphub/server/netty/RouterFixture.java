@@ -4,7 +4,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.aiphub.core.device.DeviceConfig;
 import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.registry.DuplicatePolicy;
 import org.aiphub.core.session.SessionTable;
@@ -25,7 +24,7 @@ final class RouterFixture implements RouterEvents {
 
   RouterFixture(DuplicatePolicy policy) {
     Clock clock = Clock.systemUTC();
-    registry = new ClientRegistry(policy, DeviceConfig.empty(), 0, clock);
+    registry = ClientRegistry.builder().policy(policy).clock(clock).build();
     sessions = new SessionTable(100, Duration.ofHours(1), clock);
     router = new TaskRouter(registry, sessions, clock, this);
   }

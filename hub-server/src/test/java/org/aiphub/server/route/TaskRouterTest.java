@@ -16,7 +16,6 @@ import org.aiphub.core.aip.ResultStatus;
 import org.aiphub.core.aip.ServerMessage;
 import org.aiphub.core.aip.ServerMessageType;
 import org.aiphub.core.aip.TaskStatus;
-import org.aiphub.core.device.DeviceConfig;
 import org.aiphub.core.registry.BindOutcome;
 import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.registry.DuplicatePolicy;
@@ -49,7 +48,12 @@ class TaskRouterTest {
 
   /** A fresh hub: registry with {@code policy} and a default device task limit. */
   private void hub(DuplicatePolicy policy, int maxTasks) {
-    registry = new ClientRegistry(policy, DeviceConfig.empty(), maxTasks, clock);
+    registry =
+        ClientRegistry.builder()
+            .policy(policy)
+            .defaultMaxConcurrentTasks(maxTasks)
+            .clock(clock)
+            .build();
     sessions = new SessionTable(1000, Duration.ofHours(1), clock);
     router = new TaskRouter(registry, sessions, clock, events);
   }
@@ -891,7 +895,7 @@ class TaskRouterTest {
 
     @Test
     void aTaskOverTheConstellationsSessionLimitEnds() {
-      registry = new ClientRegistry(DuplicatePolicy.REJECT, DeviceConfig.empty(), 0, 1, clock);
+      registry = ClientRegistry.builder().maxSessionsPerOwner(1).clock(clock).build();
       sessions = new SessionTable(1000, Duration.ofHours(1), clock);
       router = new TaskRouter(registry, sessions, clock, events);
       Client d = device("d1");
