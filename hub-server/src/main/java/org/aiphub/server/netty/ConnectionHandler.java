@@ -14,6 +14,7 @@ import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 import org.aiphub.core.aip.ClientMessage;
 import org.aiphub.server.route.Identity;
+import org.aiphub.server.route.Registration;
 import org.aiphub.server.route.TaskRouter;
 
 /**
@@ -168,17 +169,17 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
 
   private void register(ChannelHandlerContext ctx, ClientMessage m) {
     cancelRegistrationTimer();
-    TaskRouter.Registration r = router.register(connection, m, probeTimeout != null);
-    if (r instanceof TaskRouter.Contested) {
-      probeHolder(ctx, m, (TaskRouter.Contested) r);
+    Registration r = router.register(connection, m, probeTimeout != null);
+    if (r instanceof Registration.Contested) {
+      probeHolder(ctx, m, (Registration.Contested) r);
     } else {
       registered(ctx, r);
     }
   }
 
-  private void registered(ChannelHandlerContext ctx, TaskRouter.Registration r) {
-    if (r instanceof TaskRouter.Registered) {
-      identity = ((TaskRouter.Registered) r).identity();
+  private void registered(ChannelHandlerContext ctx, Registration r) {
+    if (r instanceof Registration.Registered) {
+      identity = ((Registration.Registered) r).identity();
       state = State.REGISTERED;
     } else {
       close(ctx, CloseCodes.POLICY_VIOLATION, "registration failed", false);
@@ -189,7 +190,7 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
    * The id is held: a half-open holder must not lock its device out until an idle timeout, so ping
    * it; a live one keeps its place, a silent one is replaced by this connection.
    */
-  private void probeHolder(ChannelHandlerContext ctx, ClientMessage m, TaskRouter.Contested c) {
+  private void probeHolder(ChannelHandlerContext ctx, ClientMessage m, Registration.Contested c) {
     heldWhileProbing = new ArrayDeque<>();
     c.holder()
         .connection()

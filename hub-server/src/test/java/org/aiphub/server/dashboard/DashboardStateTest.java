@@ -18,6 +18,7 @@ import org.aiphub.core.registry.DuplicatePolicy;
 import org.aiphub.core.session.SessionTable;
 import org.aiphub.core.testing.FakeConnection;
 import org.aiphub.server.route.Identity;
+import org.aiphub.server.route.Registration;
 import org.aiphub.server.route.TaskRouter;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -208,9 +209,11 @@ class DashboardStateTest {
 
   private Client register(ClientMessage m) {
     FakeConnection conn = new FakeConnection(m.clientId());
-    TaskRouter.Registration r = router.register(conn, m);
-    assertThat(r).as("registration of %s", m.clientId()).isInstanceOf(TaskRouter.Registered.class);
-    return new Client(conn, ((TaskRouter.Registered) r).identity());
+    Registration r = router.register(conn, m);
+    assertThat(r)
+        .as("registration of %s", m.clientId())
+        .isInstanceOf(Registration.Registered.class);
+    return new Client(conn, ((Registration.Registered) r).identity());
   }
 
   private static ClientMessage device(String id) {
