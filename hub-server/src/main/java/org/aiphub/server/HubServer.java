@@ -32,6 +32,7 @@ import org.aiphub.server.cluster.ClusterNode;
 import org.aiphub.server.config.ConfigException;
 import org.aiphub.server.config.HubConfig;
 import org.aiphub.server.dashboard.DashboardState;
+import org.aiphub.server.directory.ClientDirectory;
 import org.aiphub.server.http.ApiRoutes;
 import org.aiphub.server.logging.HubLog;
 import org.aiphub.server.metrics.HubMetrics;
@@ -140,7 +141,9 @@ public final class HubServer implements AutoCloseable {
       List<RouterEvents> withDashboard = new java.util.ArrayList<>(routerListeners);
       withDashboard.add(dashboard);
       EventFanout events = new EventFanout(withDashboard, List.of(metrics, hubLog));
-      this.router = new TaskRouter(registry, sessions, clock, events);
+      // One node's directory in cluster mode too, for now: ClusterNode still claims ids in Redis
+      // when it hears RouterEvents.registered. Its own ClientDirectory goes here.
+      this.router = new TaskRouter(registry, sessions, clock, events, ClientDirectory.singleNode());
       sessions.onHeldDropped((outcome, why) -> events.heldOutcomeDropped(outcome, why.label()));
       if (cluster != null) {
         cluster.onMirrorChanged(dashboard::mirrorChanged);

@@ -8,13 +8,15 @@ import org.aiphub.core.registry.Departure;
 import org.aiphub.core.session.Session;
 import org.aiphub.core.session.SessionState;
 import org.aiphub.core.session.SessionTable;
+import org.aiphub.server.directory.ClientDirectory;
 
 /**
  * Sessions ended from outside their device's {@code task_end}: a client's departure (a device's
  * sessions fail with {@value TaskRouter#DEVICE_DISCONNECTED}, a constellation's are cancelled with
  * {@value TaskRouter#CONSTELLATION_DISCONNECTED}), a cancellation, and a shutdown's failure of
  * every running session. The device of a cancelled or failed session is told to stop; the owner
- * gets the outcome ({@link Outcomes}).
+ * gets the outcome ({@link Outcomes}). A departed client's id is released in the {@link
+ * ClientDirectory}.
  */
 final class Departures {
   private final ClientRegistry registry;
@@ -22,18 +24,21 @@ final class Departures {
   private final Messages messages;
   private final RouterEvents events;
   private final Outcomes outcomes;
+  private final ClientDirectory directory;
 
   Departures(
       ClientRegistry registry,
       SessionTable sessions,
       Messages messages,
       RouterEvents events,
-      Outcomes outcomes) {
+      Outcomes outcomes,
+      ClientDirectory directory) {
     this.registry = registry;
     this.sessions = sessions;
     this.messages = messages;
     this.events = events;
     this.outcomes = outcomes;
+    this.directory = directory;
   }
 
   /** See {@link TaskRouter#disconnected}. */
@@ -42,6 +47,7 @@ final class Departures {
     if (departure.isEmpty()) {
       return;
     }
+    directory.release(id.clientId(), conn);
     int ended = 0;
     for (String sessionId : departure.get().sessions()) {
       Optional<Session> running = sessions.running(sessionId);

@@ -3,6 +3,8 @@ package org.aiphub.server.route;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import org.aiphub.core.aip.ClientMessage;
 import org.aiphub.core.aip.ClientMessageType;
@@ -15,15 +17,18 @@ import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.registry.DuplicateClientException;
 import org.aiphub.core.registry.DuplicatePolicy;
 import org.aiphub.core.registry.LookAlikeClientException;
+import org.aiphub.server.directory.ClientDirectory;
 import org.aiphub.server.route.Registration.Contested;
 import org.aiphub.server.route.Registration.Refused;
 import org.aiphub.server.security.ClientTokens;
 
 /**
  * The {@code register} verb: the first frame of a connection. Checks the id, the per-client
- * credential, the declared target and the metadata, enters the client in the registry (refusing a
- * duplicate or a look-alike id), and answers: the registration reply first, then, for a
- * constellation, the outcomes held for it while it was away.
+ * credential, the declared target and the metadata; claims the id in the {@link ClientDirectory}
+ * (at once on a single node; a cluster's claim may answer later, see {@link Registration.Pending});
+ * then enters the client in the registry (refusing a duplicate or a look-alike id) and answers: the
+ * registration reply first, then, for a constellation, the outcomes held for it while it was away.
+ * A claim whose registration is refused after all is released.
  */
 final class Registrar {
   private final ClientRegistry registry;
@@ -33,6 +38,8 @@ final class Registrar {
   private final Outcomes outcomes;
   private final Departures departures;
   private final BooleanSupplier shuttingDown;
+  private final ClientDirectory directory;
+  private final Targets targets;
 
   Registrar(
       ClientRegistry registry,
@@ -41,6 +48,8 @@ final class Registrar {
       ClientIds ids,
       Outcomes outcomes,
       Departures departures,
+      ClientDirectory directory,
+      Targets targets,
       BooleanSupplier shuttingDown) {
     this.registry = registry;
     this.messages = messages;
@@ -48,6 +57,8 @@ final class Registrar {
     this.ids = ids;
     this.outcomes = outcomes;
     this.departures = departures;
+    this.directory = directory;
+    this.targets = targets;
     this.shuttingDown = shuttingDown;
   }
 
@@ -98,9 +109,9 @@ final class Registrar {
       if (targetProblem != null) {
         return refuse(conn, targetProblem, "bad_target");
       }
-      if (target != null && !registry.isDeviceConnected(target)) {
-        return refuse(
-            conn, "target device " + Text.quote(target) + " is not connected", "bad_target");
+      Targets.Miss miss = target == null ? null : targets.device(target);
+      if (miss != null) {
+        return refuse(conn, miss.reason(), "bad_target");
       }
     } else {
       Object p = metadata == null ? null : metadata.get("platform");
@@ -113,9 +124,81 @@ final class Registrar {
       }
       platform = (String) p;
     }
+    Prepared prepared =
+        new Prepared(clientId, m.clientType(), target, platform, metadata, probeDuplicates);
+    CompletionStage<ClientDirectory.Claim> claim;
+    try {
+      claim = directory.claim(new ClientDirectory.Claimant(clientId, m.clientType(), conn));
+    } catch (RuntimeException e) {
+      return settle(conn, prepared, e);
+    }
+    // Answered at once (always, on a single node): go on now, on this thread.
+    AtomicReference<Object> now = new AtomicReference<>();
+    claim.whenComplete((c, e) -> now.set(e != null ? e : c));
+    if (now.get() != null) {
+      return settle(conn, prepared, now.get());
+    }
+    return new Registration.Pending(prepared, claim);
+  }
+
+  /** See {@link TaskRouter#resume}. */
+  Registration resume(ClientConnection conn, Registration.Pending pending) {
+    Object outcome = pending.outcome();
+    if (outcome == null) {
+      throw new IllegalStateException("the claim of " + pending + " is still open");
+    }
+    return settle(conn, pending.prepared(), outcome);
+  }
+
+  /** See {@link TaskRouter#abandon}. */
+  void abandon(ClientConnection conn, Registration.Pending pending) {
+    pending
+        .settled()
+        .whenComplete(
+            (v, e) -> {
+              if (pending.outcome() instanceof ClientDirectory.Claimed) {
+                directory.release(pending.clientId(), conn);
+              }
+            });
+  }
+
+  /** The registration once the directory answered its claim. */
+  private Registration settle(ClientConnection conn, Prepared p, Object claim) {
+    if (claim instanceof ClientDirectory.HeldElsewhere) {
+      ClientDirectory.HeldElsewhere held = (ClientDirectory.HeldElsewhere) claim;
+      return refuse(
+          conn,
+          "client_id "
+              + Text.quote(p.clientId())
+              + " is already registered on hub node "
+              + Text.quote(held.node())
+              + "; duplicate registrations are not allowed",
+          "duplicate");
+    }
+    if (!(claim instanceof ClientDirectory.Claimed)) {
+      return refuse(
+          conn,
+          "client_id "
+              + Text.quote(p.clientId())
+              + " cannot be registered now: the hub's client directory did not answer",
+          "directory_unavailable");
+    }
+    Registration r = enter(conn, p);
+    if (!(r instanceof Registration.Registered)) {
+      directory.release(p.clientId(), conn);
+    }
+    return r;
+  }
+
+  /** Enters a claimed client in the registry and answers it. */
+  private Registration enter(ClientConnection conn, Prepared p) {
+    if (shuttingDown.getAsBoolean()) {
+      return refuse(conn, "the hub is shutting down", "shutting_down");
+    }
+    String clientId = p.clientId();
     Optional<ClientInfo> displaced;
     try {
-      displaced = registry.addClient(clientId, platform, conn, m.clientType(), metadata);
+      displaced = registry.addClient(clientId, p.platform(), conn, p.clientType(), p.metadata());
     } catch (LookAlikeClientException e) {
       return refuse(conn, ids.lookAlikeReason(e), "look_alike_id");
     } catch (ClientInfoLimitException e) {
@@ -123,15 +206,15 @@ final class Registrar {
       return refuse(conn, e.getMessage(), e.limit());
     } catch (DuplicateClientException e) {
       Optional<ClientInfo> holder = registry.getClientInfo(clientId);
-      if (probeDuplicates
+      if (p.probeDuplicates()
           && holder.isPresent()
-          && holder.get().clientType() == m.clientType()
+          && holder.get().clientType() == p.clientType()
           && registry.policy() == DuplicatePolicy.REJECT) {
         return new Contested(holder.get(), e.getMessage());
       }
       return refuse(conn, e.getMessage(), "duplicate");
     }
-    Identity identity = new Identity(clientId, m.clientType(), target);
+    Identity identity = new Identity(clientId, p.clientType(), p.target());
     conn.send(messages.heartbeatOk());
     displaced.ifPresent(
         old -> {
@@ -164,4 +247,13 @@ final class Registrar {
     events.registrationRefused(outcome, conn.remoteAddress());
     return new Refused(reason, outcome);
   }
+
+  /** A registration that passed the router's checks, waiting for its claim. */
+  record Prepared(
+      String clientId,
+      ClientType clientType,
+      String target,
+      String platform,
+      Map<String, Object> metadata,
+      boolean probeDuplicates) {}
 }

@@ -1,10 +1,16 @@
 package org.aiphub.server.route;
 
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import org.aiphub.core.registry.ClientInfo;
+import org.aiphub.server.directory.ClientDirectory;
 
 /** What became of a {@code register} frame ({@link TaskRouter#register}). */
 public sealed interface Registration
-    permits Registration.Registered, Registration.Refused, Registration.Contested {
+    permits Registration.Registered,
+        Registration.Refused,
+        Registration.Contested,
+        Registration.Pending {
 
   /**
    * The client is registered; the reply went out.
@@ -31,4 +37,51 @@ public sealed interface Registration
    * @param reason the refusal text, should the holder prove alive
    */
   record Contested(ClientInfo holder, String reason) implements Registration {}
+
+  /**
+   * The registration passed the router's checks and waits for the {@link ClientDirectory}'s answer
+   * to its claim: nothing was sent and nothing registered yet. Once {@link #settled()} completes
+   * (on any thread), call {@link TaskRouter#resume} on the connection's own thread for the final
+   * result (which may itself be {@link Contested}); or, when the connection went away meanwhile,
+   * {@link TaskRouter#abandon}. Frames the client sends meanwhile wait, and are answered in order
+   * after the reply.
+   */
+  final class Pending implements Registration {
+    private final Registrar.Prepared prepared;
+    private final CompletableFuture<Void> settled = new CompletableFuture<>();
+    private volatile Object outcome;
+
+    Pending(Registrar.Prepared prepared, CompletionStage<ClientDirectory.Claim> claim) {
+      this.prepared = prepared;
+      claim.whenComplete(
+          (c, e) -> {
+            outcome = e != null ? e : c;
+            settled.complete(null);
+          });
+    }
+
+    /** The id being claimed. */
+    public String clientId() {
+      return prepared.clientId();
+    }
+
+    /** Completes, on any thread, once the directory answered (or failed to). */
+    public CompletionStage<Void> settled() {
+      return settled.minimalCompletionStage();
+    }
+
+    Registrar.Prepared prepared() {
+      return prepared;
+    }
+
+    /** The directory's {@link ClientDirectory.Claim}, or the {@link Throwable} it failed with. */
+    Object outcome() {
+      return outcome;
+    }
+
+    @Override
+    public String toString() {
+      return "Pending[" + prepared.clientId() + "]";
+    }
+  }
 }

@@ -11,6 +11,7 @@ import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.session.Session;
 import org.aiphub.core.session.SessionState;
 import org.aiphub.core.session.SessionTable;
+import org.aiphub.server.directory.ClientDirectory;
 
 /**
  * The AIP behaviour of the hub (every row of docs/PROTOCOL.md, "Messages the hub handles"), and the
@@ -19,7 +20,8 @@ import org.aiphub.core.session.SessionTable;
  * class, and this facade hands every call to the one that owns it:
  *
  * <ul>
- *   <li>{@link Registrar}: {@code register}, the duplicate probe's outcomes;
+ *   <li>{@link Registrar}: {@code register} (with its claim in the {@link ClientDirectory}), the
+ *       duplicate probe's outcomes;
  *   <li>{@link TaskStart}: a constellation's {@code task};
  *   <li>{@link TaskEnd}: a device's {@code task_end} and {@code error};
  *   <li>{@link DeviceInfo}: {@code device_info_request} and {@code device_info_response};
@@ -28,7 +30,8 @@ import org.aiphub.core.session.SessionTable;
  *   <li>{@link Departures}: disconnects, cancellations, the shutdown's failures;
  *   <li>{@link Outcomes}: delivering finished sessions to their owners, or holding them;
  *   <li>{@link SessionStarter}: the one {@code startSession} behind the three ways to start one;
- *   <li>{@link Refusals}: how a refused frame is answered.
+ *   <li>{@link Refusals}: how a refused frame is answered;
+ *   <li>{@link Targets}: finding a target device, locally or through the directory.
  * </ul>
  *
  * <p>Methods are called on the event loop of the connection that sent the frame; they never block
@@ -66,12 +69,27 @@ public final class TaskRouter {
   private volatile boolean shuttingDown;
 
   /**
-   * A router over a registry and a session table, with the id rule the registry folds ids by (the
-   * default ASCII rule unless the registry was built with a {@link ClientIds}).
+   * A router over a registry and a session table on a single node ({@link
+   * ClientDirectory#singleNode()}), with the id rule the registry folds ids by (the default ASCII
+   * rule unless the registry was built with a {@link ClientIds}).
    */
   public TaskRouter(
       ClientRegistry registry, SessionTable sessions, Clock clock, RouterEvents events) {
+    this(registry, sessions, clock, events, ClientDirectory.singleNode());
+  }
+
+  /**
+   * A router that claims and locates client ids through {@code directory} (a cluster's, or {@link
+   * ClientDirectory#singleNode()}).
+   */
+  public TaskRouter(
+      ClientRegistry registry,
+      SessionTable sessions,
+      Clock clock,
+      RouterEvents events,
+      ClientDirectory directory) {
     Objects.requireNonNull(registry, "registry");
+    Objects.requireNonNull(directory, "directory");
     Objects.requireNonNull(sessions, "sessions");
     this.messages = new Messages(clock);
     this.events = Objects.requireNonNull(events, "events");
@@ -79,12 +97,22 @@ public final class TaskRouter {
         registry.folds() instanceof ClientIds ? (ClientIds) registry.folds() : ClientIds.ascii();
     this.refusals = new Refusals(sessions, messages, events);
     this.outcomes = new Outcomes(registry, sessions, messages, events);
-    this.departures = new Departures(registry, sessions, messages, events, outcomes);
+    this.departures = new Departures(registry, sessions, messages, events, outcomes, directory);
+    Targets targets = new Targets(registry, directory);
     SessionStarter starter = new SessionStarter(registry, sessions, messages, events);
     this.registrar =
-        new Registrar(registry, messages, events, ids, outcomes, departures, () -> shuttingDown);
+        new Registrar(
+            registry,
+            messages,
+            events,
+            ids,
+            outcomes,
+            departures,
+            directory,
+            targets,
+            () -> shuttingDown);
     this.taskStart =
-        new TaskStart(registry, sessions, ids, events, refusals, starter, () -> shuttingDown);
+        new TaskStart(targets, sessions, ids, events, refusals, starter, () -> shuttingDown);
     this.taskEnd = new TaskEnd(sessions, events, refusals, outcomes);
     this.deviceInfo = new DeviceInfo(registry, messages, events, refusals);
     this.httpDispatch = new HttpDispatch(registry, sessions, events, starter, () -> shuttingDown);
@@ -119,6 +147,23 @@ public final class TaskRouter {
   public Registration register(
       ClientConnection conn, ClientMessage frame, boolean probeDuplicates) {
     return registrar.register(conn, frame, probeDuplicates);
+  }
+
+  /**
+   * Finishes a registration that waited for its claim ({@link Registration.Pending}), once its
+   * {@link Registration.Pending#settled()} completed: on the connection's own thread, so that the
+   * reply is the first frame the client gets.
+   */
+  public Registration resume(ClientConnection conn, Registration.Pending pending) {
+    return registrar.resume(conn, pending);
+  }
+
+  /**
+   * Drops a registration that waited for its claim because its connection went away: the claim is
+   * released once the directory answered it.
+   */
+  public void abandon(ClientConnection conn, Registration.Pending pending) {
+    registrar.abandon(conn, pending);
   }
 
   /** Refuses a contested registration whose holder proved alive. */

@@ -4,7 +4,6 @@ import java.util.function.BooleanSupplier;
 import org.aiphub.core.aip.ClientMessage;
 import org.aiphub.core.registry.BindOutcome;
 import org.aiphub.core.registry.ClientConnection;
-import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.session.Reservation;
 import org.aiphub.core.session.SessionBudgetException;
 import org.aiphub.core.session.SessionConflictException;
@@ -17,7 +16,7 @@ import org.aiphub.core.session.SessionTable;
  * ({@link Refusals#refuseTask}).
  */
 final class TaskStart {
-  private final ClientRegistry registry;
+  private final Targets targets;
   private final SessionTable sessions;
   private final ClientIds ids;
   private final RouterEvents events;
@@ -26,14 +25,14 @@ final class TaskStart {
   private final BooleanSupplier shuttingDown;
 
   TaskStart(
-      ClientRegistry registry,
+      Targets targets,
       SessionTable sessions,
       ClientIds ids,
       RouterEvents events,
       Refusals refusals,
       SessionStarter starter,
       BooleanSupplier shuttingDown) {
-    this.registry = registry;
+    this.targets = targets;
     this.sessions = sessions;
     this.ids = ids;
     this.events = events;
@@ -92,14 +91,9 @@ final class TaskStart {
       refusals.refuseTask(conn, id, m, idProblem, null, "bad_session_id");
       return;
     }
-    if (!registry.isDeviceConnected(target)) {
-      refusals.refuseTask(
-          conn,
-          id,
-          m,
-          "target device " + Text.quote(target) + " is not connected",
-          sessionId,
-          "target_offline");
+    Targets.Miss miss = targets.device(target);
+    if (miss != null) {
+      refusals.refuseTask(conn, id, m, miss.reason(), sessionId, miss.label());
       return;
     }
     String unreachable = starter.unreachable(target);
