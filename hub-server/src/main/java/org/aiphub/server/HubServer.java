@@ -33,6 +33,7 @@ import org.aiphub.server.config.ConfigException;
 import org.aiphub.server.config.HubConfig;
 import org.aiphub.server.dashboard.DashboardState;
 import org.aiphub.server.directory.ClientDirectory;
+import org.aiphub.server.directory.ClusterView;
 import org.aiphub.server.http.ApiRoutes;
 import org.aiphub.server.logging.HubLog;
 import org.aiphub.server.metrics.HubMetrics;
@@ -173,13 +174,7 @@ public final class HubServer implements AutoCloseable {
       this.feed = new EventStream(dashboard, workers.next());
       ApiRoutes routes =
           new ApiRoutes(
-              registry,
-              sessions,
-              router,
-              metrics::scrape,
-              reloader,
-              clock,
-              cluster == null ? null : cluster::view);
+              registry, sessions, router, metrics::scrape, reloader, clock, clusterView());
       ServerBootstrap b =
           new ServerBootstrap()
               .group(boss, workers)
@@ -446,5 +441,25 @@ public final class HubServer implements AutoCloseable {
   @Override
   public void close() {
     shutdown();
+  }
+
+  /** What the HTTP API shows of the cluster, or null on a single node. */
+  private ClusterView clusterView() {
+    if (cluster == null) {
+      return null;
+    }
+    ClusterNode node = cluster;
+    return new ClusterView() {
+      @Override
+      public Snapshot snapshot() {
+        ClusterNode.View v = node.view();
+        return new Snapshot(v.nodeId(), v.degraded(), v.nodes());
+      }
+
+      @Override
+      public String nodeOf(String clientId) {
+        return node.nodeOfClient(clientId).orElse(node.nodeId());
+      }
+    };
   }
 }
