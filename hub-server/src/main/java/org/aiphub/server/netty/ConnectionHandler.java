@@ -110,17 +110,7 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
     if (evt instanceof WebSocketServerProtocolHandler.HandshakeComplete) {
       events.connected(connection.remoteAddress());
       if (state == State.AWAITING_REGISTER) {
-        registrationTimer =
-            ctx.executor()
-                .schedule(
-                    () -> {
-                      if (state == State.AWAITING_REGISTER) {
-                        events.registrationTimedOut();
-                        close(ctx, CloseCodes.POLICY_VIOLATION, "registration timeout", false);
-                      }
-                    },
-                    registrationTimeout.toMillis(),
-                    TimeUnit.MILLISECONDS);
+        startRegistrationTimer(ctx);
       }
       return;
     }
@@ -244,8 +234,13 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
                         }));
   }
 
-  /** The directory has not answered the claim yet: wait for it on this channel's event loop. */
+  /**
+   * The directory has not answered the claim yet: wait for it on this channel's event loop, for at
+   * most another registration timeout (a directory must answer in bounded time; this bounds what a
+   * connection waits even if one does not).
+   */
   private void awaitClaim(ChannelHandlerContext ctx, ClientMessage m, Registration.Pending p) {
+    startRegistrationTimer(ctx);
     p.settled()
         .whenComplete(
             (v, error) ->
@@ -255,8 +250,9 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
                           if (state != State.AWAITING_REGISTER) {
                             heldWhileProbing = null;
                             router.abandon(connection, p);
-                            return; // closed meanwhile
+                            return; // closed meanwhile (or timed out)
                           }
+                          cancelRegistrationTimer();
                           settle(ctx, m, router.resume(connection, p));
                         }));
   }
@@ -364,6 +360,21 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
     }
     events.closed(connection.remoteAddress(), identity == null ? null : identity.clientId());
     super.channelInactive(ctx);
+  }
+
+  /** Closes the connection with 1008 unless it registered within the registration timeout. */
+  private void startRegistrationTimer(ChannelHandlerContext ctx) {
+    registrationTimer =
+        ctx.executor()
+            .schedule(
+                () -> {
+                  if (state == State.AWAITING_REGISTER) {
+                    events.registrationTimedOut();
+                    close(ctx, CloseCodes.POLICY_VIOLATION, "registration timeout", false);
+                  }
+                },
+                registrationTimeout.toMillis(),
+                TimeUnit.MILLISECONDS);
   }
 
   private void cancelRegistrationTimer() {

@@ -134,7 +134,7 @@ final class Registrar {
     }
     // Answered at once (always, on a single node): go on now, on this thread.
     AtomicReference<Object> now = new AtomicReference<>();
-    claim.whenComplete((c, e) -> now.set(e != null ? e : c));
+    claim.whenComplete((c, e) -> now.set(Registration.Pending.outcomeOf(c, e)));
     if (now.get() != null) {
       return settle(conn, prepared, now.get());
     }

@@ -55,9 +55,17 @@ public sealed interface Registration
       this.prepared = prepared;
       claim.whenComplete(
           (c, e) -> {
-            outcome = e != null ? e : c;
+            outcome = outcomeOf(c, e);
             settled.complete(null);
           });
+    }
+
+    /** What a claim came to: the claim, or the failure (a missing claim counts as one). */
+    static Object outcomeOf(ClientDirectory.Claim claim, Throwable failure) {
+      if (failure != null) {
+        return failure;
+      }
+      return claim != null ? claim : new IllegalStateException("the directory answered no claim");
     }
 
     /** The id being claimed. */

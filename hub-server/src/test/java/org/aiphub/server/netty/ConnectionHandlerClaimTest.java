@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.aiphub.core.aip.ClientMessage;
 import org.aiphub.core.aip.ClientMessageType;
 import org.aiphub.core.aip.ClientType;
@@ -135,5 +136,28 @@ class ConnectionHandlerClaimTest {
         .satisfies(r -> assertThat(r.clientId()).isEqualTo(DEVICE));
     assertThat(hub.registry.isOnline(DEVICE)).isFalse();
     assertThat(hub.departures()).isEmpty();
+  }
+
+  @Test
+  void aClaimUnansweredForTheRegistrationTimeoutClosesAndReleasesWhenAnswered() {
+    channel.freezeTime();
+    channel.writeInbound(register());
+    channel.advanceTimeBy(10, TimeUnit.SECONDS);
+    channel.runScheduledPendingTasks();
+    List<Object> out = out();
+
+    try {
+      assertThat(out).singleElement().isInstanceOf(CloseWebSocketFrame.class);
+      assertThat(((CloseWebSocketFrame) out.get(0)).statusCode()).isEqualTo(1008);
+    } finally {
+      out.forEach(ReferenceCountUtil::release);
+    }
+    directory.claimed(DEVICE);
+    channel.runPendingTasks();
+
+    assertThat(directory.releases())
+        .singleElement()
+        .satisfies(r -> assertThat(r.clientId()).isEqualTo(DEVICE));
+    assertThat(hub.registry.isOnline(DEVICE)).isFalse();
   }
 }

@@ -122,6 +122,19 @@ class RegistrarClaimTest {
   }
 
   @Test
+  void aDirectoryThatAnswersNothingRefusesTheRegistration() {
+    FakeConnection conn = new FakeConnection("c1");
+    Registration.Pending p = pending(conn, registerDevice("dev-1"));
+
+    directory.answerNull("dev-1");
+    Registration r = router.resume(conn, p);
+
+    assertThat(r).isInstanceOf(Registration.Refused.class);
+    assertThat(((Registration.Refused) r).outcome()).isEqualTo("directory_unavailable");
+    assertThat(registry.isOnline("dev-1")).isFalse();
+  }
+
+  @Test
   void aClaimedRegistrationTheRegistryRefusesIsReleased() {
     FakeConnection first = new FakeConnection("c1");
     Registration.Pending p1 = pending(first, registerDevice("dev-1"));

@@ -64,6 +64,11 @@ public final class ManualDirectory implements ClientDirectory {
     take(clientId).answer().complete(held);
   }
 
+  /** Answers the oldest open claim of {@code clientId} with nothing (a broken directory). */
+  public void answerNull(String clientId) {
+    take(clientId).answer().complete(null);
+  }
+
   /** Fails the oldest open claim of {@code clientId}, as an unreachable store would. */
   public void fail(String clientId) {
     take(clientId).answer().completeExceptionally(new IllegalStateException("store unreachable"));
