@@ -4,7 +4,8 @@
 //  - every string that came from the hub (and so possibly from a client) is put on the page as
 //    text (textContent, createTextNode, option.text, dataset): never through innerHTML;
 //  - nothing is evaluated and no inline style or script is created (the page's CSP forbids both);
-//  - the API key lives in sessionStorage (this tab only) and is sent in the X-API-Key header;
+//  - the operator key (admin_key, or api_key on a hub without one) lives in sessionStorage (this
+//    tab only) and is sent in the X-API-Key header;
 //  - an id (client, session, target) holding anything but printable ASCII, which only a hub with
 //    unicode_ids allows, is shown with its \uXXXX escapes beside it (idCell), so two ids that
 //    render alike still read differently.
@@ -188,8 +189,10 @@
         : 'The key holds characters that cannot be sent in a header.';
     }
     if (resp.ok) return 'ok';
-    if (resp.status === 401) return 'The hub refused this key.';
-    let why = 'The hub answered HTTP ' + resp.status + '.';
+    // A hub with an operator key (admin_key) refuses the client key (api_key) here, with the same
+    // answer as a wrong key; its error text says which key the dashboard needs.
+    let why =
+      resp.status === 401 ? 'The hub refused this key.' : 'The hub answered HTTP ' + resp.status + '.';
     try {
       const body = await resp.json();
       if (body && typeof body.error === 'string') why += ' ' + body.error;
@@ -701,9 +704,10 @@
     tr.appendChild(idCell(s.session_id));
     const task = el('td');
     task.appendChild(el('div', null, s.task_name === null || s.task_name === undefined ? '—' : s.task_name));
-    if (typeof s.request === 'string') {
-      const req = el('div', 'muted', shorten(s.request, 120));
-      req.title = shorten(s.request, 2000);
+    // Lists carry previews (at most 200 characters each), never whole requests or results.
+    if (typeof s.request_preview === 'string') {
+      const req = el('div', 'muted', shorten(s.request_preview, 120));
+      req.title = s.request_preview;
       task.appendChild(req);
     }
     tr.appendChild(task);
@@ -720,10 +724,9 @@
     tr.appendChild(dur);
     if (s.error !== null && s.error !== undefined && s.error !== '') {
       tr.appendChild(cell(s.error, 'error'));
-    } else if (s.state === 'completed' && s.result !== null && s.result !== undefined) {
-      const text = typeof s.result === 'string' ? s.result : JSON.stringify(s.result);
-      const res = cell(shorten(text, 120), 'muted');
-      res.title = shorten(text, 2000);
+    } else if (s.state === 'completed' && typeof s.result_preview === 'string') {
+      const res = cell(shorten(s.result_preview, 120), 'muted');
+      res.title = s.result_preview;
       tr.appendChild(res);
     } else {
       tr.appendChild(cell(null));

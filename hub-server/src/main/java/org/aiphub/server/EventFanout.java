@@ -106,6 +106,13 @@ final class EventFanout implements RouterEvents, ConnectionEvents {
   }
 
   @Override
+  public void heldOutcomeDropped(Session session, String reason) {
+    for (RouterEvents e : router) {
+      e.heldOutcomeDropped(session, reason);
+    }
+  }
+
+  @Override
   public void connected(String remoteAddress) {
     for (ConnectionEvents e : transport) {
       e.connected(remoteAddress);

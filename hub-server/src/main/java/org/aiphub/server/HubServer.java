@@ -1,6 +1,7 @@
 package org.aiphub.server;
 
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -26,6 +27,7 @@ import org.aiphub.core.device.DeviceConfig;
 import org.aiphub.core.device.DeviceConfigException;
 import org.aiphub.core.device.DeviceConfigLoader;
 import org.aiphub.core.registry.ClientRegistry;
+import org.aiphub.core.session.InMemoryHeldOutcomes;
 import org.aiphub.core.session.SessionTable;
 import org.aiphub.server.cluster.ClusterNode;
 import org.aiphub.server.config.ConfigException;
@@ -44,8 +46,8 @@ import org.aiphub.server.netty.Transport;
 import org.aiphub.server.route.ClientIds;
 import org.aiphub.server.route.RouterEvents;
 import org.aiphub.server.route.TaskRouter;
+import org.aiphub.server.security.AccessKeys;
 import org.aiphub.server.security.AdmissionControl;
-import org.aiphub.server.security.ApiKey;
 import org.aiphub.server.security.OriginPolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -93,7 +95,13 @@ public final class HubServer implements AutoCloseable {
             config.budgets().clientInfoLimits(),
             clock,
             ids);
-    this.sessions = new SessionTable(config.history().size(), config.history().age(), clock);
+    this.sessions =
+        new SessionTable(
+            config.history().size(),
+            config.history().age(),
+            config.history().budget(),
+            new InMemoryHeldOutcomes(config.history().heldLimits(), clock),
+            clock);
     // Loaded before any thread exists: a bad certificate then stops start-up with nothing to undo.
     SslContext tls = tlsContext(config);
     this.transport = Transport.best();
@@ -133,6 +141,7 @@ public final class HubServer implements AutoCloseable {
       withDashboard.add(dashboard);
       EventFanout events = new EventFanout(withDashboard, List.of(metrics, hubLog));
       this.router = new TaskRouter(registry, sessions, clock, events);
+      sessions.onHeldDropped((outcome, why) -> events.heldOutcomeDropped(outcome, why.label()));
       if (cluster != null) {
         cluster.onMirrorChanged(dashboard::mirrorChanged);
       }
@@ -146,7 +155,8 @@ public final class HubServer implements AutoCloseable {
                   cluster.deviceConfigReloaded();
                 }
               });
-      ApiKey key = ApiKey.of(config.security().apiKey());
+      AccessKeys keys = AccessKeys.of(config.security().apiKey(), config.security().adminKey());
+      keys.warnWithoutOperatorKey();
       OriginPolicy origins =
           new OriginPolicy(
               config.security().allowedHosts(),
@@ -158,7 +168,7 @@ public final class HubServer implements AutoCloseable {
               config.limits().maxConnectionsPerAddress(),
               config.limits().registrationsPerAddressPerSecond(),
               System::nanoTime);
-      this.feed = new EventStream(dashboard, workers.next());
+      this.feed = new EventStream(dashboard, workers.next(), ByteBufAllocator.DEFAULT, events);
       ApiRoutes routes =
           new ApiRoutes(
               registry,
@@ -182,13 +192,13 @@ public final class HubServer implements AutoCloseable {
               .childHandler(
                   new HubChannelInitializer(
                       config,
-                      key,
+                      keys,
                       router,
                       channels,
                       events,
                       new HttpApiHandler(
                           routes,
-                          key,
+                          keys,
                           blocking,
                           metrics::httpRequest,
                           origins,
@@ -196,7 +206,8 @@ public final class HubServer implements AutoCloseable {
                           events::requestRefused),
                       admission,
                       origins,
-                      tls));
+                      tls,
+                      null));
       this.serverChannel = bind(b, config);
     } catch (RuntimeException | InterruptedException e) {
       // Event-loop threads are not daemons: a failed start must stop them (and whatever else it

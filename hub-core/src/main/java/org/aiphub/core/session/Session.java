@@ -16,13 +16,17 @@ import org.aiphub.core.json.JsonValues;
  *     dispatch)
  * @param executorId the device that runs it
  * @param taskName the task name, or {@code null}
- * @param request the request text, or {@code null}
+ * @param request the request text, or {@code null}; for a record the {@link SessionTable} keeps,
+ *     only its first characters when the request was longer than the table keeps whole (then {@code
+ *     requestBytes} says how long it was)
  * @param state where it is in its life
  * @param createdAt when the hub accepted the task
  * @param endedAt when it reached a final state, or {@code null}
  * @param result the device's result (frozen JSON), or {@code null}
  * @param error why it failed or was cancelled, or {@code null}
  * @param held true while its outcome waits for an offline owner to come back
+ * @param requestBytes 0 when {@code request} is the whole request; otherwise the length in UTF-8
+ *     bytes of the request as received, of which {@code request} keeps only the beginning
  */
 public record Session(
     String id,
@@ -36,7 +40,8 @@ public record Session(
     Instant endedAt,
     Object result,
     String error,
-    boolean held) {
+    boolean held,
+    long requestBytes) {
 
   /** Validates required fields and freezes {@code result}. */
   public Session {
@@ -44,7 +49,45 @@ public record Session(
     Objects.requireNonNull(executorId, "executorId");
     Objects.requireNonNull(state, "state");
     Objects.requireNonNull(createdAt, "createdAt");
+    if (requestBytes < 0) {
+      throw new IllegalArgumentException("requestBytes must not be negative: " + requestBytes);
+    }
     result = JsonValues.freeze(result);
+  }
+
+  /** A record whose request is whole. */
+  public Session(
+      String id,
+      long run,
+      String ownerId,
+      String executorId,
+      String taskName,
+      String request,
+      SessionState state,
+      Instant createdAt,
+      Instant endedAt,
+      Object result,
+      String error,
+      boolean held) {
+    this(
+        id,
+        run,
+        ownerId,
+        executorId,
+        taskName,
+        request,
+        state,
+        createdAt,
+        endedAt,
+        result,
+        error,
+        held,
+        0);
+  }
+
+  /** True when {@link #request()} keeps only the beginning of a longer request. */
+  public boolean requestTruncated() {
+    return requestBytes > 0;
   }
 
   /** The key of this run in the session table's records. */
@@ -64,7 +107,36 @@ public record Session(
 
   Session finish(SessionState outcome, Instant at, Object value, String why) {
     return new Session(
-        id, run, ownerId, executorId, taskName, request, outcome, createdAt, at, value, why, false);
+        id,
+        run,
+        ownerId,
+        executorId,
+        taskName,
+        request,
+        outcome,
+        createdAt,
+        at,
+        value,
+        why,
+        false,
+        requestBytes);
+  }
+
+  Session withResult(Object value) {
+    return new Session(
+        id,
+        run,
+        ownerId,
+        executorId,
+        taskName,
+        request,
+        state,
+        createdAt,
+        endedAt,
+        value,
+        error,
+        held,
+        requestBytes);
   }
 
   Session withHeld(boolean h) {
@@ -80,6 +152,7 @@ public record Session(
         endedAt,
         result,
         error,
-        h);
+        h,
+        requestBytes);
   }
 }

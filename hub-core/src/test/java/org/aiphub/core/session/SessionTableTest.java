@@ -28,7 +28,8 @@ class SessionTableTest {
   private final TestClock clock = new TestClock(T0);
   private SessionTable table = new SessionTable(100, Duration.ofHours(1), clock);
 
-  private Session reserve(String id, String owner) throws SessionConflictException {
+  private Session reserve(String id, String owner)
+      throws SessionConflictException, SessionBudgetException {
     return table.reserve(id, owner, "dev-1", "task-" + id, "do " + id).session();
   }
 
@@ -36,7 +37,8 @@ class SessionTableTest {
     return table.finish(s, outcome, null, null).orElseThrow();
   }
 
-  private Session runAndFinish(String id, String owner) throws SessionConflictException {
+  private Session runAndFinish(String id, String owner)
+      throws SessionConflictException, SessionBudgetException {
     return finish(reserve(id, owner), SessionState.COMPLETED);
   }
 
@@ -331,7 +333,7 @@ class SessionTableTest {
       assertThat(second.request()).isEqualTo("second request");
       assertThat(second.result()).isNull();
       assertThat(table.get("s1")).containsSame(second);
-      assertThat(table.latestWithTaskName("t")).containsSame(second);
+      assertThat(table.latestDispatched("t")).as("not dispatched over HTTP").isEmpty();
       assertThat(table.takeHeld("c2")).isEmpty();
       assertThat(table.hold(handedOut)).as("the id moved on").isFalse();
     }
@@ -696,7 +698,9 @@ class SessionTableTest {
       // No sweep ran in between: the hand-out itself drops what aged out.
       assertThat(table.takeHeld("c1")).extracting(Session::id).containsExactly("fresh");
       assertThat(table.counts().held()).isZero();
-      assertThat(table.get("old")).isEmpty();
+      assertThat(table.get("old").orElseThrow().held()).as("no longer held").isFalse();
+      table.evictExpired();
+      assertThat(table.get("old")).as("its record ages out with the history").isEmpty();
     }
 
     @Test
@@ -748,33 +752,45 @@ class SessionTableTest {
     }
 
     @Test
-    void heldOutcomesLeaveWithTheHistoryBySize() throws Exception {
+    void heldOutcomesOutliveTheHistory() throws Exception {
       table = new SessionTable(2, Duration.ofHours(1), clock);
       Session a = runAndFinish("a", "c1");
       Session b = runAndFinish("b", "c1");
       table.hold(a);
       table.hold(b);
 
-      runAndFinish("c", "c2"); // evicts a
+      for (int i = 0; i < 10; i++) {
+        runAndFinish("other-" + i, "c2"); // another client's traffic evicts a and b's records
+      }
 
-      assertThat(table.get("a")).isEmpty();
-      assertThat(table.counts().held()).isEqualTo(1);
-      assertThat(table.takeHeld("c1")).extracting(Session::id).containsExactly("b");
+      assertThat(table.runs("a", 10)).isEmpty();
+      assertThat(table.get("a"))
+          .as("a held run is still found")
+          .hasValueSatisfying(s -> assertThat(s.held()).isTrue());
+      assertThat(conflict("a", "c2")).isEqualTo(SessionConflictException.Reason.HELD_FOR_ANOTHER);
+      assertThat(table.counts().held()).isEqualTo(2);
+      assertThat(table.takeHeld("c1")).extracting(Session::id).containsExactly("a", "b");
       assertThat(table.counts().held()).isZero();
+      assertThat(table.get("a")).isEmpty();
+      assertThat(table.reserve("a", "c2", "dev-1", null, null).session().ownerId()).isEqualTo("c2");
     }
 
     @Test
-    void heldOutcomesLeaveWithTheHistoryByAge() throws Exception {
+    void heldOutcomesLeaveByTheirAge() throws Exception {
       table = new SessionTable(100, Duration.ofMinutes(10), clock);
+      List<String> dropped = new ArrayList<>();
+      table.onHeldDropped((s, why) -> dropped.add(s.id() + ":" + why.label()));
       Session a = runAndFinish("a", "c1");
       table.hold(a);
 
       clock.advance(Duration.ofMinutes(11));
-      assertThat(table.evictExpired()).isEqualTo(1);
+      assertThat(table.evictExpired()).as("the record and the held outcome").isEqualTo(2);
 
+      assertThat(dropped).containsExactly("a:age");
       assertThat(table.counts().held()).isZero();
       assertThat(table.takeHeld("c1")).isEmpty();
       assertThat(table.hold(a)).as("gone for good").isFalse();
+      assertThat(table.reserve("a", "c2", "dev-1", null, null)).isNotNull();
     }
   }
 
@@ -842,18 +858,62 @@ class SessionTableTest {
   @Nested
   class Queries {
     @Test
-    void latestWithTaskNameIsTheMostRecentlyCreatedRunningOrFinished() throws Exception {
-      table.reserve("s1", "c1", "d", "report", null);
+    void latestDispatchedIsTheNewestHttpDispatchOfThatName() throws Exception {
+      table.reserveDispatch("s1", "d", "report", null);
       clock.advance(Duration.ofSeconds(1));
-      Session s2 = table.reserve("s2", "c1", "d", "report", null).session();
+      Session s2 = table.reserveDispatch("s2", "d", "report", null).session();
       clock.advance(Duration.ofSeconds(1));
-      table.reserve("s3", "c1", "d", "other", null);
+      table.reserveDispatch("s3", "d", "other", null);
 
-      assertThat(table.latestWithTaskName("report")).containsSame(s2);
+      assertThat(table.latestDispatched("report")).containsSame(s2);
+      assertThat(s2.ownerId()).isNull();
 
       Session done2 = finish(s2, SessionState.COMPLETED);
-      assertThat(table.latestWithTaskName("report")).containsSame(done2);
-      assertThat(table.latestWithTaskName("missing")).isEmpty();
+      assertThat(table.latestDispatched("report")).containsSame(done2);
+      assertThat(table.latestDispatched("missing")).isEmpty();
+      assertThat(table.latestDispatched(null)).isEmpty();
+    }
+
+    @Test
+    void clientSessionsAreNeverFoundByTaskName() throws Exception {
+      Session http =
+          finish(
+              table.reserveDispatch("h", "d", "report_1", null).session(), SessionState.COMPLETED);
+      clock.advance(Duration.ofSeconds(1));
+      // A client runs its own sessions under the same task name, later: they are not HTTP's.
+      table.reserve("c-run", "c1", "d", "report_1", "forge");
+      finish(
+          table.reserve("c-done", "c1", "d", "report_1", "forge").session(),
+          SessionState.COMPLETED);
+      finish(
+          table.reserve("c-hub", null, "d", "report_1", "remote").session(),
+          SessionState.COMPLETED);
+
+      assertThat(table.latestDispatched("report_1")).containsSame(http);
+    }
+
+    @Test
+    void anAbortedDispatchGivesTheNameBackToTheDispatchBefore() throws Exception {
+      Session first =
+          finish(table.reserveDispatch("a", "d", "n", null).session(), SessionState.COMPLETED);
+      Reservation second = table.reserveDispatch("b", "d", "n", null);
+      assertThat(second.previousDispatch()).isEqualTo(first.key());
+      assertThat(table.latestDispatched("n")).containsSame(second.session());
+
+      table.abort(second);
+
+      assertThat(table.latestDispatched("n")).containsSame(first);
+    }
+
+    @Test
+    void aDispatchThatLeftTheHistoryIsNoLongerFound() throws Exception {
+      table = new SessionTable(1, Duration.ofHours(1), clock);
+      finish(table.reserveDispatch("a", "d", "n", null).session(), SessionState.COMPLETED);
+      finish(table.reserveDispatch("b", "d", "m", null).session(), SessionState.COMPLETED);
+
+      assertThat(table.latestDispatched("n")).isEmpty();
+      assertThat(table.latestDispatched("m")).isPresent();
+      assertThat(table.latestDispatched("n")).isEmpty();
     }
 
     @Test
@@ -873,14 +933,6 @@ class SessionTableTest {
       assertThat(table.runs("a", 0)).isEmpty();
       assertThat(table.get(a2.key())).containsSame(a2);
       assertThat(table.get(new SessionKey("a", 123_456))).isEmpty();
-    }
-
-    @Test
-    void latestWithTaskNameBreaksTiesByRun() throws Exception {
-      table.reserve("s1", "c1", "d", "same", null);
-      Session later = table.reserve("s2", "c1", "d", "same", null).session();
-
-      assertThat(table.latestWithTaskName("same")).containsSame(later);
     }
 
     @Test

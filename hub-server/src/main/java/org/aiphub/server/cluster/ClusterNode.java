@@ -829,7 +829,8 @@ public final class ClusterNode implements RouterEvents, AutoCloseable {
               "task_name",
               s.taskName(),
               "request",
-              s.request());
+              // As received: the session record may keep only the beginning of a long request.
+              m.userRequest());
     } else if (m.type() == ServerMessageType.TASK_END && to.clientType() == ClientType.DEVICE) {
       msg =
           ClusterMessage.of(

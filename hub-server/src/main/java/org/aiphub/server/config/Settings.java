@@ -13,6 +13,8 @@ import java.util.Map;
 import org.aiphub.core.aip.AipCodec;
 import org.aiphub.core.registry.ClientInfoLimits;
 import org.aiphub.core.registry.DuplicatePolicy;
+import org.aiphub.core.session.HeldOutcomes;
+import org.aiphub.core.session.SessionBudget;
 
 /**
  * The settings table: every key the hub understands, declared once, in the order the loader lists
@@ -58,6 +60,17 @@ public final class Settings {
               .secret()
               .check(k -> k == null || k.length() >= 8, "must have at least 8 characters")
               .in(c -> c.security().apiKey()));
+
+  /**
+   * Operator key for the HTTP API, {@code /metrics} and the dashboard; none: the client key serves
+   * both (the single-key mode of the reference server). Never the same as {@code api_key}.
+   */
+  public static final Setting<String> ADMIN_KEY =
+      add(
+          Setting.string("admin_key", null)
+              .secret()
+              .check(k -> k == null || k.length() >= 8, "must have at least 8 characters")
+              .in(c -> c.security().adminKey()));
 
   /** Device config file, or none. */
   public static final Setting<Path> DEVICE_CONFIG =
@@ -184,6 +197,64 @@ public final class Settings {
           Setting.duration("history_age", Duration.ofHours(1))
               .check(positive())
               .in(c -> c.history().age()));
+
+  /** Longest request a session record keeps whole; longer ones are kept truncated. */
+  public static final Setting<Long> SESSION_REQUEST_BYTES =
+      add(
+          Setting.longBytes(SessionBudget.REQUEST_BYTES_KEY, 16L * 1024)
+              .check(atLeast(1024))
+              .in(c -> c.history().requestBytes()));
+
+  /** Longest result (compact JSON) the history keeps whole; longer ones are kept truncated. */
+  public static final Setting<Long> SESSION_RESULT_BYTES =
+      add(
+          Setting.longBytes(SessionBudget.RESULT_BYTES_KEY, 64L * 1024)
+              .check(atLeast(1024))
+              .in(c -> c.history().resultBytes()));
+
+  /** Most bytes one owner's session records (running and history) keep; HTTP's have one. */
+  public static final Setting<Long> SESSION_BYTES_PER_OWNER =
+      add(
+          Setting.longBytes(SessionBudget.BYTES_PER_OWNER_KEY, 32L * 1024 * 1024)
+              .check(atLeast(64 * 1024))
+              .in(c -> c.history().bytesPerOwner()));
+
+  /** Most bytes all session records keep; unset, {@link History} computes it from the heap. */
+  public static final Setting<Long> SESSION_BYTES =
+      add(
+          Setting.longBytes(SessionBudget.BYTES_KEY, null)
+              .check(b -> b == null || b >= 64 * 1024, "must be at least 65536")
+              .in(c -> c.history().bytes()));
+
+  /** Most outcomes held for one offline owner. */
+  public static final Setting<Integer> HELD_OUTCOMES_PER_OWNER =
+      add(
+          Setting.integer(HeldOutcomes.Limits.PER_OWNER_KEY, 1000)
+              .check(atLeast(1))
+              .in(c -> c.history().heldPerOwner()));
+
+  /** Most bytes of outcomes held for one offline owner. */
+  public static final Setting<Long> HELD_BYTES_PER_OWNER =
+      add(
+          Setting.longBytes(HeldOutcomes.Limits.BYTES_PER_OWNER_KEY, 64L * 1024 * 1024)
+              .check(atLeast(64 * 1024))
+              .in(c -> c.history().heldBytesPerOwner()));
+
+  /** Most bytes of held outcomes in total; unset, {@link History} computes it from the heap. */
+  public static final Setting<Long> HELD_BYTES =
+      add(
+          Setting.longBytes(HeldOutcomes.Limits.BYTES_KEY, null)
+              .check(b -> b == null || b >= 64 * 1024, "must be at least 65536")
+              .in(c -> c.history().heldBytes()));
+
+  /** How long an outcome is held for its owner; unset, history_age. */
+  public static final Setting<Duration> HELD_AGE =
+      add(
+          Setting.duration(HeldOutcomes.Limits.AGE_KEY, null)
+              .check(
+                  d -> d == null || (!d.isNegative() && !d.isZero()),
+                  "must be a positive duration such as 1h")
+              .in(c -> c.history().heldAge()));
 
   /** Device task limit where its device config sets none (0: none). */
   public static final Setting<Integer> DEFAULT_MAX_CONCURRENT_TASKS =

@@ -115,6 +115,30 @@ public final class HubLog implements RouterEvents, ConnectionEvents {
   }
 
   @Override
+  public void heldOutcomeDropped(Session s, String reason) {
+    sessions.warn(
+        "dropped the held outcome of session {} (run {}, {}) for owner {}: {}",
+        Text.escape(s.id()),
+        s.run(),
+        s.state().wire(),
+        Text.escape(s.ownerId()),
+        dropWhy(reason));
+  }
+
+  private static String dropWhy(String reason) {
+    switch (reason) {
+      case "age":
+        return "older than held_age";
+      case "owner_limit":
+        return "the owner already had held_outcomes_per_owner or held_bytes_per_owner";
+      case "hub_limit":
+        return "the hub already held held_bytes";
+      default:
+        return reason;
+    }
+  }
+
+  @Override
   public void limitExceeded(String limit) {
     clients.info("refused or closed a client over {}", limit);
   }

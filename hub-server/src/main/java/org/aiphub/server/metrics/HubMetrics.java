@@ -29,6 +29,7 @@ import org.aiphub.core.aip.ClientMessageType;
 import org.aiphub.core.aip.ClientType;
 import org.aiphub.core.aip.ServerMessageType;
 import org.aiphub.core.registry.ClientRegistry;
+import org.aiphub.core.session.HeldOutcomes;
 import org.aiphub.core.session.Session;
 import org.aiphub.core.session.SessionTable;
 import org.aiphub.server.config.Setting;
@@ -50,7 +51,10 @@ public final class HubMetrics implements RouterEvents, ConnectionEvents, AutoClo
           Settings.MAX_JSON_TOKENS,
           Settings.MAX_CLIENT_INFO_BYTES,
           Settings.MAX_DEVICE_FEATURES,
-          Settings.MAX_DEVICE_FEATURE_LENGTH);
+          Settings.MAX_DEVICE_FEATURE_LENGTH,
+          Settings.SESSION_BYTES_PER_OWNER,
+          Settings.SESSION_BYTES,
+          Settings.SLOW_CONSUMER_MAX_BYTES);
 
   private final PrometheusMeterRegistry registry =
       new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -100,6 +104,17 @@ public final class HubMetrics implements RouterEvents, ConnectionEvents, AutoClo
     Gauge.builder(MetricNames.SESSIONS_HELD, sessions, s -> s.counts().held())
         .description("Finished sessions held for an offline owner")
         .register(registry);
+    Gauge.builder(MetricNames.SESSION_BYTES, sessions, SessionTable::keptBytes)
+        .description("Estimated heap of the session records kept (running and history)")
+        .baseUnit("bytes")
+        .register(registry);
+    Gauge.builder(MetricNames.HELD_OUTCOME_BYTES, sessions, s -> s.heldSizes().bytes())
+        .description("Estimated heap of the outcomes held for offline owners")
+        .baseUnit("bytes")
+        .register(registry);
+    for (HeldOutcomes.DropReason r : HeldOutcomes.DropReason.values()) {
+      counter(MetricNames.HELD_OUTCOMES_DROPPED, "reason", r.label());
+    }
     roundTrip = latency(MetricNames.TASK_ROUND_TRIP, "Task received to task_end received");
     dispatch = latency(MetricNames.TASK_DISPATCH, "Task received to task written to the device");
     registrationsOk = registry.counter(MetricNames.REGISTRATIONS, "outcome", "ok");
@@ -273,6 +288,11 @@ public final class HubMetrics implements RouterEvents, ConnectionEvents, AutoClo
   @Override
   public void idleClosed() {
     idle.increment();
+  }
+
+  @Override
+  public void heldOutcomeDropped(Session session, String reason) {
+    counter(MetricNames.HELD_OUTCOMES_DROPPED, "reason", reason).increment();
   }
 
   @Override

@@ -30,6 +30,26 @@ public final class MetricNames {
   /** Gauge: finished sessions whose outcome waits for an offline owner. */
   public static final String SESSIONS_HELD = "hub.sessions.held";
 
+  /**
+   * Gauge: estimated heap, in bytes, of the session records the hub keeps (running sessions and the
+   * history; bounded by {@code session_bytes}).
+   */
+  public static final String SESSION_BYTES = "hub.session.bytes";
+
+  /**
+   * Gauge: estimated heap, in bytes, of the outcomes held for offline owners (bounded by {@code
+   * held_bytes}).
+   */
+  public static final String HELD_OUTCOME_BYTES = "hub.held.outcome.bytes";
+
+  /**
+   * Counter, tag {@code reason}: held outcomes dropped before their owner took them: {@code age}
+   * (older than {@code held_age}), {@code owner_limit} (the owner already had {@code
+   * held_outcomes_per_owner} or {@code held_bytes_per_owner}), {@code hub_limit} ({@code
+   * held_bytes} reached). Every reason is exposed from start-up, at zero until it happens.
+   */
+  public static final String HELD_OUTCOMES_DROPPED = "hub.held.outcomes.dropped";
+
   /** Counter, tag {@code outcome}: sessions finished (completed, failed, cancelled). */
   public static final String SESSIONS_FINISHED = "hub.sessions.finished";
 

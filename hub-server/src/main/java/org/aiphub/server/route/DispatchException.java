@@ -11,6 +11,11 @@ public final class DispatchException extends Exception {
     /** The device already runs its {@code max_concurrent_tasks}. */
     DEVICE_BUSY(429),
     /**
+     * The sessions dispatched over HTTP (or all sessions) already keep all the bytes they may
+     * ({@code session_bytes_per_owner}, {@code session_bytes}).
+     */
+    OVER_LIMIT(429),
+    /**
      * The hub cannot take work now: it is shutting down, or the device sits on another node that
      * cannot be reached while the cluster backplane is down.
      */

@@ -46,10 +46,13 @@ public final class Messages {
         .build();
   }
 
-  /** The task a device is asked to run. */
-  public ServerMessage taskForDevice(Session s) {
+  /**
+   * The task a device is asked to run, with the request as the hub received it: the session record
+   * may keep only the beginning of a long one.
+   */
+  public ServerMessage taskForDevice(Session s, String request) {
     return stamped(ServerMessageType.TASK, TaskStatus.CONTINUE)
-        .userRequest(s.request())
+        .userRequest(request)
         .taskName(s.taskName())
         .sessionId(s.id())
         .build();

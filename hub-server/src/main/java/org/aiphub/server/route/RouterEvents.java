@@ -57,6 +57,13 @@ public interface RouterEvents {
   default void heldChanged(Session session) {}
 
   /**
+   * An outcome held (or about to be held) for an offline owner was dropped before that owner took
+   * it; {@code reason} is {@code age}, {@code owner_limit} or {@code hub_limit}. The session's held
+   * flag is false now.
+   */
+  default void heldOutcomeDropped(Session session, String reason) {}
+
+  /**
    * A client went past a documented per-client limit ({@code limit} is its config key, e.g. {@code
    * max_client_info_bytes}) and pays for it (its frame or its registration is refused). The same
    * method as {@code ConnectionEvents#limitExceeded}: a listener of both hears each hit once.

@@ -23,6 +23,7 @@ import org.aiphub.core.registry.DuplicateClientException;
 import org.aiphub.core.registry.LookAlikeClientException;
 import org.aiphub.core.session.Reservation;
 import org.aiphub.core.session.Session;
+import org.aiphub.core.session.SessionBudgetException;
 import org.aiphub.core.session.SessionConflictException;
 import org.aiphub.core.session.SessionState;
 import org.aiphub.core.session.SessionTable;
@@ -427,6 +428,10 @@ public final class TaskRouter {
     Reservation reservation;
     try {
       reservation = sessions.reserve(sessionId, id.clientId(), target, m.taskName(), m.request());
+    } catch (SessionBudgetException e) {
+      events.limitExceeded(e.limit());
+      refuseTask(conn, id, m, e.getMessage(), sessionId, e.limit());
+      return;
     } catch (SessionConflictException e) {
       if (e.reason() == SessionConflictException.Reason.ALREADY_RUNNING) {
         // The sender's own session with this id runs on and will send its own task_end. Decided
@@ -452,7 +457,7 @@ public final class TaskRouter {
         .ifPresent(
             device ->
                 device.send(
-                    messages.taskForDevice(session),
+                    messages.taskForDevice(session, m.request()),
                     () -> events.taskDispatched(session, receivedNanos)));
     events.sessionStarted(session, receivedNanos);
   }
@@ -640,9 +645,11 @@ public final class TaskRouter {
 
   /**
    * Sends a device a task on behalf of the hub itself (the HTTP API): the session has no owner, and
-   * its outcome stays in the session history for {@code /api/task_result}.
+   * its outcome stays in the session history for {@code /api/task_result}, which finds it by task
+   * name among HTTP dispatches only.
    *
-   * @throws DispatchException when the device is offline or at its task limit
+   * @throws DispatchException when the device is offline or at its task limit, or the sessions
+   *     dispatched over HTTP already keep all the bytes they may ({@code session_bytes_per_owner})
    */
   public Session dispatch(String deviceId, String request, String taskName)
       throws DispatchException {
@@ -661,7 +668,10 @@ public final class TaskRouter {
     }
     Reservation reservation;
     try {
-      reservation = sessions.reserve(Ids.uuid(), null, deviceId, taskName, request);
+      reservation = sessions.reserveDispatch(Ids.uuid(), deviceId, taskName, request);
+    } catch (SessionBudgetException e) {
+      events.limitExceeded(e.limit());
+      throw new DispatchException(DispatchException.Reason.OVER_LIMIT, e.getMessage());
     } catch (SessionConflictException e) {
       throw new IllegalStateException("a fresh random session id collided", e);
     }
@@ -680,7 +690,7 @@ public final class TaskRouter {
         .ifPresent(
             device ->
                 device.send(
-                    messages.taskForDevice(session),
+                    messages.taskForDevice(session, request),
                     () -> events.taskDispatched(session, received)));
     events.sessionStarted(session, received);
     return session;
@@ -714,6 +724,9 @@ public final class TaskRouter {
     Reservation reservation;
     try {
       reservation = sessions.reserve(sessionId, ownerId, deviceId, taskName, request);
+    } catch (SessionBudgetException e) {
+      events.limitExceeded(e.limit());
+      return e.getMessage();
     } catch (SessionConflictException e) {
       return e.getMessage();
     }
@@ -728,7 +741,7 @@ public final class TaskRouter {
         .ifPresent(
             device ->
                 device.send(
-                    messages.taskForDevice(session),
+                    messages.taskForDevice(session, request),
                     () -> events.taskDispatched(session, received)));
     events.sessionStarted(session, received);
     return null;
@@ -880,7 +893,8 @@ public final class TaskRouter {
 
   /**
    * Keeps a finished session's outcome for its offline owner ({@link SessionTable#hold}). Every
-   * hold goes through here, so that listeners hear of each one.
+   * hold goes through here, so that listeners hear of each one; one that does not fit the held
+   * store's limits is reported by the table ({@link RouterEvents#heldOutcomeDropped}).
    */
   public void hold(Session done) {
     if (sessions.hold(done)) {

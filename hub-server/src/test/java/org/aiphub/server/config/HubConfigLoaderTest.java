@@ -209,6 +209,7 @@ class HubConfigLoaderTest {
     m.put("port", "6001");
     m.put("ws_path", "/aip");
     m.put("api_key", "layer-key-0123456789");
+    m.put("admin_key", "layer-admin-key-0123456789");
     m.put("device_config", dir.toAbsolutePath().resolve("devices.yaml").toString());
     m.put("duplicate_policy", "takeover");
     m.put("unicode_ids", "true");
@@ -226,6 +227,14 @@ class HubConfigLoaderTest {
     m.put("bad_frames_per_minute", "7");
     m.put("history_size", "500");
     m.put("history_age", "2h");
+    m.put("session_request_bytes", "8KiB");
+    m.put("session_result_bytes", "32KiB");
+    m.put("session_bytes_per_owner", "16MiB");
+    m.put("session_bytes", "256MiB");
+    m.put("held_outcomes_per_owner", "50");
+    m.put("held_bytes_per_owner", "8MiB");
+    m.put("held_bytes", "128MiB");
+    m.put("held_age", "3h");
     m.put("default_max_concurrent_tasks", "3");
     m.put("boss_threads", "2");
     m.put("worker_threads", "4");
@@ -258,6 +267,7 @@ class HubConfigLoaderTest {
         .set(PORT, 6001)
         .set(WS_PATH, "/aip")
         .set(API_KEY, "layer-key-0123456789")
+        .set(Settings.ADMIN_KEY, "layer-admin-key-0123456789")
         .set(DEVICE_CONFIG, dir.toAbsolutePath().resolve("devices.yaml"))
         .set(DUPLICATE_POLICY, DuplicatePolicy.TAKEOVER)
         .set(UNICODE_IDS, true)
@@ -275,6 +285,14 @@ class HubConfigLoaderTest {
         .set(BAD_FRAMES_PER_MINUTE, 7)
         .set(HISTORY_SIZE, 500)
         .set(HISTORY_AGE, Duration.ofHours(2))
+        .set(Settings.SESSION_REQUEST_BYTES, 8L * 1024)
+        .set(Settings.SESSION_RESULT_BYTES, 32L * 1024)
+        .set(Settings.SESSION_BYTES_PER_OWNER, 16L * 1024 * 1024)
+        .set(Settings.SESSION_BYTES, 256L * 1024 * 1024)
+        .set(Settings.HELD_OUTCOMES_PER_OWNER, 50)
+        .set(Settings.HELD_BYTES_PER_OWNER, 8L * 1024 * 1024)
+        .set(Settings.HELD_BYTES, 128L * 1024 * 1024)
+        .set(Settings.HELD_AGE, Duration.ofHours(3))
         .set(DEFAULT_MAX_CONCURRENT_TASKS, 3)
         .set(BOSS_THREADS, 2)
         .set(WORKER_THREADS, 4)
@@ -336,6 +354,7 @@ class HubConfigLoaderTest {
                 + "port: 6001\n"
                 + "ws_path: /aip\n"
                 + "api_key: 'layer-key-0123456789'\n"
+                + "admin_key: layer-admin-key-0123456789\n"
                 + "device_config: devices.yaml\n"
                 + "duplicate_policy: TakeOver\n"
                 + "unicode_ids: true\n"
@@ -353,6 +372,14 @@ class HubConfigLoaderTest {
                 + "bad_frames_per_minute: 7\n"
                 + "history_size: 500\n"
                 + "history_age: 2h\n"
+                + "session_request_bytes: 8192\n"
+                + "session_result_bytes: 32KiB\n"
+                + "session_bytes_per_owner: 16777216\n"
+                + "session_bytes: 256MiB\n"
+                + "held_outcomes_per_owner: 50\n"
+                + "held_bytes_per_owner: 8MiB\n"
+                + "held_bytes: 134217728\n"
+                + "held_age: 10800\n"
                 + "default_max_concurrent_tasks: 3\n"
                 + "boss_threads: 2\n"
                 + "worker_threads: 4\n"

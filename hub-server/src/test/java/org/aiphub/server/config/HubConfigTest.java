@@ -1,5 +1,6 @@
 package org.aiphub.server.config;
 
+import static org.aiphub.server.config.Settings.ADMIN_KEY;
 import static org.aiphub.server.config.Settings.ALLOWED_ORIGINS;
 import static org.aiphub.server.config.Settings.API_KEY;
 import static org.aiphub.server.config.Settings.BAD_FRAMES_PER_MINUTE;
@@ -116,6 +117,11 @@ class HubConfigTest {
         bad("ws_path", "/healthz", b -> b.set(WS_PATH, "/healthz")),
         bad("api_key", "(hidden)", b -> b.set(API_KEY, "1234567")),
         bad("api_key", "(hidden)", b -> b.set(API_KEY, "")),
+        bad("admin_key", "(hidden)", b -> b.set(ADMIN_KEY, "1234567")),
+        bad(
+            "admin_key",
+            "(hidden)",
+            b -> b.set(API_KEY, "same-key-0123456789").set(ADMIN_KEY, "same-key-0123456789")),
         bad("duplicate_policy", null, b -> b.set(DUPLICATE_POLICY, null)),
         bad("unicode_ids", null, b -> b.set(UNICODE_IDS, null)),
         bad("registration_timeout", "PT0S", b -> b.set(REGISTRATION_TIMEOUT, Duration.ZERO)),
@@ -144,6 +150,18 @@ class HubConfigTest {
         bad("max_body_bytes", "1023", b -> b.set(MAX_BODY_BYTES, 1023)),
         bad("bad_frames_per_minute", "0", b -> b.set(BAD_FRAMES_PER_MINUTE, 0)),
         bad("history_size", "0", b -> b.set(HISTORY_SIZE, 0)),
+        bad("session_request_bytes", "1023", b -> b.set(Settings.SESSION_REQUEST_BYTES, 1023L)),
+        bad("session_request_bytes", null, b -> b.set(Settings.SESSION_REQUEST_BYTES, null)),
+        bad("session_result_bytes", "1023", b -> b.set(Settings.SESSION_RESULT_BYTES, 1023L)),
+        bad(
+            "session_bytes_per_owner",
+            "65535",
+            b -> b.set(Settings.SESSION_BYTES_PER_OWNER, 65535L)),
+        bad("session_bytes", "65535", b -> b.set(Settings.SESSION_BYTES, 65535L)),
+        bad("held_outcomes_per_owner", "0", b -> b.set(Settings.HELD_OUTCOMES_PER_OWNER, 0)),
+        bad("held_bytes_per_owner", "65535", b -> b.set(Settings.HELD_BYTES_PER_OWNER, 65535L)),
+        bad("held_bytes", "0", b -> b.set(Settings.HELD_BYTES, 0L)),
+        bad("held_age", "PT0S", b -> b.set(Settings.HELD_AGE, Duration.ZERO)),
         bad("default_max_concurrent_tasks", "-1", b -> b.set(DEFAULT_MAX_CONCURRENT_TASKS, -1)),
         bad("boss_threads", "0", b -> b.set(BOSS_THREADS, 0)),
         bad("worker_threads", "-1", b -> b.set(WORKER_THREADS, -1)),
@@ -235,6 +253,7 @@ class HubConfigTest {
         ok("ws_path /apiws", b -> b.set(WS_PATH, "/apiws")),
         ok("ws_path nested", b -> b.set(WS_PATH, "/aip/v1")),
         ok("api_key 8 chars", b -> b.set(API_KEY, "12345678")),
+        ok("admin_key 8 chars", b -> b.set(ADMIN_KEY, "87654321")),
         ok("takeover", b -> b.set(DUPLICATE_POLICY, DuplicatePolicy.TAKEOVER)),
         ok("unicode_ids", b -> b.set(UNICODE_IDS, true)),
         ok("1ms timeouts", HubConfigTest::allDurationsOneMilli),
@@ -244,6 +263,17 @@ class HubConfigTest {
         ok("max_body_bytes 1024", b -> b.set(MAX_BODY_BYTES, 1024)),
         ok("bad_frames_per_minute 1", b -> b.set(BAD_FRAMES_PER_MINUTE, 1)),
         ok("history_size 1", b -> b.set(HISTORY_SIZE, 1)),
+        ok(
+            "session and held bytes at their least",
+            b ->
+                b.set(Settings.SESSION_REQUEST_BYTES, 1024L)
+                    .set(Settings.SESSION_RESULT_BYTES, 1024L)
+                    .set(Settings.SESSION_BYTES_PER_OWNER, 65536L)
+                    .set(Settings.SESSION_BYTES, 65536L)
+                    .set(Settings.HELD_OUTCOMES_PER_OWNER, 1)
+                    .set(Settings.HELD_BYTES_PER_OWNER, 65536L)
+                    .set(Settings.HELD_BYTES, 65536L)),
+        ok("held outcomes kept a week", b -> b.set(Settings.HELD_AGE, Duration.ofDays(7))),
         ok("default_max_concurrent_tasks 0", b -> b.set(DEFAULT_MAX_CONCURRENT_TASKS, 0)),
         ok("boss_threads 1", b -> b.set(BOSS_THREADS, 1)),
         ok("worker_threads 0", b -> b.set(WORKER_THREADS, 0)),
@@ -287,6 +317,31 @@ class HubConfigTest {
         .hasMessageContaining("api_key")
         .hasMessageContaining("(hidden)")
         .hasMessageNotContaining("abc1234");
+  }
+
+  @Test
+  void theOperatorKeyMustDifferFromTheClientKeyAndIsNeverShown() {
+    assertThatThrownBy(
+            () -> HubConfig.builder().set(API_KEY, SECRET).set(ADMIN_KEY, SECRET).build())
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("admin_key: (hidden) (must differ from api_key")
+        .hasMessageNotContaining(SECRET);
+    assertThatThrownBy(() -> HubConfig.builder().set(ADMIN_KEY, "abc1234").build())
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("admin_key")
+        .hasMessageContaining("(hidden)")
+        .hasMessageNotContaining("abc1234");
+    String admin = "operator-" + SECRET;
+    HubConfig c = HubConfig.builder().set(API_KEY, SECRET).set(ADMIN_KEY, admin).build();
+    assertThat(c.security().adminKey()).isEqualTo(admin);
+    assertThat(c.toString()).doesNotContain(admin).contains("admin_key=(hidden)");
+    assertThat(c.security().toString()).doesNotContain(admin).contains("adminKey=(hidden)");
+    assertThat(HubConfig.defaults().security().adminKey()).isNull();
+    assertThat(HubConfig.defaults().toString()).contains("admin_key=none");
+    // A generated client key is checked against the operator key as well.
+    assertThatThrownBy(() -> c.withApiKey(admin))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageNotContaining(admin);
   }
 
   @Test

@@ -47,6 +47,7 @@ class SettingsTest {
     m.put(Settings.PORT, 6001);
     m.put(Settings.WS_PATH, "/aip");
     m.put(Settings.API_KEY, "table-key-0123456789");
+    m.put(Settings.ADMIN_KEY, "table-admin-key-0123456789");
     m.put(Settings.DEVICE_CONFIG, Path.of("devices.yaml"));
     m.put(Settings.DUPLICATE_POLICY, DuplicatePolicy.TAKEOVER);
     m.put(Settings.UNICODE_IDS, Boolean.TRUE);
@@ -64,6 +65,14 @@ class SettingsTest {
     m.put(Settings.BAD_FRAMES_PER_MINUTE, 7);
     m.put(Settings.HISTORY_SIZE, 500);
     m.put(Settings.HISTORY_AGE, Duration.ofHours(2));
+    m.put(Settings.SESSION_REQUEST_BYTES, 8L * 1024);
+    m.put(Settings.SESSION_RESULT_BYTES, 32L * 1024);
+    m.put(Settings.SESSION_BYTES_PER_OWNER, 16L * 1024 * 1024);
+    m.put(Settings.SESSION_BYTES, 256L * 1024 * 1024);
+    m.put(Settings.HELD_OUTCOMES_PER_OWNER, 50);
+    m.put(Settings.HELD_BYTES_PER_OWNER, 8L * 1024 * 1024);
+    m.put(Settings.HELD_BYTES, 128L * 1024 * 1024);
+    m.put(Settings.HELD_AGE, Duration.ofHours(3));
     m.put(Settings.DEFAULT_MAX_CONCURRENT_TASKS, 3);
     m.put(Settings.BOSS_THREADS, 2);
     m.put(Settings.WORKER_THREADS, 4);
@@ -158,12 +167,24 @@ class SettingsTest {
   @Test
   void theDefaultsAreTheTables() {
     HubConfig d = HubConfig.defaults();
+    List<Setting<?>> computed =
+        List.of(
+            SLOW_CONSUMER_MAX_BYTES,
+            Settings.SESSION_BYTES,
+            Settings.HELD_BYTES,
+            Settings.HELD_AGE);
     for (Setting<?> s : all()) {
-      if (s == SLOW_CONSUMER_MAX_BYTES) {
-        continue; // computed by Limits, below
+      if (computed.contains(s)) {
+        assertThat(s.defaultValue()).as(s.key()).isNull();
+        continue; // computed by their sections, below
       }
       assertThat((Object) d.get(s)).as(s.key()).isEqualTo(s.defaultValue());
     }
+    long eighth = History.defaultShare(Runtime.getRuntime().maxMemory());
+    assertThat(d.history().bytes()).isEqualTo(eighth);
+    assertThat(d.history().heldBytes()).isEqualTo(eighth);
+    assertThat(History.defaultShare(256L * 1024 * 1024)).isEqualTo(32L * 1024 * 1024);
+    assertThat(d.history().heldAge()).isEqualTo(d.history().age());
     assertThat(SLOW_CONSUMER_MAX_BYTES.defaultValue()).isNull();
     assertThat(d.limits().slowConsumerMaxBytes())
         .isEqualTo(Limits.slowConsumerMaxBytes(null, MAX_FRAME_BYTES.defaultValue()))
@@ -208,6 +229,8 @@ class SettingsTest {
             case "tls_cert", "tls_key" -> List.of("tls_cert", "tls_key");
             // 8 MiB frames raise the computed slow-consumer bound to four of them.
             case "max_frame_bytes" -> List.of("max_frame_bytes", "slow_consumer_max_bytes");
+            // An unset held_age follows history_age.
+            case "history_age" -> List.of("history_age", "held_age");
             default -> List.of(s.key());
           };
       assertThat(changed).as(s.key()).containsExactlyInAnyOrderElementsOf(expected);
@@ -230,7 +253,7 @@ class SettingsTest {
   @Test
   void secretsNeverShow() {
     List<Setting<?>> secrets = all().stream().filter(Setting::isSecret).toList();
-    assertThat(secrets).containsExactly(API_KEY);
+    assertThat(secrets).containsExactly(API_KEY, Settings.ADMIN_KEY);
     for (Setting<?> s : secrets) {
       Object value = nonDefaults().get(s);
       assertThat(s.invalid(value, "why").getMessage())

@@ -1,5 +1,6 @@
 package org.aiphub.server.dashboard;
 
+import static org.aiphub.server.config.Settings.ADMIN_KEY;
 import static org.aiphub.server.config.Settings.DEFAULT_MAX_CONCURRENT_TASKS;
 import static org.aiphub.server.config.Settings.PORT;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -169,6 +170,38 @@ class DashboardBrowserTest {
         .doesNotContain("<script>", "<style", "style=")
         .doesNotContainPattern("\\son[a-z]+\\s*=");
     assertThat(http.send(http.bare("/api/events").GET()).status()).isEqualTo(401);
+  }
+
+  /**
+   * On a hub with an operator key the page asks for that key: the client key, which every device
+   * holds, is refused in the prompt with the hub's reason, and nothing is shown; the operator key
+   * opens the dashboard.
+   */
+  @Test
+  @Timeout(120)
+  void withAnOperatorKeyThePageTakesItAndRefusesTheClientKey(@TempDir Path profile)
+      throws IOException {
+    requireBrowser();
+    hub = TestHub.start(b -> b.set(ADMIN_KEY, TestHub.ADMIN_KEY));
+    register(device(LINUX, "linux", List.of("gpu"), List.of("cli"), null));
+    driver = chromium(profile);
+    driver.get(hub.http("/").toString());
+
+    waitFor("the key prompt", d -> d.findElement(By.id("key-input")).isDisplayed());
+    assertThat(driver.findElement(By.cssSelector("label[for=key-input]")).getText())
+        .isEqualTo("Operator key");
+    enterKey(TestHub.KEY);
+    waitFor("the client key refused", d -> d.findElement(By.id("key-error")).isDisplayed());
+    assertThat(driver.findElement(By.id("key-error")).getText())
+        .contains("refused", "operator key (admin_key)");
+    assertThat(driver.findElement(By.id("app")).isDisplayed()).isFalse();
+    assertThat(driver.findElement(By.tagName("body")).getText()).doesNotContain(LINUX);
+    assertThat(script("return sessionStorage.length")).isEqualTo(0L);
+
+    enterKey(TestHub.ADMIN_KEY);
+    waitFor("the device", d -> ids("devices").equals(List.of(LINUX)));
+    assertThat(script("return sessionStorage.getItem('aiphub.apiKey')"))
+        .isEqualTo(TestHub.ADMIN_KEY);
   }
 
   @Test

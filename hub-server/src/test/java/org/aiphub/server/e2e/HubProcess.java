@@ -21,11 +21,12 @@ import org.aiphub.server.HubMain;
 /**
  * The hub as an operator runs it: {@code java -cp <test classpath> org.aiphub.server.HubMain ...}
  * in its own process, logging through the production {@code logback.xml} into files, so that
- * signals, exit codes and log lines can be observed. Always {@link #close()} it.
+ * signals, exit codes and log lines can be observed, at a small heap ({@code -Xmx256m}). Always
+ * {@link #close()} it.
  */
 public final class HubProcess implements AutoCloseable {
   /** The JVM may take long to start on a loaded machine. */
-  static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+  public static final Duration START_TIMEOUT = Duration.ofSeconds(60);
 
   private static final Pattern LISTENING =
       Pattern.compile("AIP hub listening on /127\\.0\\.0\\.1:(\\d+) ");

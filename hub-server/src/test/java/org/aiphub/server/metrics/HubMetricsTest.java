@@ -59,4 +59,23 @@ class HubMetricsTest {
 
     assertThat(metrics.timedSessions()).isZero();
   }
+
+  @Test
+  void keptBytesHeldBytesAndDroppedHeldOutcomesAreExposed() throws Exception {
+    String before = metrics.scrape();
+    for (String reason : new String[] {"age", "owner_limit", "hub_limit"}) {
+      assertThat(before).contains("hub_held_outcomes_dropped_total{reason=\"" + reason + "\"} 0.0");
+    }
+    assertThat(before).contains("hub_session_bytes 0.0").contains("hub_held_outcome_bytes 0.0");
+
+    Session s = sessions.reserve("s1", "c1", "d1", "t", "r").session();
+    Session done = sessions.finish(s, SessionState.COMPLETED, "result", null).orElseThrow();
+    sessions.hold(done);
+    metrics.heldOutcomeDropped(done, "owner_limit");
+
+    String after = metrics.scrape();
+    assertThat(after).contains("hub_held_outcomes_dropped_total{reason=\"owner_limit\"} 1.0");
+    assertThat(after).doesNotContain("hub_session_bytes 0.0");
+    assertThat(after).doesNotContain("hub_held_outcome_bytes 0.0");
+  }
 }

@@ -101,11 +101,12 @@ class MessagesTest {
 
   @Test
   void taskForDeviceCarriesTheRequest() {
-    ServerMessage m = messages.taskForDevice(finished(SessionState.RUNNING, null, null));
+    ServerMessage m =
+        messages.taskForDevice(finished(SessionState.RUNNING, null, null), "Open Excel, whole");
 
     assertThat(m.type()).isEqualTo(ServerMessageType.TASK);
     assertThat(m.status()).isEqualTo(TaskStatus.CONTINUE);
-    assertThat(m.userRequest()).isEqualTo("Open Excel");
+    assertThat(m.userRequest()).as("as received, not as kept").isEqualTo("Open Excel, whole");
     assertThat(m.taskName()).isEqualTo("galaxy/t1");
     assertThat(m.sessionId()).isEqualTo("s1");
     assertThat(m.result()).isNull();

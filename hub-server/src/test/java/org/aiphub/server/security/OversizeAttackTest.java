@@ -170,7 +170,7 @@ class OversizeAttackTest {
       c.tryWrite("0\r\n\r\n".getBytes(UTF_8));
       assertThat(c.readReply().error(413)).contains("max_body_bytes");
 
-      assertThat(a.sessions().latestWithTaskName("too_big")).isEmpty();
+      assertThat(a.sessions().latestDispatched("too_big")).isEmpty();
       assertThat(a.bookkeeping()).isEqualTo(before);
       a.assertInnocentsUntouchedAndSessionCompletes();
     }
