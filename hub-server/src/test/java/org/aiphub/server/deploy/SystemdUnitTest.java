@@ -47,8 +47,7 @@ class SystemdUnitTest {
           "HUB_CONFIG", // HubMain: the YAML file
           "HUB_LOG_LEVEL", // logback.xml
           "HUB_LOG_CLIENTS",
-          "HUB_LOG_SESSIONS",
-          "HUB_ADMIN_KEY"); // the operator key (a setting of its own where the HTTP API has it)
+          "HUB_LOG_SESSIONS");
 
   private static final Path REPO = repo();
   private static final Path UNIT = REPO.resolve("deploy/aip-hub.service");
@@ -167,8 +166,16 @@ class SystemdUnitTest {
       }
     }
 
-    // As shipped, the hub refuses to start: no key is made up, none printed to the journal.
-    assertThatThrownBy(() -> HubConfigLoader.load(null, env, Map.of()))
+    // As shipped, the hub refuses to start until both keys are set: no key is made up, none
+    // printed to the journal.
+    Map<String, String> clientKeyOnly = new LinkedHashMap<>(env);
+    clientKeyOnly.put("HUB_API_KEY", "a".repeat(64));
+    assertThatThrownBy(() -> HubConfigLoader.load(null, clientKeyOnly, Map.of()))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("HUB_ADMIN_KEY");
+    Map<String, String> operatorKeyOnly = new LinkedHashMap<>(env);
+    operatorKeyOnly.put("HUB_ADMIN_KEY", "b".repeat(64));
+    assertThatThrownBy(() -> HubConfigLoader.load(null, operatorKeyOnly, Map.of()))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("HUB_API_KEY");
 
@@ -177,6 +184,7 @@ class SystemdUnitTest {
     filled.put("HUB_API_KEY", "a".repeat(64));
     filled.put("HUB_ADMIN_KEY", "b".repeat(64));
     HubConfig config = HubConfigLoader.load(null, filled, Map.of());
+    assertThat(config.security().adminKey()).isEqualTo("b".repeat(64));
     assertThat(config.listen().host()).isEqualTo("0.0.0.0");
     assertThat(config.limits().maxConnections()).isPositive().isLessThan(65536 - 100);
   }
