@@ -455,8 +455,9 @@
   // lower case and its natural sort key. A search is then a substring test per client and a sort
   // compares precomputed strings. Measured with 20,000 devices in headless Chromium on a busy
   // 2-core machine (DashboardBrowserTest prints it): searching and sorting take 5-40 ms; the rest
-  // of a keystroke is drawing what it shows, under 0.2 s to paint one row and 0.3-1 s for 500 new
-  // rows (the browser's layout; drawRows keeps rows that did not change). Doing it in the hub
+  // of a keystroke is drawing what it shows, under 0.2 s to paint one row and 0.2-1.3 s for 500
+  // new rows, with the machine's load (the browser's layout; drawRows keeps rows that did not
+  // change). Doing it in the hub
   // instead would make the feed differ per viewer (today each message is encoded once and shared
   // by all) and cost a fresh multi-megabyte snapshot per keystroke, for no less drawing.
 

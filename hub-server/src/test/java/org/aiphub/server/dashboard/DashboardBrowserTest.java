@@ -890,9 +890,11 @@ class DashboardBrowserTest {
         "dashboard at 20,000 devices: first render after the key %d ms; %s; long tasks under 1,000"
             + " changed rows a second: %.0f ms in %.0f ms; JS heap %.1f MB%n",
         firstMs, ms, busyMs, windowMs, heap / 1e6);
-    // Bounds far above what was measured (see the comment in dashboard.js) and far below drawing
-    // 20,000 rows: they catch a page that stops capping its rows, not a slow machine.
-    assertThat(ms.values()).allSatisfy(v -> assertThat(v).isBetween(0L, 2000L));
+    // At most 500 rows, whatever the fleet; and each search or sort painted within 3 s: measured
+    // 0.1-1.3 s on 2 cores shared with other builds (load average up to 11), so the bound is for
+    // a page that became slow, not for a busy machine.
+    assertThat(ids("devices")).hasSize(500);
+    assertThat(ms.values()).allSatisfy(v -> assertThat(v).isBetween(0L, 3000L));
     assertThat(busyMs / windowMs).as("share of the main thread in long tasks").isLessThan(0.5);
     assertThat((List<?>) script("return window.__errors")).isEmpty();
   }
