@@ -49,14 +49,29 @@ public final class FatalErrors {
         });
   }
 
-  /** Whether {@code t}, or an error that caused it, is an {@link OutOfMemoryError}. */
+  /**
+   * Whether {@code t}, or an error that caused it, is an {@link OutOfMemoryError} of the heap (or
+   * of another JVM area). Running out of <em>direct</em> memory is not fatal: Netty's pooled
+   * buffers live there, their allocator reports it with its own {@code OutOfDirectMemoryError} (and
+   * NIO with "Direct buffer memory"), every hub path that allocates one frees what it holds on
+   * failure and answers 503 or drops that one client, and the JVM flag {@code
+   * -XX:+ExitOnOutOfMemoryError} does not fire for it either (the JVM does not throw it).
+   */
   public static boolean isFatal(Throwable t) {
     for (int depth = 0; t != null && depth < 16; depth++, t = t.getCause()) {
       if (t instanceof OutOfMemoryError) {
-        return true;
+        return !isDirectMemory((OutOfMemoryError) t);
       }
     }
     return false;
+  }
+
+  private static boolean isDirectMemory(OutOfMemoryError e) {
+    if (e.getClass().getName().equals("io.netty.util.internal.OutOfDirectMemoryError")) {
+      return true;
+    }
+    String message = e.getMessage();
+    return message != null && message.startsWith("Direct buffer memory");
   }
 
   /**

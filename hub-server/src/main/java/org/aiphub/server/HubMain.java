@@ -58,6 +58,14 @@ public final class HubMain {
   String apiKey;
 
   @Option(
+      names = "--admin-key",
+      paramLabel = "KEY",
+      description =
+          "Operator key for the HTTP API, /metrics and the dashboard (default: none, and those"
+              + " accept the client key).")
+  String adminKey;
+
+  @Option(
       names = "--device-config",
       paramLabel = "FILE",
       description = "Device config file (.yaml, .yml or .json).")
@@ -113,7 +121,11 @@ public final class HubMain {
               + config.listen().wsPath()
               + "?token=KEY  (or header Authorization: Bearer KEY)");
       out.println(
-          "HTTP API: header X-API-Key: KEY. Set api_key, HUB_API_KEY or --api-key to keep one.");
+          config.security().adminKey() == null
+              ? "HTTP API: header X-API-Key: KEY. Set api_key, HUB_API_KEY or --api-key to keep"
+                  + " one."
+              : "HTTP API and dashboard: the operator key (admin_key). Set api_key, HUB_API_KEY"
+                  + " or --api-key to keep a client key.");
       out.flush();
     }
     try {
@@ -146,6 +158,7 @@ public final class HubMain {
     flags.put(Settings.HOST.key(), host);
     flags.put(Settings.PORT.key(), port);
     flags.put(Settings.API_KEY.key(), apiKey);
+    flags.put(Settings.ADMIN_KEY.key(), adminKey);
     flags.put(Settings.DEVICE_CONFIG.key(), deviceConfig);
     return HubConfigLoader.loadWithSources(file, env, flags);
   }

@@ -1,6 +1,7 @@
 package org.aiphub.server;
 
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -47,8 +48,8 @@ import org.aiphub.server.netty.Transport;
 import org.aiphub.server.route.ClientIds;
 import org.aiphub.server.route.RouterEvents;
 import org.aiphub.server.route.TaskRouter;
+import org.aiphub.server.security.AccessKeys;
 import org.aiphub.server.security.AdmissionControl;
-import org.aiphub.server.security.ApiKey;
 import org.aiphub.server.security.OriginPolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -159,7 +160,8 @@ public final class HubServer implements AutoCloseable {
                   cluster.deviceConfigReloaded();
                 }
               });
-      ApiKey key = ApiKey.of(config.security().apiKey());
+      AccessKeys keys = AccessKeys.of(config.security().apiKey(), config.security().adminKey());
+      keys.warnWithoutOperatorKey();
       OriginPolicy origins =
           new OriginPolicy(
               config.security().allowedHosts(),
@@ -171,7 +173,7 @@ public final class HubServer implements AutoCloseable {
               config.limits().maxConnectionsPerAddress(),
               config.limits().registrationsPerAddressPerSecond(),
               System::nanoTime);
-      this.feed = new EventStream(dashboard, workers.next());
+      this.feed = new EventStream(dashboard, workers.next(), ByteBufAllocator.DEFAULT, events);
       ApiRoutes routes =
           new ApiRoutes(
               registry, sessions, router, metrics::scrape, reloader, clock, clusterView());
@@ -189,13 +191,13 @@ public final class HubServer implements AutoCloseable {
               .childHandler(
                   new HubChannelInitializer(
                       config,
-                      key,
+                      keys,
                       router,
                       channels,
                       events,
                       new HttpApiHandler(
                           routes,
-                          key,
+                          keys,
                           blocking,
                           metrics::httpRequest,
                           origins,
@@ -203,7 +205,8 @@ public final class HubServer implements AutoCloseable {
                           events::requestRefused),
                       admission,
                       origins,
-                      tls));
+                      tls,
+                      null));
       this.serverChannel = bind(b, config);
     } catch (RuntimeException | InterruptedException e) {
       // Event-loop threads are not daemons: a failed start must stop them (and whatever else it

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.DecoderException;
+import io.netty.util.internal.OutOfDirectMemoryError;
+import java.lang.reflect.Constructor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
@@ -36,6 +38,22 @@ class FatalErrorsTest {
     assertThat(FatalErrors.isFatal(new StackOverflowError())).isFalse();
     assertThat(FatalErrors.isFatal(new IllegalStateException("bug"))).isFalse();
     assertThat(FatalErrors.isFatal(null)).isFalse();
+    assertThat(fatal).isEmpty();
+  }
+
+  @Test
+  void runningOutOfDirectMemoryIsNotFatal() throws ReflectiveOperationException {
+    // Netty's buffers live there; the paths that allocate them free what they hold and answer 503
+    // or drop one client, so the process must not exit (the JVM flag does not fire for it either).
+    Constructor<OutOfDirectMemoryError> nettys =
+        OutOfDirectMemoryError.class.getDeclaredConstructor(String.class);
+    nettys.setAccessible(true); // Netty makes it only in its allocator
+    assertThat(FatalErrors.isFatal(nettys.newInstance("failed to allocate 16777216 byte(s)")))
+        .isFalse();
+    assertThat(
+            FatalErrors.isFatal(new DecoderException(new OutOfMemoryError("Direct buffer memory"))))
+        .isFalse();
+    assertThat(FatalErrors.check(new OutOfMemoryError("Direct buffer memory"))).isFalse();
     assertThat(fatal).isEmpty();
   }
 

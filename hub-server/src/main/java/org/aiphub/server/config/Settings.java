@@ -61,6 +61,17 @@ public final class Settings {
               .check(k -> k == null || k.length() >= 8, "must have at least 8 characters")
               .in(c -> c.security().apiKey()));
 
+  /**
+   * Operator key for the HTTP API, {@code /metrics} and the dashboard; none: the client key serves
+   * both (the single-key mode of the reference server). Never the same as {@code api_key}.
+   */
+  public static final Setting<String> ADMIN_KEY =
+      add(
+          Setting.string("admin_key", null)
+              .secret()
+              .check(k -> k == null || k.length() >= 8, "must have at least 8 characters")
+              .in(c -> c.security().adminKey()));
+
   /** Device config file, or none. */
   public static final Setting<Path> DEVICE_CONFIG =
       add(Setting.path("device_config").in(c -> c.devices().configFile()));

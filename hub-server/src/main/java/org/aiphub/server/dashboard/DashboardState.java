@@ -37,7 +37,10 @@ import org.aiphub.server.route.RouterEvents;
  * one set insertion per event, and nothing while nobody watches. Thread-safe.
  */
 public final class DashboardState implements RouterEvents {
-  /** Most sessions a snapshot or a delta carries (the page lists recent ones only). */
+  /**
+   * Most sessions a snapshot or a delta carries (the page lists recent ones only), each as a
+   * summary of bounded size ({@link JsonViews#summary}: previews, never whole requests or results).
+   */
   static final int SESSION_LIMIT = 200;
 
   /** Samples kept for the chart: five minutes at one every two seconds. */
@@ -217,10 +220,10 @@ public final class DashboardState implements RouterEvents {
     List<Object> out = new ArrayList<>();
     // Running first (they matter most), then the newest finished ones.
     for (Session s : sessions.list(Session::isRunning, SESSION_LIMIT)) {
-      out.add(JsonViews.session(s, now));
+      out.add(JsonViews.summary(s, now));
     }
     for (Session s : sessions.list(s -> !s.isRunning(), SESSION_LIMIT - out.size())) {
-      out.add(JsonViews.session(s, now));
+      out.add(JsonViews.summary(s, now));
     }
     return out;
   }
@@ -257,7 +260,7 @@ public final class DashboardState implements RouterEvents {
     changed.sort(Comparator.comparing(Session::createdAt).reversed());
     List<Object> sessionJson = new ArrayList<>();
     for (Session s : changed.subList(0, Math.min(SESSION_LIMIT, changed.size()))) {
-      sessionJson.add(JsonViews.session(s, now));
+      sessionJson.add(JsonViews.summary(s, now));
     }
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("type", "delta");

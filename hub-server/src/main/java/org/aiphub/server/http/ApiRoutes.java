@@ -19,6 +19,7 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.aiphub.core.aip.AipTimestamps;
 import org.aiphub.core.aip.ClientType;
@@ -29,6 +30,7 @@ import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.registry.RegistryStats;
 import org.aiphub.core.session.Session;
 import org.aiphub.core.session.SessionCounts;
+import org.aiphub.core.session.SessionKey;
 import org.aiphub.core.session.SessionState;
 import org.aiphub.core.session.SessionTable;
 import org.aiphub.server.DeviceConfigReloader;
@@ -60,6 +62,12 @@ public final class ApiRoutes {
                   .maxNestingDepth(16)
                   .maxTokenCount(MAX_BODY_TOKENS)
                   .build())
+          // As for client frames (AipCodec): the caller chooses the names, and Jackson's
+          // field-name symbol table fails on colliding ones with a hash seed drawn per parse
+          // ("suspect a DoS attack"), sometimes before the token budget and sometimes after it.
+          // Without the table the budget alone decides, every time.
+          .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
+          .disable(JsonFactory.Feature.INTERN_FIELD_NAMES)
           .build();
   private static final int DEFAULT_LIMIT = 100;
   private static final int MAX_LIMIT = 1000;
@@ -397,6 +405,11 @@ public final class ApiRoutes {
     return ApiResponse.json(200, out);
   }
 
+  /**
+   * Session summaries ({@link JsonViews#summary}: no request or result bodies), newest first, a
+   * page of at most {@code limit}: {@code {"sessions": [...], "count", "next"}}. {@code next} is
+   * the cursor of the following page (pass it back as {@code before}), or null on the last one.
+   */
   private ApiResponse listSessions(ApiRequest req) {
     String stateParam = req.param("state");
     SessionState state = stateParam == null ? null : SessionState.fromWire(stateParam);
@@ -408,18 +421,69 @@ public final class ApiRoutes {
     if (limit < 1) {
       return badLimit();
     }
+    String beforeParam = req.param("before");
+    Cursor before = beforeParam == null ? null : Cursor.parse(beforeParam);
+    if (beforeParam != null && before == null) {
+      return ApiResponse.error(
+          400, "before must be the next cursor of an earlier /api/sessions answer");
+    }
     Predicate<Session> filter =
         s ->
             (state == null || s.state() == state)
-                && (client == null || client.equals(s.ownerId()) || client.equals(s.executorId()));
+                && (client == null || client.equals(s.ownerId()) || client.equals(s.executorId()))
+                && (before == null || before.isAfter(s));
+    // One more than asked for: whether it exists says whether there is a next page.
+    List<Session> page = sessions.list(filter, limit + 1);
+    Instant now = clock.instant();
     List<Object> out = new ArrayList<>();
-    for (Session s : sessions.list(filter, limit)) {
-      out.add(sessionJson(s));
+    for (Session s : page.subList(0, Math.min(limit, page.size()))) {
+      out.add(JsonViews.summary(s, now));
     }
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("sessions", out);
     body.put("count", out.size());
+    body.put("next", page.size() > limit ? Cursor.of(page.get(limit - 1)).toString() : null);
     return ApiResponse.json(200, body);
+  }
+
+  /**
+   * A position in the session list (newest first, by creation time, then run): a page starts after
+   * it. Opaque to clients; here {@code <creation time in epoch nanoseconds>-<run>}.
+   */
+  private record Cursor(long createdNanos, long run) {
+    private static final Pattern FORM = Pattern.compile("([0-9]{1,19})-([0-9]{1,19})");
+
+    static Cursor of(Session s) {
+      return new Cursor(nanos(s.createdAt()), s.run());
+    }
+
+    /** The cursor {@code text} spells, or null when it is not one. */
+    static Cursor parse(String text) {
+      Matcher m = FORM.matcher(text);
+      if (!m.matches()) {
+        return null;
+      }
+      try {
+        return new Cursor(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)));
+      } catch (NumberFormatException e) {
+        return null; // past the range of a long
+      }
+    }
+
+    /** Whether {@code s} comes after this position in the list (it is older). */
+    boolean isAfter(Session s) {
+      long created = nanos(s.createdAt());
+      return created < createdNanos || (created == createdNanos && s.run() < run);
+    }
+
+    private static long nanos(Instant t) {
+      return Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000_000L), t.getNano());
+    }
+
+    @Override
+    public String toString() {
+      return createdNanos + "-" + run;
+    }
   }
 
   /** The {@code limit} parameter: its default when absent, -1 when it is not allowed. */
@@ -442,9 +506,11 @@ public final class ApiRoutes {
   }
 
   /**
-   * One session id: its newest run as a record, or with {@code all=true} every run the history
-   * holds (a finished id may be reused, by anyone), newest first: {@code {"session_id", "runs":
-   * [records], "count"}}, at most {@code limit} runs.
+   * One session id: its newest run as a whole record (request and result included), or with {@code
+   * run=N} that run's; with {@code all=true} every run the history holds (a finished id may be
+   * reused, by anyone), newest first, as summaries like the list's: {@code {"session_id", "runs":
+   * [summaries], "count"}}, at most {@code limit} runs. Whole records come one at a time: a run's
+   * request and result may each be as large as a WebSocket message.
    */
   private ApiResponse session(ApiRequest req, String path) {
     String id = router.ids().canonical(path);
@@ -454,6 +520,23 @@ public final class ApiRoutes {
     String all = req.param("all");
     if (all != null && !"true".equals(all) && !"false".equals(all)) {
       return ApiResponse.error(400, "all must be true or false");
+    }
+    String runParam = req.param("run");
+    if (runParam != null) {
+      long run;
+      try {
+        run = Long.parseLong(runParam);
+      } catch (NumberFormatException e) {
+        return ApiResponse.error(400, "run must be the run number of one of this id's runs");
+      }
+      if ("true".equals(all)) {
+        return ApiResponse.error(400, "run and all=true do not go together");
+      }
+      return sessions
+          .get(new SessionKey(id, run))
+          .map(s -> ApiResponse.json(200, sessionJson(s)))
+          .orElseGet(
+              () -> ApiResponse.error(404, "no run " + run + " of session " + Text.quote(id)));
     }
     if (!"true".equals(all)) {
       return sessions
@@ -465,9 +548,10 @@ public final class ApiRoutes {
     if (limit < 1) {
       return badLimit();
     }
+    Instant now = clock.instant();
     List<Object> runs = new ArrayList<>();
     for (Session s : sessions.runs(id, limit)) {
-      runs.add(sessionJson(s));
+      runs.add(JsonViews.summary(s, now));
     }
     if (runs.isEmpty()) {
       return ApiResponse.error(404, "no session " + Text.quote(id));
@@ -479,7 +563,7 @@ public final class ApiRoutes {
     return ApiResponse.json(200, body);
   }
 
-  /** A session as JSON, as {@code /api/sessions} shows it. */
+  /** A session as JSON, as {@code /api/sessions/{id}} shows it (request and result included). */
   public Map<String, Object> sessionJson(Session s) {
     return JsonViews.session(s, clock.instant());
   }

@@ -53,7 +53,8 @@ public final class HubMetrics implements RouterEvents, ConnectionEvents, AutoClo
           Settings.MAX_DEVICE_FEATURES,
           Settings.MAX_DEVICE_FEATURE_LENGTH,
           Settings.SESSION_BYTES_PER_OWNER,
-          Settings.SESSION_BYTES);
+          Settings.SESSION_BYTES,
+          Settings.SLOW_CONSUMER_MAX_BYTES);
 
   private final PrometheusMeterRegistry registry =
       new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);

@@ -72,8 +72,8 @@ public final class AipFrameCodec extends MessageToMessageCodec<WebSocketFrame, S
     ByteBuf buf = ctx.alloc().buffer(256);
     try {
       codec.encode(msg, new ByteBufOutputStream(buf));
-    } catch (RuntimeException e) {
-      buf.release();
+    } catch (RuntimeException | Error e) {
+      buf.release(); // an OutOfDirectMemoryError while the buffer grows too
       throw e;
     }
     out.add(new TextWebSocketFrame(buf));

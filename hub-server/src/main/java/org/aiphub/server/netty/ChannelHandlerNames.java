@@ -11,7 +11,16 @@ public final class ChannelHandlerNames {
   /** HTTP request decoder and response encoder (replaced by WebSocket codecs on upgrade). */
   public static final String HTTP_CODEC = "http-codec";
 
-  /** Closes plain HTTP connections that do not complete a request in time. */
+  /**
+   * Closes plain HTTP connections (API callers, dashboard feed) that do not read what they are
+   * sent; the WebSocket pipeline has its own, {@link #SLOW_CONSUMER}.
+   */
+  public static final String HTTP_SLOW_READER = "http-slow-reader";
+
+  /**
+   * Closes plain HTTP connections that do not complete a request in time; holds pipelined requests
+   * while the client does not read its answers.
+   */
   public static final String HTTP_DEADLINE = "http-deadline";
 
   /** Collects an HTTP request and its body up to the body limit. */

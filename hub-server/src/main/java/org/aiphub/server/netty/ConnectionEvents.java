@@ -55,7 +55,8 @@ public interface ConnectionEvents {
 
   /**
    * A client went past a documented per-client limit ({@code limit} is its config key, e.g. {@code
-   * max_fragments_per_message}) and pays for it (usually with its connection).
+   * max_fragments_per_message} or {@code slow_consumer_max_bytes}) and pays for it (usually with
+   * its connection).
    */
   default void limitExceeded(String limit) {}
 }

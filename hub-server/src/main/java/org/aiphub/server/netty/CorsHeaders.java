@@ -1,6 +1,7 @@
 package org.aiphub.server.netty;
 
 import org.aiphub.server.http.ApiResponse;
+import org.aiphub.server.security.AccessKeys;
 
 /**
  * The CORS headers of API answers to browser pages of an allowed origin ({@code allowed_origins};
@@ -12,8 +13,11 @@ final class CorsHeaders {
   /** Methods the API answers. */
   static final String METHODS = "GET, POST";
 
-  /** Request headers a page may send: the two ways to pass the key, and a JSON body. */
-  static final String HEADERS = "X-API-Key, Authorization, Content-Type";
+  /**
+   * Request headers a page may send: the headers {@link AccessKeys} reads a key from, and a JSON
+   * body's type.
+   */
+  static final String HEADERS = String.join(", ", AccessKeys.HTTP_KEY_HEADERS) + ", Content-Type";
 
   /** How long a browser may cache a preflight answer, in seconds. */
   static final String MAX_AGE = "600";

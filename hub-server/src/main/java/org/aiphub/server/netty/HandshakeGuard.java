@@ -11,9 +11,9 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import org.aiphub.server.security.AccessKeys;
 import org.aiphub.server.security.AdmissionControl;
 import org.aiphub.server.security.ApiKey;
 import org.aiphub.server.security.OriginPolicy;
@@ -24,9 +24,10 @@ import org.aiphub.server.security.OriginPolicy;
  * request without exactly one {@code Host}, a bad percent-escape, the AIP path in another spelling
  * such as {@code /w%73}) gets a 400 whatever its path. A request for another path goes on to the
  * HTTP API. A request for the AIP path must come with an allowed {@code Host} (and, from a browser,
- * an allowed {@code Origin}), be a GET, fit its address's upgrade rate, carry the API key ({@code
- * ?token=KEY} or {@code Authorization: Bearer KEY}; an empty one is absent, and every key presented
- * must match) and be a complete RFC 6455 version 13 upgrade, in that order; anything else gets a
+ * an allowed {@code Origin}), be a GET, fit its address's upgrade rate, carry a key that may
+ * connect as a client ({@code ?token=KEY} or {@code Authorization: Bearer KEY}; {@link AccessKeys}
+ * decides: an empty one is absent, every key presented must be the same key, and the operator key
+ * is refused) and be a complete RFC 6455 version 13 upgrade, in that order; anything else gets a
  * JSON error (403, 405, 429, 401, 400, 426) and no upgrade. The rate comes before the key so that
  * guessing keys from one address is held to that rate too. Malformed requests and refusals for
  * Host, Origin, rate and key are reported as {@link RequestRefusal}s. Every refusal closes the
@@ -45,7 +46,7 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
   private static final String WEBSOCKET_VERSION = "13";
 
   private final String wsPath;
-  private final ApiKey apiKey;
+  private final AccessKeys keys;
   private final Consumer<ChannelHandlerContext> installWebSocket;
   private final OriginPolicy origins;
   private final AdmissionControl admission;
@@ -88,8 +89,27 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
       OriginPolicy origins,
       AdmissionControl admission,
       Consumer<RequestRefusal> refusals) {
+    this(wsPath, AccessKeys.shared(apiKey), installWebSocket, origins, admission, refusals);
+  }
+
+  /**
+   * A guard whose key check asks {@code keys} (the one decision point for keys): only a key that
+   * may connect as a client opens a WebSocket, never the operator key.
+   *
+   * @param installWebSocket adds the WebSocket handlers right after this guard's context
+   * @param origins which Host and Origin headers may upgrade
+   * @param admission the per-address upgrade rate
+   * @param refusals told why each refused request was refused (for metrics and logs)
+   */
+  public HandshakeGuard(
+      String wsPath,
+      AccessKeys keys,
+      Consumer<ChannelHandlerContext> installWebSocket,
+      OriginPolicy origins,
+      AdmissionControl admission,
+      Consumer<RequestRefusal> refusals) {
     this.wsPath = wsPath;
-    this.apiKey = apiKey;
+    this.keys = keys;
     this.installWebSocket = installWebSocket;
     this.origins = origins;
     this.admission = admission;
@@ -136,9 +156,9 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
         status = HttpResponseStatus.TOO_MANY_REQUESTS;
         refusal = "too many registrations from this address; retry later";
         reason = RequestRefusal.RATE;
-      } else if (!apiKey.acceptsAll(presentedKeys(req, target))) {
+      } else if (!keys.upgradeRole(req.headers(), target.parameters()).connects()) {
         status = HttpResponseStatus.UNAUTHORIZED;
-        refusal = "missing or invalid API key: pass ?token=KEY or Authorization: Bearer KEY";
+        refusal = keys.clientRefusal();
         reason = RequestRefusal.BAD_KEY;
       } else if (!req.headers().contains(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)
           || !req.headers()
@@ -210,26 +230,8 @@ public final class HandshakeGuard extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /**
-   * Every key the request presents: each {@code token} query parameter and the credentials of each
-   * {@code Authorization: Bearer} header (see {@link ApiKey#acceptsAll} for the rule).
-   */
-  static List<String> presentedKeys(FullHttpRequest req, RequestTarget target) {
-    List<String> keys = new ArrayList<>(target.parameters().getOrDefault("token", List.of()));
-    for (String authorization : req.headers().getAll(HttpHeaderNames.AUTHORIZATION)) {
-      keys.add(bearer(authorization));
-    }
-    return keys;
-  }
-
   /** The credentials of a {@code Bearer} authorization header, or null. */
   public static String bearer(String authorization) {
-    if (authorization == null || authorization.length() < 7) {
-      return null;
-    }
-    if (!authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
-      return null;
-    }
-    return authorization.substring(7).trim();
+    return AccessKeys.bearer(authorization);
   }
 }

@@ -14,16 +14,19 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.ObjIntConsumer;
+import org.aiphub.server.FatalErrors;
 import org.aiphub.server.http.ApiRequest;
 import org.aiphub.server.http.ApiResponse;
 import org.aiphub.server.http.ApiRoutes;
+import org.aiphub.server.security.AccessKeys;
 import org.aiphub.server.security.ApiKey;
 import org.aiphub.server.security.OriginPolicy;
 import org.slf4j.Logger;
@@ -31,16 +34,23 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Serves the HTTP API: checks the key ({@code X-API-Key: KEY} or {@code Authorization: Bearer KEY},
- * compared in constant time), hands the request to {@link ApiRoutes} and writes its answer. Routes
- * that touch files run on a separate executor, never on the event loop. Stateless and shared by all
- * channels.
+ * compared in constant time; {@link AccessKeys} decides whether it may operate the hub: the
+ * operator key when one is set, else the client key), hands the request to {@link ApiRoutes} and
+ * writes its answer. Routes that touch files run on a separate executor, never on the event loop.
+ * Stateless and shared by all channels.
  */
 @ChannelHandler.Sharable
 public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   private static final Logger log = LoggerFactory.getLogger(HttpApiHandler.class);
 
+  /** The error text of an answer that could not be built for want of memory. */
+  static final String OUT_OF_MEMORY = "the hub has no memory for this answer now; retry later";
+
+  private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+  private static final AtomicLong nextWarn = new AtomicLong(System.nanoTime());
+
   private final ApiRoutes routes;
-  private final ApiKey apiKey;
+  private final AccessKeys keys;
   private final Executor blocking;
   private final ObjIntConsumer<String> requests;
   private final OriginPolicy origins;
@@ -85,8 +95,25 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
       OriginPolicy origins,
       EventStream events,
       Consumer<RequestRefusal> refusals) {
+    this(routes, AccessKeys.shared(apiKey), blocking, requests, origins, events, refusals);
+  }
+
+  /**
+   * A handler whose key check asks {@code keys} (the one decision point for keys): every route but
+   * the public ones needs a key that may operate the hub, the operator key when one is set.
+   *
+   * @param refusals told why each request refused for its Host, Origin or key was refused
+   */
+  public HttpApiHandler(
+      ApiRoutes routes,
+      AccessKeys keys,
+      Executor blocking,
+      ObjIntConsumer<String> requests,
+      OriginPolicy origins,
+      EventStream events,
+      Consumer<RequestRefusal> refusals) {
     this.routes = routes;
-    this.apiKey = apiKey;
+    this.keys = keys;
     this.blocking = blocking;
     this.requests = requests;
     this.origins = origins;
@@ -133,7 +160,9 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
       write(ctx, keepAlive, false, label, CorsHeaders.preflight(origin));
       return;
     }
-    if (!ApiRoutes.isPublic(path) && !authorized(req)) {
+    if (!ApiRoutes.isPublic(path) && !keys.apiRole(req.headers()).operates()) {
+      // The client key of a hub with an operator key lands here too, with the same answer as a
+      // wrong key: telling them apart would confirm a guessed client key.
       refusals.accept(RequestRefusal.BAD_KEY);
       write(
           ctx,
@@ -142,14 +171,13 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
           label,
           CorsHeaders.allow(
               origin,
-              ApiResponse.error(401, "missing or invalid API key: send X-API-Key: KEY")
+              ApiResponse.error(401, keys.operatorRefusal())
                   .withHeader("WWW-Authenticate", "Bearer")));
       return;
     }
     if (events != null && "/api/events".equals(path)) {
       if (HttpMethod.GET.equals(req.method())) {
-        requests.accept(label, 200);
-        events.subscribe(ctx);
+        events.subscribe(ctx, status -> requests.accept(label, status));
         return;
       }
       if (head) {
@@ -206,23 +234,50 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
   }
 
   /**
-   * Every key the request presents ({@code X-API-Key} and {@code Authorization: Bearer} headers;
-   * the API takes none in its URL), judged by the rule of {@link ApiKey#acceptsAll}.
-   */
-  private boolean authorized(FullHttpRequest req) {
-    List<String> keys = new ArrayList<>(req.headers().getAll("X-API-Key"));
-    for (String authorization : req.headers().getAll(HttpHeaderNames.AUTHORIZATION)) {
-      keys.add(HandshakeGuard.bearer(authorization));
-    }
-    return apiKey.acceptsAll(keys);
-  }
-
-  /**
    * Writes an answer; for {@code head}, its status and headers only, with the Content-Length the
-   * body would have had.
+   * body would have had. An answer that cannot be built (no memory for its buffer) becomes a small
+   * heap answer and the connection closes.
    */
   private void write(
       ChannelHandlerContext ctx, boolean keepAlive, boolean head, String label, ApiResponse r) {
+    FullHttpResponse response;
+    int status = r.status();
+    try {
+      response = build(ctx, r, head);
+    } catch (OutOfMemoryError e) {
+      // The answer's buffer could not grow (direct memory exhausted, typically by answers queued
+      // for readers that do not read); it was released on the way out. A hub process ends here
+      // (FatalErrors decides: every OutOfMemoryError is fatal to it). An embedded hub goes on:
+      // this client gets a small heap answer and its connection closes, its next request being as
+      // likely to fail.
+      FatalErrors.check(e);
+      status = HttpResponseStatus.SERVICE_UNAVAILABLE.code();
+      response = HttpResponses.fallback(HttpResponseStatus.SERVICE_UNAVAILABLE, OUT_OF_MEMORY);
+      keepAlive = false;
+      warnRarely("HTTP {} answer not built, out of memory: {}", label, e.toString());
+    } catch (RuntimeException e) {
+      status = HttpResponseStatus.INTERNAL_SERVER_ERROR.code();
+      response = HttpResponses.fallback(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error");
+      keepAlive = false;
+      log.warn("HTTP {} answer not built", label, e);
+    }
+    boolean sent = false;
+    try {
+      requests.accept(label, status); // counted before the answer goes out
+      HttpResponses.send(ctx, keepAlive, response);
+      sent = true;
+    } finally {
+      if (!sent) {
+        response.release();
+      }
+    }
+  }
+
+  /**
+   * The Netty response for an answer (headers only for {@code head}); nothing is held when it
+   * throws.
+   */
+  private static FullHttpResponse build(ChannelHandlerContext ctx, ApiResponse r, boolean head) {
     FullHttpResponse response;
     HttpResponseStatus status = HttpResponseStatus.valueOf(r.status());
     if (r.json() != null) {
@@ -251,7 +306,18 @@ public final class HttpApiHandler extends SimpleChannelInboundHandler<FullHttpRe
         response.headers().remove(HttpHeaderNames.CONTENT_LENGTH); // a stream has no length
       }
     }
-    requests.accept(label, r.status());
-    HttpResponses.send(ctx, keepAlive, response);
+    return response;
+  }
+
+  /**
+   * A WARN line at most every {@link #WARN_INTERVAL_NANOS}: under memory pressure every request
+   * fails the same way, and the log must not become the next thing to run out.
+   */
+  private static void warnRarely(String format, Object... args) {
+    long now = System.nanoTime();
+    long next = nextWarn.get();
+    if (now - next >= 0 && nextWarn.compareAndSet(next, now + WARN_INTERVAL_NANOS)) {
+      log.warn(format, args);
+    }
   }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufOutputStream;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
@@ -18,7 +19,9 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import org.aiphub.core.json.JsonValues;
 
@@ -31,23 +34,59 @@ public final class HttpResponses {
 
   private HttpResponses() {}
 
-  /** A response whose body is the JSON form of {@code body} (a JSON value). */
+  /**
+   * A response whose body is the JSON form of {@code body} (a JSON value), in a buffer from the
+   * channel's allocator. Whatever goes wrong while it is written (the allocator running out of
+   * direct memory while the buffer grows, a value that is not JSON), the buffer is released before
+   * the error leaves: only a returned response holds memory, and its writer releases it.
+   */
   public static FullHttpResponse json(
       ChannelHandlerContext ctx, HttpResponseStatus status, Object body) {
-    ByteBuf buf = ctx.alloc().buffer(256);
-    try (JsonGenerator g =
-        JSON.createGenerator((java.io.OutputStream) new ByteBufOutputStream(buf))) {
-      JsonValues.write(g, body);
+    return json(ctx.alloc(), status, body);
+  }
+
+  /** {@link #json(ChannelHandlerContext, HttpResponseStatus, Object)} from {@code alloc}. */
+  static FullHttpResponse json(ByteBufAllocator alloc, HttpResponseStatus status, Object body) {
+    ByteBuf buf = alloc.buffer(256);
+    boolean handedOver = false;
+    try {
+      try (JsonGenerator g = JSON.createGenerator((OutputStream) new ByteBufOutputStream(buf))) {
+        JsonValues.write(g, body);
+      }
+      FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, buf);
+      r.headers()
+          .set(HttpHeaderNames.CONTENT_TYPE, "application/json; charset=utf-8")
+          .set(HttpHeaderNames.CONTENT_LENGTH, buf.readableBytes())
+          .set(HttpHeaderNames.CACHE_CONTROL, "no-store")
+          .set("X-Content-Type-Options", "nosniff");
+      handedOver = true;
+      return r;
     } catch (IOException e) {
-      buf.release();
       throw new UncheckedIOException(e);
+    } finally {
+      if (!handedOver) {
+        buf.release(); // on every failure, Errors (OutOfDirectMemoryError) included
+      }
     }
-    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, buf);
+  }
+
+  /**
+   * A small JSON error answer on the heap, for when an answer could not be built (typically: the
+   * direct memory for it could not be had). It takes nothing from the channel's allocator, and the
+   * connection closes after it.
+   */
+  public static FullHttpResponse fallback(HttpResponseStatus status, String message) {
+    byte[] body =
+        ("{\"error\":\"" + message.replace("\\", "\\\\").replace("\"", "\\\"") + "\"}")
+            .getBytes(StandardCharsets.UTF_8);
+    FullHttpResponse r =
+        new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
     r.headers()
         .set(HttpHeaderNames.CONTENT_TYPE, "application/json; charset=utf-8")
-        .set(HttpHeaderNames.CONTENT_LENGTH, buf.readableBytes())
+        .set(HttpHeaderNames.CONTENT_LENGTH, body.length)
         .set(HttpHeaderNames.CACHE_CONTROL, "no-store")
-        .set("X-Content-Type-Options", "nosniff");
+        .set("X-Content-Type-Options", "nosniff")
+        .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     return r;
   }
 

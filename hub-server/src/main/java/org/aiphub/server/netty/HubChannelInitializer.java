@@ -9,6 +9,7 @@ import static org.aiphub.server.netty.ChannelHandlerNames.HTTP_AGGREGATOR;
 import static org.aiphub.server.netty.ChannelHandlerNames.HTTP_API;
 import static org.aiphub.server.netty.ChannelHandlerNames.HTTP_CODEC;
 import static org.aiphub.server.netty.ChannelHandlerNames.HTTP_DEADLINE;
+import static org.aiphub.server.netty.ChannelHandlerNames.HTTP_SLOW_READER;
 import static org.aiphub.server.netty.ChannelHandlerNames.IDLE_STATE;
 import static org.aiphub.server.netty.ChannelHandlerNames.LIVENESS;
 import static org.aiphub.server.netty.ChannelHandlerNames.SLOW_CONSUMER;
@@ -36,6 +37,7 @@ import java.util.function.Supplier;
 import org.aiphub.core.aip.AipCodec;
 import org.aiphub.server.config.HubConfig;
 import org.aiphub.server.route.TaskRouter;
+import org.aiphub.server.security.AccessKeys;
 import org.aiphub.server.security.AdmissionControl;
 import org.aiphub.server.security.ApiKey;
 import org.aiphub.server.security.OriginPolicy;
@@ -44,8 +46,8 @@ import org.aiphub.server.security.OriginPolicy;
  * Builds every pipeline. A new socket starts as HTTP:
  *
  * <pre>
- * connection-limit -> [tls] -> http-codec -> http-deadline -> http-aggregator -> handshake-guard
- *   -> http-api -> exceptions
+ * connection-limit -> [tls] -> http-codec -> http-slow-reader -> http-deadline -> http-aggregator
+ *   -> handshake-guard -> http-api -> exceptions
  * </pre>
  *
  * and a good upgrade on the AIP path turns it into:
@@ -57,7 +59,7 @@ import org.aiphub.server.security.OriginPolicy;
  */
 public final class HubChannelInitializer extends ChannelInitializer<SocketChannel> {
   private final HubConfig config;
-  private final ApiKey apiKey;
+  private final AccessKeys keys;
   private final TaskRouter router;
   private final ChannelGroup channels;
   private final ConnectionEvents events;
@@ -102,13 +104,41 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
       OriginPolicy origins,
       SslContext tls,
       Supplier<ChannelHandler> webSocketTerminal) {
+    this(
+        config,
+        AccessKeys.shared(apiKey),
+        router,
+        channels,
+        events,
+        httpApi,
+        admission,
+        origins,
+        tls,
+        webSocketTerminal);
+  }
+
+  /**
+   * An initializer whose handshake guard asks {@code keys} which presented key may open a WebSocket
+   * (the client key; never the operator key).
+   */
+  public HubChannelInitializer(
+      HubConfig config,
+      AccessKeys keys,
+      TaskRouter router,
+      ChannelGroup channels,
+      ConnectionEvents events,
+      ChannelHandler httpApi,
+      AdmissionControl admission,
+      OriginPolicy origins,
+      SslContext tls,
+      Supplier<ChannelHandler> webSocketTerminal) {
     this.webSocketTerminal = webSocketTerminal;
     this.admission = admission;
     this.origins = origins;
     this.tls = tls;
     this.limiter = new ConnectionLimiter(admission, tls != null, events::connectionRefused);
     this.config = config;
-    this.apiKey = apiKey;
+    this.keys = keys;
     this.router = router;
     this.channels = channels;
     this.events = events;
@@ -151,14 +181,18 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
     }
     p.addLast(HTTP_CODEC, new HttpServerCodec());
     p.addLast(
+        HTTP_SLOW_READER,
+        SlowConsumerHandler.forHttp(
+            config.timeouts().slowConsumer(), config.limits().slowConsumerMaxBytes(), events));
+    p.addLast(
         HTTP_DEADLINE,
-        new HttpDeadlineHandler(config.timeouts().handshake(), events::connectionRefused));
+        new HttpDeadlineHandler(config.timeouts().handshake(), events::connectionRefused, events));
     p.addLast(HTTP_AGGREGATOR, new JsonHttpObjectAggregator(config.limits().maxBodyBytes()));
     p.addLast(
         HANDSHAKE_GUARD,
         new HandshakeGuard(
             config.listen().wsPath(),
-            apiKey,
+            keys,
             this::installWebSocket,
             origins,
             admission,
@@ -172,6 +206,7 @@ public final class HubChannelInitializer extends ChannelInitializer<SocketChanne
     ChannelPipeline p = guard.pipeline();
     p.remove(HTTP_API);
     p.remove(HTTP_DEADLINE); // the registration timeout takes over
+    p.remove(HTTP_SLOW_READER); // the WebSocket's own slow-consumer guard takes over
     // Idle timer and liveness sit before the protocol handler, which answers pings itself:
     // a client whose only traffic is pings is alive too.
     p.addBefore(

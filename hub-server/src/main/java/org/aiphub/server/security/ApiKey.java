@@ -40,6 +40,13 @@ public final class ApiKey {
   }
 
   /**
+   * Whether {@code candidateDigest} is the SHA-256 digest of the key, compared in constant time.
+   */
+  boolean matchesDigest(byte[] candidateDigest) {
+    return MessageDigest.isEqual(digest, candidateDigest);
+  }
+
+  /**
    * Whether the keys a request presents let it in: at least one non-empty key, and every non-empty
    * one is the key. An empty value counts as absent (an empty {@code ?token=} beside a valid
    * header); two different keys are refused whichever of them is right, so no order among the

@@ -204,6 +204,24 @@ class HubMainTest {
   }
 
   @Test
+  void theAdminKeyFlagIsTheOperatorKeyAndTheClientKeyNoLongerOpensTheApi()
+      throws InterruptedException {
+    String admin = "admin-flag-key-0123456789";
+    HubServer hub = started("--port", "0", "--api-key", KEY, "--admin-key", admin);
+    assertThat(hub.config().security().adminKey()).isEqualTo(admin);
+    assertThat(get(hub, "/api/health", admin).statusCode()).isEqualTo(200);
+    assertThat(get(hub, "/api/health", KEY).statusCode()).isEqualTo(401);
+    assertThat(handshake(ws(hub, KEY))).isEqualTo(101);
+    assertThat(handshake(ws(hub, admin))).isEqualTo(401);
+
+    HubServer fromEnv = started(Map.of("HUB_ADMIN_KEY", admin), "--port", "0", "--api-key", KEY);
+    assertThat(fromEnv.config().security().adminKey()).isEqualTo(admin);
+    assertThat(refused(Map.of(), "--port", "0", "--api-key", KEY, "--admin-key", KEY))
+        .contains("flag --admin-key", "admin_key", "(hidden)", "must differ from api_key")
+        .doesNotContain(KEY);
+  }
+
+  @Test
   void theApiKeyFlagIsTheKeyClientsMustPresent() throws InterruptedException {
     HubServer hub = started("--port", "0", "--api-key", KEY);
     assertThat(hub.config().security().apiKey()).isEqualTo(KEY);
@@ -351,6 +369,7 @@ class HubMainTest {
         .contains("--host")
         .contains("--port")
         .contains("--api-key")
+        .contains("--admin-key")
         .contains("--device-config")
         .contains("--help")
         .contains("--version")

@@ -209,6 +209,7 @@ class HubConfigLoaderTest {
     m.put("port", "6001");
     m.put("ws_path", "/aip");
     m.put("api_key", "layer-key-0123456789");
+    m.put("admin_key", "layer-admin-key-0123456789");
     m.put("device_config", dir.toAbsolutePath().resolve("devices.yaml").toString());
     m.put("duplicate_policy", "takeover");
     m.put("unicode_ids", "true");
@@ -266,6 +267,7 @@ class HubConfigLoaderTest {
         .set(PORT, 6001)
         .set(WS_PATH, "/aip")
         .set(API_KEY, "layer-key-0123456789")
+        .set(Settings.ADMIN_KEY, "layer-admin-key-0123456789")
         .set(DEVICE_CONFIG, dir.toAbsolutePath().resolve("devices.yaml"))
         .set(DUPLICATE_POLICY, DuplicatePolicy.TAKEOVER)
         .set(UNICODE_IDS, true)
@@ -352,6 +354,7 @@ class HubConfigLoaderTest {
                 + "port: 6001\n"
                 + "ws_path: /aip\n"
                 + "api_key: 'layer-key-0123456789'\n"
+                + "admin_key: layer-admin-key-0123456789\n"
                 + "device_config: devices.yaml\n"
                 + "duplicate_policy: TakeOver\n"
                 + "unicode_ids: true\n"

@@ -1,5 +1,6 @@
 package org.aiphub.server.config;
 
+import static org.aiphub.server.config.Settings.ADMIN_KEY;
 import static org.aiphub.server.config.Settings.ALLOWED_ORIGINS;
 import static org.aiphub.server.config.Settings.API_KEY;
 import static org.aiphub.server.config.Settings.BAD_FRAMES_PER_MINUTE;
@@ -116,6 +117,11 @@ class HubConfigTest {
         bad("ws_path", "/healthz", b -> b.set(WS_PATH, "/healthz")),
         bad("api_key", "(hidden)", b -> b.set(API_KEY, "1234567")),
         bad("api_key", "(hidden)", b -> b.set(API_KEY, "")),
+        bad("admin_key", "(hidden)", b -> b.set(ADMIN_KEY, "1234567")),
+        bad(
+            "admin_key",
+            "(hidden)",
+            b -> b.set(API_KEY, "same-key-0123456789").set(ADMIN_KEY, "same-key-0123456789")),
         bad("duplicate_policy", null, b -> b.set(DUPLICATE_POLICY, null)),
         bad("unicode_ids", null, b -> b.set(UNICODE_IDS, null)),
         bad("registration_timeout", "PT0S", b -> b.set(REGISTRATION_TIMEOUT, Duration.ZERO)),
@@ -247,6 +253,7 @@ class HubConfigTest {
         ok("ws_path /apiws", b -> b.set(WS_PATH, "/apiws")),
         ok("ws_path nested", b -> b.set(WS_PATH, "/aip/v1")),
         ok("api_key 8 chars", b -> b.set(API_KEY, "12345678")),
+        ok("admin_key 8 chars", b -> b.set(ADMIN_KEY, "87654321")),
         ok("takeover", b -> b.set(DUPLICATE_POLICY, DuplicatePolicy.TAKEOVER)),
         ok("unicode_ids", b -> b.set(UNICODE_IDS, true)),
         ok("1ms timeouts", HubConfigTest::allDurationsOneMilli),
@@ -310,6 +317,31 @@ class HubConfigTest {
         .hasMessageContaining("api_key")
         .hasMessageContaining("(hidden)")
         .hasMessageNotContaining("abc1234");
+  }
+
+  @Test
+  void theOperatorKeyMustDifferFromTheClientKeyAndIsNeverShown() {
+    assertThatThrownBy(
+            () -> HubConfig.builder().set(API_KEY, SECRET).set(ADMIN_KEY, SECRET).build())
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("admin_key: (hidden) (must differ from api_key")
+        .hasMessageNotContaining(SECRET);
+    assertThatThrownBy(() -> HubConfig.builder().set(ADMIN_KEY, "abc1234").build())
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("admin_key")
+        .hasMessageContaining("(hidden)")
+        .hasMessageNotContaining("abc1234");
+    String admin = "operator-" + SECRET;
+    HubConfig c = HubConfig.builder().set(API_KEY, SECRET).set(ADMIN_KEY, admin).build();
+    assertThat(c.security().adminKey()).isEqualTo(admin);
+    assertThat(c.toString()).doesNotContain(admin).contains("admin_key=(hidden)");
+    assertThat(c.security().toString()).doesNotContain(admin).contains("adminKey=(hidden)");
+    assertThat(HubConfig.defaults().security().adminKey()).isNull();
+    assertThat(HubConfig.defaults().toString()).contains("admin_key=none");
+    // A generated client key is checked against the operator key as well.
+    assertThatThrownBy(() -> c.withApiKey(admin))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageNotContaining(admin);
   }
 
   @Test

@@ -47,6 +47,7 @@ class SettingsTest {
     m.put(Settings.PORT, 6001);
     m.put(Settings.WS_PATH, "/aip");
     m.put(Settings.API_KEY, "table-key-0123456789");
+    m.put(Settings.ADMIN_KEY, "table-admin-key-0123456789");
     m.put(Settings.DEVICE_CONFIG, Path.of("devices.yaml"));
     m.put(Settings.DUPLICATE_POLICY, DuplicatePolicy.TAKEOVER);
     m.put(Settings.UNICODE_IDS, Boolean.TRUE);
@@ -252,7 +253,7 @@ class SettingsTest {
   @Test
   void secretsNeverShow() {
     List<Setting<?>> secrets = all().stream().filter(Setting::isSecret).toList();
-    assertThat(secrets).containsExactly(API_KEY);
+    assertThat(secrets).containsExactly(API_KEY, Settings.ADMIN_KEY);
     for (Setting<?> s : secrets) {
       Object value = nonDefaults().get(s);
       assertThat(s.invalid(value, "why").getMessage())

@@ -177,7 +177,7 @@ class DashboardStateTest {
         .containsEntry("session_id", "s1")
         .containsEntry("state", "running")
         .containsEntry("owner", "c2")
-        .containsEntry("result", null);
+        .containsEntry("result_preview", null);
 
     List<Object> rows = (List<Object>) state.snapshot().get("sessions");
     assertThat(rows)

@@ -616,6 +616,108 @@ class HttpApiEndToEndTest {
     assertThat(http.get("/api/sessions/bad%20id").error(400)).isNotBlank();
   }
 
+  /**
+   * The list shows summaries, never bodies: a request and a result come as previews of at most 200
+   * characters (the request's length beside it), every field that was cut is named in {@code
+   * truncated}, and the whole record is one route away. It comes in pages: {@code next} is the
+   * cursor of the following page, passed back as {@code before}, null on the last one.
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void theSessionListShowsSummariesInPagesAndTheRecordShowsTheBodies() {
+    start();
+    WsClient dev = device("dev-1", "linux");
+    String longRequest = "r".repeat(1000);
+    Map<String, Object> bigResult = Map.of("rows", "x".repeat(5000));
+    List<String> finished = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      String sid = (String) dispatch("dev-1", longRequest + i, "t" + i).get("session_id");
+      takeTask(dev, sid);
+      dev.send(JsonFrames.taskEnd("dev-1", sid, "completed", bigResult, null));
+      awaitDone("t" + i);
+      finished.add(0, sid);
+    }
+    String shortOne = (String) dispatch("dev-1", "short", "t5").get("session_id");
+    takeTask(dev, shortOne);
+    dev.send(JsonFrames.taskEnd("dev-1", shortOne, "completed", "fine", null));
+    awaitDone("t5");
+    finished.add(0, shortOne);
+
+    Map<String, Object> first = http.get("/api/sessions?limit=1").ok(200);
+    Map<String, Object> summary = ((List<Map<String, Object>>) first.get("sessions")).get(0);
+    assertThat(summary)
+        .containsOnlyKeys(
+            "session_id",
+            "run",
+            "state",
+            "owner",
+            "origin",
+            "device",
+            "task_name",
+            "created_at",
+            "ended_at",
+            "duration_ms",
+            "error",
+            "held_for_owner",
+            "request_preview",
+            "request_chars",
+            "result_preview",
+            "truncated")
+        .containsEntry("session_id", shortOne)
+        .containsEntry("request_preview", "short")
+        .containsEntry("request_chars", 5)
+        .containsEntry("result_preview", "fine")
+        .containsEntry("truncated", List.of());
+
+    List<String> paged = new ArrayList<>();
+    String before = null;
+    int pages = 0;
+    do {
+      Map<String, Object> page =
+          http.get("/api/sessions?limit=2" + (before == null ? "" : "&before=" + before)).ok(200);
+      pages++;
+      for (Map<String, Object> s : (List<Map<String, Object>>) page.get("sessions")) {
+        paged.add((String) s.get("session_id"));
+        assertThat(s).doesNotContainKeys("request", "result");
+        assertThat(HubHttp.write(s).length()).as("a summary's size").isLessThan(2_000);
+        if (!s.get("session_id").equals(shortOne)) {
+          String request = (String) s.get("request_preview");
+          assertThat(request).hasSize(200).endsWith("\u2026").startsWith("rrrr");
+          assertThat(s.get("request_chars")).isEqualTo(1001);
+          assertThat((String) s.get("result_preview"))
+              .hasSize(200)
+              .startsWith("{\"rows\":\"xxx")
+              .endsWith("\u2026");
+          assertThat((List<String>) s.get("truncated")).containsExactly("request", "result");
+        }
+      }
+      assertThat(page.get("count")).isEqualTo(((List<?>) page.get("sessions")).size());
+      before = (String) page.get("next");
+    } while (before != null);
+    assertThat(pages).isEqualTo(3);
+    assertThat(paged).isEqualTo(finished).isEqualTo(ids("?limit=1000"));
+    assertThat(http.get("/api/sessions?limit=1000").ok(200)).containsEntry("next", null);
+    // Filters and the cursor combine: the page after the newest completed one.
+    String second = finished.get(1);
+    assertThat(ids("?state=completed&limit=1&before=" + cursorAfter(shortOne)))
+        .containsExactly(second);
+    for (String bad : List.of("x", "1-", "-1-2", "1-2-3", "99999999999999999999-1", "1.5-2")) {
+      assertThat(http.get("/api/sessions?before=" + bad).error(400)).as(bad).contains("before");
+    }
+
+    // The record of one session has it all.
+    Map<String, Object> whole = http.get("/api/sessions/" + finished.get(1)).ok(200);
+    assertThat(whole).containsEntry("request", longRequest + 4).containsEntry("result", bigResult);
+  }
+
+  /** The cursor that lists what comes after session {@code id}. */
+  private String cursorAfter(String id) {
+    Map<String, Object> page = http.get("/api/sessions?limit=1").ok(200);
+    assertThat(((List<?>) page.get("sessions"))).hasSize(1);
+    assertThat(HubHttp.write(page)).contains(id);
+    return (String) page.get("next");
+  }
+
   @SuppressWarnings("unchecked")
   private List<String> ids(String query) {
     Map<String, Object> r = http.get("/api/sessions" + query).ok(200);

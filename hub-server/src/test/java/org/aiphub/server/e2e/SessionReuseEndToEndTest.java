@@ -121,17 +121,34 @@ class SessionReuseEndToEndTest {
     List<Map<String, Object>> runs = (List<Map<String, Object>>) all.get("runs");
     assertThat(runs).extracting(r -> r.get("owner")).containsExactly("tn@devB", "tn@devA");
     assertThat(runs).extracting(r -> r.get("device")).containsExactly("devB", "devA");
+    // A list of runs, so summaries as every list shows them: previews, never the bodies.
     assertThat(runs)
-        .extracting(r -> r.get("request"))
+        .extracting(r -> r.get("request_preview"))
         .containsExactly("on the second device", "on the first device");
-    assertThat(runs).extracting(r -> r.get("result")).containsExactly(null, Map.of("on", "A"));
+    assertThat(runs)
+        .extracting(r -> r.get("result_preview"))
+        .containsExactly(null, "{\"on\":\"A\"}");
     assertThat(runs).extracting(r -> r.get("error")).containsExactly("B broke", null);
-    assertThat(runs.get(0)).isEqualTo(newest);
+    assertThat(runs).allSatisfy(r -> assertThat(r).doesNotContainKeys("request", "result"));
+    assertThat(runs.get(0)).containsEntry("run", newest.get("run"));
     assertThat(((Number) runs.get(0).get("run")).longValue())
         .isGreaterThan(((Number) runs.get(1).get("run")).longValue());
+    // Each run's whole record, one at a time.
+    assertThat(http.get("/api/sessions/" + SID + "?run=" + runs.get(0).get("run")).ok(200))
+        .isEqualTo(newest);
+    assertThat(http.get("/api/sessions/" + SID + "?run=" + runs.get(1).get("run")).ok(200))
+        .containsEntry("owner", "tn@devA")
+        .containsEntry("request", "on the first device")
+        .containsEntry("result", Map.of("on", "A"));
+    assertThat(http.get("/api/sessions/" + SID + "?run=1" + runs.get(0).get("run")).error(404))
+        .contains("no run");
+    assertThat(http.get("/api/sessions/" + SID + "?run=x").error(400)).contains("run");
+    assertThat(http.get("/api/sessions/" + SID + "?run=1&all=true").error(400)).contains("run");
 
     Map<String, Object> one = http.get("/api/sessions/" + SID + "?all=true&limit=1").ok(200);
-    assertThat((List<Object>) one.get("runs")).containsExactly(newest);
+    assertThat((List<Map<String, Object>>) one.get("runs"))
+        .singleElement()
+        .satisfies(r -> assertThat(r).containsEntry("run", newest.get("run")));
     assertThat(one).containsEntry("count", 1);
     // both runs in the list of sessions too
     Map<String, Object> listed = http.get("/api/sessions?client=devA").ok(200);

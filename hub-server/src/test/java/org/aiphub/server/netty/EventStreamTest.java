@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
@@ -40,6 +41,7 @@ class EventStreamTest {
   private static final Identity DEVICE = new Identity("d1", ClientType.DEVICE, null);
 
   private final List<EmbeddedChannel> channels = new ArrayList<>();
+  private final RecordingConnectionEvents events = new RecordingConnectionEvents();
   private ClientRegistry registry;
   private DashboardState state;
   private EmbeddedChannel timers;
@@ -55,7 +57,7 @@ class EventStreamTest {
             registry, new SessionTable(100, Duration.ofHours(1), clock), clock, null);
     timers = new EmbeddedChannel();
     timers.freezeTime();
-    stream = new EventStream(state, timers.eventLoop());
+    stream = new EventStream(state, timers.eventLoop(), ByteBufAllocator.DEFAULT, events);
     registry.addClient("d1", "linux", new FakeConnection("d1"), ClientType.DEVICE, Map.of());
   }
 
@@ -158,6 +160,30 @@ class EventStreamTest {
     b.close();
     state.heartbeat(DEVICE);
     assertThat(state.delta()).as("nothing tracked while nobody watches").isNull();
+  }
+
+  /**
+   * A viewer that has not taken what it was sent (unwritable) gets nothing more queued: the next
+   * broadcast closes it, counted as a slow consumer; the others go on.
+   */
+  @Test
+  void aViewerThatDoesNotReadIsClosedAtTheNextBroadcastNotQueuedFor() throws IOException {
+    EmbeddedChannel stuck = viewer();
+    EmbeddedChannel reading = viewer();
+    stream.subscribe(stuck.pipeline().firstContext());
+    stream.subscribe(reading.pipeline().firstContext());
+    stuck.releaseOutbound();
+    reading.releaseOutbound();
+    stuck.unsafe().outboundBuffer().setUserDefinedWritability(1, false);
+    assertThat(stuck.isWritable()).isFalse();
+
+    state.heartbeat(DEVICE);
+    tick();
+    assertThat(stuck.isOpen()).isFalse();
+    assertThat(stuck.<Object>readOutbound()).as("nothing queued for it").isNull();
+    assertThat(events.lines()).containsExactly("slowConsumerClosed");
+    assertThat(deltaIds(events(reading))).containsExactly("d1");
+    assertThat(stream.viewers()).isEqualTo(1);
   }
 
   // ------------------------------------------------------------------------------ helpers

@@ -108,7 +108,8 @@ class SlowConsumerHandlerTest {
     ch.write(bytes(100)); // fires once only
     advance(ch, TIMEOUT.multipliedBy(2)); // and the timer was cancelled
     assertThat(recorder.closeRequests()).hasSize(1);
-    assertThat(events.lines()).containsExactly("slowConsumerClosed");
+    assertThat(events.lines())
+        .containsExactly("slowConsumerClosed", "limitExceeded slow_consumer_max_bytes");
 
     assertFalse(ch.finish());
     assertThat(small.refCnt()).isZero();
@@ -138,5 +139,54 @@ class SlowConsumerHandlerTest {
     msg.release();
     assertThat(recorder.events()).isEmpty();
     assertFalse(ch.finish());
+  }
+
+  // ------------------------------------------------------------------------------------ HTTP
+
+  private EmbeddedChannel httpChannel(long maxPendingBytes) {
+    EmbeddedChannel ch =
+        new EmbeddedChannel(
+            SlowConsumerHandler.forHttp(TIMEOUT, maxPendingBytes, events), recorder);
+    ch.freezeTime();
+    ch.config().setWriteBufferWaterMark(new WriteBufferWaterMark(1024, 2048));
+    return ch;
+  }
+
+  @Test
+  void anHttpReaderUnwritableForLongerThanTheTimeoutLosesItsConnection() {
+    EmbeddedChannel ch = httpChannel(1 << 20);
+    ByteBuf queued = bytes(4096);
+    ch.write(queued);
+    advance(ch, TIMEOUT.minusMillis(1));
+    assertThat(ch.isOpen()).isTrue();
+
+    advance(ch, Duration.ofMillis(1));
+    assertThat(ch.isOpen()).as("closed: nothing more can reach it").isFalse();
+    assertThat(recorder.closeRequests()).as("no WebSocket close frame").isEmpty();
+    assertThat(events.lines()).containsExactly("slowConsumerClosed");
+    assertFalse(ch.finish());
+    assertThat(queued.refCnt()).isZero();
+  }
+
+  /**
+   * On HTTP one answer may be larger than the hard limit when the client keeps up (its route bounds
+   * it); anything queued behind unread data past the limit closes the connection.
+   */
+  @Test
+  void anHttpAnswerMayExceedTheLimitAloneButNothingMayQueueBehindIt() {
+    EmbeddedChannel ch = httpChannel(8 * 1024);
+    ByteBuf answer = bytes(16 * 1024);
+    ch.write(answer);
+    assertThat(ch.isOpen()).as("one answer, written while writable").isTrue();
+    assertThat(events.lines()).isEmpty();
+
+    ByteBuf more = bytes(100);
+    ch.write(more);
+    assertThat(ch.isOpen()).isFalse();
+    assertThat(events.lines())
+        .containsExactly("slowConsumerClosed", "limitExceeded slow_consumer_max_bytes");
+    assertFalse(ch.finish());
+    assertThat(answer.refCnt()).isZero();
+    assertThat(more.refCnt()).isZero();
   }
 }

@@ -12,7 +12,7 @@ import org.aiphub.server.testing.WsClient;
 /**
  * A well-behaved client that heartbeats on its own thread throughout an attack and times each round
  * trip: the hub must keep answering it, promptly, whatever the attacker does. Start it on a
- * registered client no one else reads from; close it, then {@link #assertResponsive}.
+ * registered client no one else reads from; {@link #closeAfter} it, then {@link #assertResponsive}.
  */
 final class Canary implements AutoCloseable {
   /** Every heartbeat must be answered within this, a generous bound on a shared, noisy machine. */
@@ -83,6 +83,24 @@ final class Canary implements AutoCloseable {
     assertThat(failure).as("canary failure").isNull();
     assertThat(answered()).as("canary heartbeats answered").isGreaterThanOrEqualTo(min);
     assertThat(slowest()).as("slowest canary heartbeat round trip").isLessThan(BOUND);
+  }
+
+  /**
+   * Stops once at least {@code min} heartbeats were answered (an attack can be over before the
+   * canary sent that many; waiting keeps {@link #assertResponsive} from depending on how fast the
+   * attack ran), or after the client's own wait.
+   */
+  void closeAfter(int min) {
+    long deadline = System.nanoTime() + WsClient.WAIT.toNanos();
+    while (answered() < min && failure == null && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    close();
   }
 
   @Override

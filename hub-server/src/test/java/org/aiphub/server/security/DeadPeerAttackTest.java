@@ -39,7 +39,8 @@ import org.junit.jupiter.api.Test;
  * than the configured times after the peer went quiet and no later than those plus {@link
  * Timing#SLACK}; and the innocents, who answer pings, stay through many idle periods. An HTTP
  * client that pipelines requests and never reads the answers is throttled (the hub stops reading
- * it) and cut off after the handshake timeout.
+ * it, and holds the requests it already read) and cut off once it has pipelined more than the hub
+ * holds, or stays unwritable for the slow-consumer timeout.
  */
 class DeadPeerAttackTest {
   private static final Duration IDLE = Duration.ofMillis(500);
@@ -115,10 +116,11 @@ class DeadPeerAttackTest {
   void aDeviceThatVanishesWithoutACloseIsClosedAfterTheIdleAndPingTimeouts() {
     try (Arena a = Arena.start(b -> b.set(IDLE_TIMEOUT, IDLE).set(PING_TIMEOUT, PING))) {
       RawWsClient ghost = a.raw();
-      ghost.sendText(ClientFrames.registerDevice("ghost-dev"));
-      // The ghost's last frame: from now on it sends nothing, not even a pong. The hub reads the
-      // register after this moment, so its idle timer cannot start earlier.
+      // The ghost's last frame: from now on it sends nothing, not even a pong. The moment is taken
+      // before the send, because the hub may read the frame (and start its idle timer) before
+      // sendText returns here.
       long silent = Timing.now();
+      ghost.sendText(ClientFrames.registerDevice("ghost-dev"));
       Clients.assertRegistered(ghost.readMessage());
       WsClient owner = a.constellation("ghost-owner");
       owner.send(Frames.task("ghost-owner", "ghost-dev", "ghost-1", "work"));
@@ -155,8 +157,8 @@ class DeadPeerAttackTest {
       RawWsClient ghost = a.raw();
       ghost.sendText(ClientFrames.registerConstellation("ghost-galaxy"));
       Clients.assertRegistered(ghost.readMessage());
+      long silent = Timing.now(); // before its last frame, which the hub may read at once
       ghost.sendText(Frames.task("ghost-galaxy", "worker-dev", "ghost-2", "work"));
-      long silent = Timing.now(); // its last frame
       assertThat(ghost.readMessage().sessionId()).isEqualTo("ghost-2");
       assertThat(worker.next().sessionId()).isEqualTo("ghost-2");
 
@@ -242,7 +244,9 @@ class DeadPeerAttackTest {
         throw new AssertionError(
             "the attacker is still writing after " + sent.get() + " bytes" + where, e);
       }
-      assertThat(counter(a, "hub_connections_refused_total")).isPositive();
+      // Closed as a slow reader: it pipelined past the requests the hub holds for a client that
+      // does not read (before that, it was left to the handshake deadline).
+      assertThat(counter(a, "hub_slow_consumer_closes_total")).isEqualTo(1);
       a.assertInnocentsUntouchedAndSessionCompletes();
     }
   }

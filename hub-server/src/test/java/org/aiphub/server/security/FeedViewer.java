@@ -10,12 +10,11 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.aiphub.server.testing.TestHub;
 
 /**
- * A dashboard viewer on a plain socket: {@code GET /api/events} with the key and the given header
- * lines, checked to be a 200 event stream, then every byte the hub streams is kept (chunk framing
- * included) by a reader thread until the socket closes.
+ * A dashboard viewer on a plain socket: {@code GET /api/events} with the operator key and the given
+ * header lines, checked to be a 200 event stream, then every byte the hub streams is kept (chunk
+ * framing included) by a reader thread until the socket closes.
  */
 final class FeedViewer implements AutoCloseable {
   private final RawSocket socket;
@@ -37,7 +36,7 @@ final class FeedViewer implements AutoCloseable {
     if (headers.stream().noneMatch(h -> h.regionMatches(true, 0, "Host:", 0, 5))) {
       headers.add(0, RawSocket.host(a.hub()));
     }
-    headers.add("X-API-Key: " + TestHub.KEY);
+    headers.add("X-API-Key: " + a.hub().operatorKey());
     headers.add("Accept: text/event-stream");
     RawSocket s = a.socket();
     s.write(RawSocket.get("/api/events", headers.toArray(new String[0])));

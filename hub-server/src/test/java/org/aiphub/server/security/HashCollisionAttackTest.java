@@ -93,7 +93,7 @@ class HashCollisionAttackTest {
       for (WsClient m : mallory) {
         Arena.assertError(m.next(), "more than 200000 JSON tokens (max_json_tokens)");
       }
-      canary.close();
+      canary.closeAfter(3);
       canary.assertResponsive(3);
       for (int i = 0; i < ATTACKERS; i++) {
         Arena.assertOnlyAnswer(mallory.get(i), "mallory-" + i); // refused frame, open socket
@@ -119,7 +119,7 @@ class HashCollisionAttackTest {
         ServerMessage reply = m.next();
         assertThat(reply.type()).as("%s", reply).isEqualTo(ServerMessageType.HEARTBEAT);
       }
-      canary.close();
+      canary.closeAfter(3);
       canary.assertResponsive(3);
       a.assertInnocentsUntouchedAndSessionCompletes();
     }
@@ -140,7 +140,7 @@ class HashCollisionAttackTest {
         assertThat(m.awaitClose()).isEqualTo(CloseCodes.POLICY_VIOLATION);
         assertThat(a.registry().isOnline("mallory-" + i)).isFalse();
       }
-      canary.close();
+      canary.closeAfter(2);
       canary.assertResponsive(2);
       assertThat(a.scraped("hub_limits_exceeded_total", "limit", "max_device_features"))
           .isEqualTo(ATTACKERS);
@@ -171,7 +171,7 @@ class HashCollisionAttackTest {
       assertThat(a.registry().findDevicesWithCapability(features.get(3_137)))
           .containsExactlyInAnyOrder("mallory-0", "mallory-1");
       mallory.forEach(WsClient::close);
-      canary.close();
+      canary.closeAfter(2);
       canary.assertResponsive(2);
       org.awaitility.Awaitility.await()
           .until(() -> a.registry().findDevicesWithCapability(features.get(0)).isEmpty());

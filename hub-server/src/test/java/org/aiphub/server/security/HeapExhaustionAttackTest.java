@@ -115,7 +115,7 @@ class HeapExhaustionAttackTest {
         assertThat(m.awaitClose()).isEqualTo(CloseCodes.POLICY_VIOLATION);
       }
 
-      canary.close();
+      canary.closeAfter(5);
       canary.assertResponsive(5);
       assertThat(healthz(port)).isEqualTo(200);
       Arena.assertOnlyAnswer(canaryClient, "canary-dev");

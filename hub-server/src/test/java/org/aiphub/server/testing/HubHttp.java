@@ -17,9 +17,10 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * The hub's HTTP API over a real socket ({@code java.net.http}, HTTP/1.1): requests carry the test
- * key unless asked otherwise, and answers come back with their status, headers and body, the JSON
- * ones parsed. Every answer is also remembered, so a test can check all bodies it saw at once.
+ * The hub's HTTP API over a real socket ({@code java.net.http}, HTTP/1.1): requests carry the hub's
+ * operator key unless asked otherwise, and answers come back with their status, headers and body,
+ * the JSON ones parsed. Every answer is also remembered, so a test can check all bodies it saw at
+ * once.
  */
 public final class HubHttp {
   private static final HttpClient CLIENT =
@@ -87,9 +88,12 @@ public final class HubHttp {
     return HttpRequest.newBuilder(uri(path)).timeout(TIMEOUT);
   }
 
-  /** A request for {@code path} with {@code X-API-Key: KEY}. */
+  /**
+   * A request for {@code path} with {@code X-API-Key:} the hub's operator key (its {@code
+   * admin_key}, or the client key when it has none).
+   */
   public HttpRequest.Builder keyed(String path) {
-    return bare(path).header("X-API-Key", TestHub.KEY);
+    return bare(path).header("X-API-Key", hub.operatorKey());
   }
 
   /** The URI of {@code path} (which may hold a query and percent escapes, sent as they are). */

@@ -14,6 +14,9 @@ import org.aiphub.server.config.HubConfig;
 public final class TestHub implements AutoCloseable {
   public static final String KEY = "test-key-0123456789";
 
+  /** An operator key ({@code admin_key}) for tests that set one; none is set by default. */
+  public static final String ADMIN_KEY = "test-admin-key-0123456789";
+
   private final HubServer server;
 
   private TestHub(HubServer server) {
@@ -47,6 +50,15 @@ public final class TestHub implements AutoCloseable {
 
   public int port() {
     return server.port();
+  }
+
+  /**
+   * The key the HTTP API, {@code /metrics} and the dashboard take from this hub's operators: its
+   * {@code admin_key} when it has one, else the client key.
+   */
+  public String operatorKey() {
+    String admin = server.config().security().adminKey();
+    return admin == null ? KEY : admin;
   }
 
   /** The AIP endpoint with the right key. */
