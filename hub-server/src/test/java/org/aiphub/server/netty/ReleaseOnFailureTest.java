@@ -125,8 +125,7 @@ class ReleaseOnFailureTest {
   void anApiAnswerWithoutMemoryIsA503AndHoldsNothing() throws DuplicateClientException {
     FailingAllocator alloc = new FailingAllocator(1024);
     Clock clock = Clock.systemUTC();
-    ClientRegistry registry =
-        ClientRegistry.builder().clock(clock).build();
+    ClientRegistry registry = ClientRegistry.builder().clock(clock).build();
     for (int i = 0; i < 100; i++) {
       String id = "device-with-a-long-name-" + i;
       registry.addClient(id, "linux", new Stub(id), ClientType.DEVICE, Map.of());
@@ -170,8 +169,7 @@ class ReleaseOnFailureTest {
   void theFeedWithoutMemoryRefusesOrDropsViewersAndKeepsRunning() throws DuplicateClientException {
     FailingAllocator alloc = new FailingAllocator(4096);
     Clock clock = Clock.systemUTC();
-    ClientRegistry registry =
-        ClientRegistry.builder().clock(clock).build();
+    ClientRegistry registry = ClientRegistry.builder().clock(clock).build();
     DashboardState state =
         new DashboardState(
             registry, new SessionTable(100, Duration.ofHours(1), clock), clock, null);
