@@ -7,25 +7,21 @@ import java.lang.reflect.Method;
 import java.util.List;
 import org.aiphub.core.registry.ClientConnection;
 import org.aiphub.core.registry.ClientRegistry;
+import org.aiphub.core.registry.RegistryConsistency;
 import org.aiphub.server.HubServer;
 import org.aiphub.server.dashboard.DashboardState;
 
 /**
  * Reflective looks at package-private hub internals, for observations the wire cannot give
- * deterministically (is this channel unwritable, has this connection begun closing) and for the
- * registry's own consistency check.
+ * deterministically (is this channel unwritable, has this connection begun closing), and the
+ * registry's consistency check from hub-core's test jar.
  */
 public final class HubInternals {
   private HubInternals() {}
 
-  /** {@code ClientRegistry.checkConsistency()}: every problem found, empty when consistent. */
+  /** {@link RegistryConsistency#check}: every problem found, empty when consistent. */
   public static List<String> consistencyProblems(ClientRegistry registry) {
-    Object r = invoke(registry, ClientRegistry.class, "checkConsistency");
-    List<String> problems = new java.util.ArrayList<>();
-    for (Object o : (List<?>) r) {
-      problems.add(String.valueOf(o));
-    }
-    return problems;
+    return RegistryConsistency.check(registry);
   }
 
   /** The Netty channel under a hub connection. */
