@@ -12,8 +12,8 @@ import org.aiphub.core.session.SessionTable;
  * The one way a session starts, whoever asked for it (a constellation's {@code task}, an HTTP
  * dispatch, a constellation on another hub node): the caller has reserved the id in the session
  * table; {@link #startSession} binds it to its owner and device in the registry, undoes the
- * reservation when the bind is refused, and otherwise acknowledges the task, sends the device its
- * task and reports the start.
+ * reservation when the bind is refused, and otherwise reports the start, acknowledges the task and
+ * sends the device its task.
  */
 final class SessionStarter {
   private final ClientRegistry registry;
@@ -30,8 +30,8 @@ final class SessionStarter {
   }
 
   /**
-   * Starts a reserved session: reserve, then here bind, abort (when refused), acknowledge, send,
-   * report.
+   * Starts a reserved session: reserve, then here bind, abort (when refused), report, acknowledge,
+   * send.
    *
    * @param reservation the session reserved in the table, with its owner (null: hub-owned) and
    *     executing device
@@ -50,6 +50,9 @@ final class SessionStarter {
       sessions.abort(reservation);
       return bound;
     }
+    // Observers hear of the start before anyone is sent anything: a fast device's task_end,
+    // handled on another thread, must never reach them before the start it ends.
+    events.sessionStarted(session, receivedNanos);
     if (ackTo != null) {
       ackTo.send(messages.taskAccepted(session.id()));
     }
@@ -61,7 +64,6 @@ final class SessionStarter {
                 device.send(
                     messages.taskForDevice(session, request),
                     () -> events.taskDispatched(session, receivedNanos)));
-    events.sessionStarted(session, receivedNanos);
     return BindOutcome.BOUND;
   }
 
