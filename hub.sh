@@ -15,5 +15,6 @@ if [ ! -f "$jar" ] || [ -n "$(find hub-core/src/main hub-server/src/main pom.xml
     -pl hub-server -am package >&2
 fi
 # Exit at once on OutOfMemoryError (code 3) so that a supervisor restarts the hub; options in
-# HUB_JAVA_OPTS come after, so they can add to or override it.
+# HUB_JAVA_OPTS come after, so they can add to or override it. deploy/aip-hub.service passes the
+# same options (its JAVA_OPTS, then HUB_JAVA_OPTS): change both together (SystemdUnitTest checks).
 exec java -XX:+ExitOnOutOfMemoryError ${HUB_JAVA_OPTS:-} -jar "$jar" "$@"

@@ -1,7 +1,10 @@
 package org.aiphub.core;
 
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,7 +16,7 @@ import org.junit.jupiter.api.Test;
 /**
  * hub-core is pure logic: Netty belongs to hub-server. The enforcer's bannedDependencies rule keeps
  * Netty off the classpath; this test keeps it out of the sources, including fully qualified
- * references that need no import.
+ * references that need no import, and (ArchUnit) out of the compiled classes.
  */
 class NoNettyInCoreTest {
   @Test
@@ -31,6 +34,18 @@ class NoNettyInCoreTest {
               .collect(Collectors.toList());
     }
     assertThat(offenders).isEmpty();
+  }
+
+  @Test
+  void noClassOfHubCoreDependsOnNetty() {
+    noClasses()
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("io.netty..")
+        .check(
+            new ClassFileImporter()
+                .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .importPackages("org.aiphub.core"));
   }
 
   @Test

@@ -33,6 +33,8 @@ import org.aiphub.server.cluster.ClusterNode;
 import org.aiphub.server.config.ConfigException;
 import org.aiphub.server.config.HubConfig;
 import org.aiphub.server.dashboard.DashboardState;
+import org.aiphub.server.directory.ClientDirectory;
+import org.aiphub.server.directory.ClusterView;
 import org.aiphub.server.http.ApiRoutes;
 import org.aiphub.server.logging.HubLog;
 import org.aiphub.server.metrics.HubMetrics;
@@ -87,14 +89,15 @@ public final class HubServer implements AutoCloseable {
     DeviceConfig devices = loadDeviceConfig(config);
     DeviceConfigReloader.warnAboutIds(devices, ids);
     this.registry =
-        new ClientRegistry(
-            config.devices().duplicatePolicy(),
-            devices,
-            config.limits().defaultMaxConcurrentTasks(),
-            config.limits().maxSessionsPerConstellation(),
-            config.budgets().clientInfoLimits(),
-            clock,
-            ids);
+        ClientRegistry.builder()
+            .policy(config.devices().duplicatePolicy())
+            .deviceConfig(devices)
+            .defaultMaxConcurrentTasks(config.limits().defaultMaxConcurrentTasks())
+            .maxSessionsPerOwner(config.limits().maxSessionsPerConstellation())
+            .infoLimits(config.budgets().clientInfoLimits())
+            .clock(clock)
+            .folds(ids)
+            .build();
     this.sessions =
         new SessionTable(
             config.history().size(),
@@ -140,7 +143,9 @@ public final class HubServer implements AutoCloseable {
       List<RouterEvents> withDashboard = new java.util.ArrayList<>(routerListeners);
       withDashboard.add(dashboard);
       EventFanout events = new EventFanout(withDashboard, List.of(metrics, hubLog));
-      this.router = new TaskRouter(registry, sessions, clock, events);
+      // One node's directory in cluster mode too, for now: ClusterNode still claims ids in Redis
+      // when it hears RouterEvents.registered. Its own ClientDirectory goes here.
+      this.router = new TaskRouter(registry, sessions, clock, events, ClientDirectory.singleNode());
       sessions.onHeldDropped((outcome, why) -> events.heldOutcomeDropped(outcome, why.label()));
       if (cluster != null) {
         cluster.onMirrorChanged(dashboard::mirrorChanged);
@@ -171,13 +176,7 @@ public final class HubServer implements AutoCloseable {
       this.feed = new EventStream(dashboard, workers.next(), ByteBufAllocator.DEFAULT, events);
       ApiRoutes routes =
           new ApiRoutes(
-              registry,
-              sessions,
-              router,
-              metrics::scrape,
-              reloader,
-              clock,
-              cluster == null ? null : cluster::view);
+              registry, sessions, router, metrics::scrape, reloader, clock, clusterView());
       ServerBootstrap b =
           new ServerBootstrap()
               .group(boss, workers)
@@ -445,5 +444,25 @@ public final class HubServer implements AutoCloseable {
   @Override
   public void close() {
     shutdown();
+  }
+
+  /** What the HTTP API shows of the cluster, or null on a single node. */
+  private ClusterView clusterView() {
+    if (cluster == null) {
+      return null;
+    }
+    ClusterNode node = cluster;
+    return new ClusterView() {
+      @Override
+      public Snapshot snapshot() {
+        ClusterNode.View v = node.view();
+        return new Snapshot(v.nodeId(), v.degraded(), v.nodes());
+      }
+
+      @Override
+      public String nodeOf(String clientId) {
+        return node.nodeOfClient(clientId).orElse(node.nodeId());
+      }
+    };
   }
 }

@@ -1,6 +1,5 @@
 package org.aiphub.core.registry;
 
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -11,7 +10,6 @@ import org.aiphub.bench.BenchmarkBase;
 import org.aiphub.bench.DeviceMetadata;
 import org.aiphub.bench.NoopConnection;
 import org.aiphub.core.aip.ClientType;
-import org.aiphub.core.device.DeviceConfig;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Param;
@@ -100,7 +98,7 @@ public class ClientRegistryBenchmark extends BenchmarkBase {
         params.getBenchmark().endsWith(".takeover")
             ? DuplicatePolicy.TAKEOVER
             : DuplicatePolicy.REJECT;
-    registry = new ClientRegistry(policy, DeviceConfig.empty(), 0, Clock.systemUTC());
+    registry = ClientRegistry.builder().policy(policy).build();
     Random random = new Random(42);
     List<Map<String, Object>> deviceMetadata = new ArrayList<>();
     for (int i = 0; i < clients; i++) {

@@ -1,6 +1,5 @@
 package org.aiphub.core.registry;
 
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -11,7 +10,6 @@ import org.aiphub.bench.BenchmarkBase;
 import org.aiphub.bench.DeviceMetadata;
 import org.aiphub.bench.NoopConnection;
 import org.aiphub.core.aip.ClientType;
-import org.aiphub.core.device.DeviceConfig;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Param;
@@ -45,8 +43,7 @@ public class DeviceQueryBenchmark extends BenchmarkBase {
   /** Registers the devices (and one constellation that keeps some of them busy). */
   @Setup(Level.Trial)
   public void setUp() throws DuplicateClientException {
-    registry =
-        new ClientRegistry(DuplicatePolicy.REJECT, DeviceConfig.empty(), 0, Clock.systemUTC());
+    registry = ClientRegistry.builder().build();
     Random random = new Random(7);
     List<Integer> order = new ArrayList<>();
     for (int i = 0; i < DEVICES; i++) {

@@ -14,7 +14,6 @@ import org.aiphub.core.aip.AipDecodeException;
 import org.aiphub.core.aip.ServerMessage;
 import org.aiphub.core.aip.ServerMessageType;
 import org.aiphub.core.aip.TaskStatus;
-import org.aiphub.core.device.DeviceConfig;
 import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.session.SessionTable;
 import org.aiphub.server.config.HubConfig;
@@ -66,11 +65,11 @@ public class PipelineBenchmark extends BenchmarkBase {
     HubConfig config = HubConfig.defaults();
     Clock clock = Clock.systemUTC();
     ClientRegistry registry =
-        new ClientRegistry(
-            config.devices().duplicatePolicy(),
-            DeviceConfig.empty(),
-            config.limits().defaultMaxConcurrentTasks(),
-            clock);
+        ClientRegistry.builder()
+            .policy(config.devices().duplicatePolicy())
+            .defaultMaxConcurrentTasks(config.limits().defaultMaxConcurrentTasks())
+            .clock(clock)
+            .build();
     sessions = new SessionTable(config.history().size(), config.history().age(), clock);
     TaskRouter router = new TaskRouter(registry, sessions, clock, RouterEvents.NONE);
     // One codec handler for every channel, as HubChannelInitializer shares it (@Sharable).

@@ -4,21 +4,15 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
-import java.util.Collections;
 import java.util.Comparator;
-import java.util.EnumMap;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Supplier;
 import org.aiphub.core.aip.ClientType;
 import org.aiphub.core.device.DeviceConfig;
 import org.aiphub.core.device.DeviceEntry;
@@ -48,6 +42,14 @@ import org.aiphub.core.device.SystemInfoMerger;
  *       or "devices with excel" cost O(answer). Counters come from map sizes, not scans.
  * </ul>
  *
+ * <h2>Parts</h2>
+ *
+ * The registry is the table (the client map and its {@link Stripes}) and the entry point; it
+ * delegates to package-private parts that each hold one structure: {@link DeviceIndex} (the indexes
+ * by type, platform and capability), {@link SessionBindings} (the session sets and links), {@link
+ * FoldIndex} (the look-alike index) and a {@link DeviceSelector} (the policy of {@link
+ * #selectOptimalDevice}). It is built by {@link #builder()}, which validates every setting.
+ *
  * <h2>Improvements over the reference</h2>
  *
  * Duplicate ids follow a {@link DuplicatePolicy}; removal names the connection it expects, so a
@@ -60,131 +62,144 @@ public final class ClientRegistry {
   /** The reference server's default platform for clients that report none. */
   public static final String DEFAULT_PLATFORM = "windows";
 
-  private static final int STRIPES = 128; // power of two
-
   private final ConcurrentHashMap<String, ClientInfo> clients = new ConcurrentHashMap<>();
-  private final Object[] stripes = new Object[STRIPES];
-  private final EnumMap<ClientType, Set<String>> byType = new EnumMap<>(ClientType.class);
-  private final ConcurrentHashMap<String, Set<String>> devicesByPlatform =
-      new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<String, Set<String>> devicesByCapability =
-      new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<String, SessionIds> constellationSessions =
-      new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<String, SessionIds> deviceSessions = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<String, SessionLink> links = new ConcurrentHashMap<>();
-  // fold key -> the online ids with that key (one, but for a cross-node race): see IdFolds
-  private final ConcurrentHashMap<String, Set<String>> byFold = new ConcurrentHashMap<>();
+  private final Stripes stripes = new Stripes();
+  private final DeviceIndex index = new DeviceIndex();
+  private final SessionBindings bindings = new SessionBindings();
+  private final FoldIndex foldIndex;
+  private final DeviceSelector selector;
+  private final DeviceSelector.Devices selectorView;
 
   private final DuplicatePolicy policy;
   private final ClientInfoLimits infoLimits;
   private final int defaultMaxConcurrentTasks;
   private final int maxSessionsPerOwner;
   private final Clock clock;
-  private final IdFolds folds;
   private volatile Devices devices;
 
   /** The device config and the fold keys of the ids it protects, swapped together. */
   private record Devices(DeviceConfig config, Map<String, Set<String>> reserved) {}
 
-  /** A registry with the {@link DuplicatePolicy#REJECT} policy, no device config, no limit. */
-  public ClientRegistry() {
-    this(DuplicatePolicy.REJECT, DeviceConfig.empty(), 0, Clock.systemUTC());
+  private ClientRegistry(Builder b) {
+    this.policy = b.policy;
+    this.infoLimits = b.infoLimits;
+    this.defaultMaxConcurrentTasks = b.defaultMaxConcurrentTasks;
+    this.maxSessionsPerOwner = b.maxSessionsPerOwner;
+    this.clock = b.clock;
+    this.foldIndex = new FoldIndex(b.folds);
+    this.selector = b.selector;
+    this.devices = devicesOf(b.deviceConfig);
+    this.selectorView =
+        new DeviceSelector.Devices() {
+          @Override
+          public ClientInfo device(String id) {
+            ClientInfo info = clients.get(id);
+            return info != null && info.isDevice() ? info : null;
+          }
+
+          @Override
+          public int runningSessions(String id) {
+            return bindings.ofExecutor(id).size();
+          }
+        };
   }
 
   /**
-   * A registry.
-   *
-   * @param policy what to do with a registration whose id is online
-   * @param deviceConfig per-device settings merged into system info
-   * @param defaultMaxConcurrentTasks device task limit when its config entry sets none (0: none)
-   * @param clock source of connection times
+   * A builder with the defaults: {@link DuplicatePolicy#REJECT}, no device config, no task or
+   * session limit, {@link ClientInfoLimits#DEFAULTS}, the UTC system clock, {@link
+   * IdFolds#CASE_INSENSITIVE} and {@link DeviceSelector#preferredTags()}.
    */
-  public ClientRegistry(
-      DuplicatePolicy policy,
-      DeviceConfig deviceConfig,
-      int defaultMaxConcurrentTasks,
-      Clock clock) {
-    this(policy, deviceConfig, defaultMaxConcurrentTasks, 0, clock);
+  public static Builder builder() {
+    return new Builder();
   }
 
   /**
-   * A registry that also caps how many sessions one constellation may have running.
-   *
-   * @param maxSessionsPerOwner most sessions bound to one owner at once (0: no limit)
+   * Builds a {@link ClientRegistry}; {@link #build()} checks every setting, so a registry never
+   * exists with a bad one. Not thread-safe; one builder builds any number of registries.
    */
-  public ClientRegistry(
-      DuplicatePolicy policy,
-      DeviceConfig deviceConfig,
-      int defaultMaxConcurrentTasks,
-      int maxSessionsPerOwner,
-      Clock clock) {
-    this(
-        policy,
-        deviceConfig,
-        defaultMaxConcurrentTasks,
-        maxSessionsPerOwner,
-        ClientInfoLimits.DEFAULTS,
-        clock,
-        IdFolds.CASE_INSENSITIVE);
-  }
+  public static final class Builder {
+    private DuplicatePolicy policy = DuplicatePolicy.REJECT;
+    private DeviceConfig deviceConfig = DeviceConfig.empty();
+    private int defaultMaxConcurrentTasks;
+    private int maxSessionsPerOwner;
+    private ClientInfoLimits infoLimits = ClientInfoLimits.DEFAULTS;
+    private Clock clock = Clock.systemUTC();
+    private IdFolds folds = IdFolds.CASE_INSENSITIVE;
+    private DeviceSelector selector = DeviceSelector.preferredTags();
 
-  /**
-   * A registry that also bounds what it caches per client.
-   *
-   * @param infoLimits the most metadata and system info cached per client
-   */
-  public ClientRegistry(
-      DuplicatePolicy policy,
-      DeviceConfig deviceConfig,
-      int defaultMaxConcurrentTasks,
-      int maxSessionsPerOwner,
-      ClientInfoLimits infoLimits,
-      Clock clock) {
-    this(
-        policy,
-        deviceConfig,
-        defaultMaxConcurrentTasks,
-        maxSessionsPerOwner,
-        infoLimits,
-        clock,
-        IdFolds.CASE_INSENSITIVE);
-  }
+    private Builder() {}
 
-  /**
-   * A registry whose look-alike rule is {@code folds}: a registration whose id shares a fold key
-   * with a different online or protected id is refused ({@link LookAlikeClientException}).
-   *
-   * @param infoLimits the most metadata and system info cached per client
-   * @param folds the fold keys of an id; the other constructors use {@link
-   *     IdFolds#CASE_INSENSITIVE}
-   */
-  public ClientRegistry(
-      DuplicatePolicy policy,
-      DeviceConfig deviceConfig,
-      int defaultMaxConcurrentTasks,
-      int maxSessionsPerOwner,
-      ClientInfoLimits infoLimits,
-      Clock clock,
-      IdFolds folds) {
-    this.infoLimits = Objects.requireNonNull(infoLimits, "infoLimits");
-    if (maxSessionsPerOwner < 0) {
-      throw new IllegalArgumentException("maxSessionsPerOwner must be >= 0");
+    /** What to do with a registration whose id is online. */
+    public Builder policy(DuplicatePolicy policy) {
+      this.policy = policy;
+      return this;
     }
-    this.maxSessionsPerOwner = maxSessionsPerOwner;
-    this.policy = Objects.requireNonNull(policy, "policy");
-    this.folds = Objects.requireNonNull(folds, "folds");
-    this.devices = devicesOf(Objects.requireNonNull(deviceConfig, "deviceConfig"));
-    if (defaultMaxConcurrentTasks < 0) {
-      throw new IllegalArgumentException("defaultMaxConcurrentTasks must be >= 0");
+
+    /** Per-device settings merged into system info, and the ids it protects. */
+    public Builder deviceConfig(DeviceConfig deviceConfig) {
+      this.deviceConfig = deviceConfig;
+      return this;
     }
-    this.defaultMaxConcurrentTasks = defaultMaxConcurrentTasks;
-    this.clock = Objects.requireNonNull(clock, "clock");
-    for (int i = 0; i < STRIPES; i++) {
-      stripes[i] = new Object();
+
+    /** A device's task limit when its config entry sets none (0: no limit; not negative). */
+    public Builder defaultMaxConcurrentTasks(int defaultMaxConcurrentTasks) {
+      this.defaultMaxConcurrentTasks = defaultMaxConcurrentTasks;
+      return this;
     }
-    for (ClientType t : ClientType.values()) {
-      byType.put(t, ConcurrentHashMap.newKeySet());
+
+    /** Most sessions bound to one owner at once (0: no limit; not negative). */
+    public Builder maxSessionsPerOwner(int maxSessionsPerOwner) {
+      this.maxSessionsPerOwner = maxSessionsPerOwner;
+      return this;
+    }
+
+    /** The most metadata and system info cached per client. */
+    public Builder infoLimits(ClientInfoLimits infoLimits) {
+      this.infoLimits = infoLimits;
+      return this;
+    }
+
+    /** The source of connection times. */
+    public Builder clock(Clock clock) {
+      this.clock = clock;
+      return this;
+    }
+
+    /**
+     * The look-alike rule: a registration whose id shares a fold key with a different online or
+     * protected id is refused ({@link LookAlikeClientException}).
+     */
+    public Builder folds(IdFolds folds) {
+      this.folds = folds;
+      return this;
+    }
+
+    /** The policy of {@link ClientRegistry#selectOptimalDevice}. */
+    public Builder selector(DeviceSelector selector) {
+      this.selector = selector;
+      return this;
+    }
+
+    /**
+     * A registry with these settings.
+     *
+     * @throws NullPointerException when a setting is null
+     * @throws IllegalArgumentException when a limit is negative
+     */
+    public ClientRegistry build() {
+      Objects.requireNonNull(policy, "policy");
+      Objects.requireNonNull(deviceConfig, "deviceConfig");
+      Objects.requireNonNull(infoLimits, "infoLimits");
+      Objects.requireNonNull(clock, "clock");
+      Objects.requireNonNull(folds, "folds");
+      Objects.requireNonNull(selector, "selector");
+      if (defaultMaxConcurrentTasks < 0) {
+        throw new IllegalArgumentException("defaultMaxConcurrentTasks must be >= 0");
+      }
+      if (maxSessionsPerOwner < 0) {
+        throw new IllegalArgumentException("maxSessionsPerOwner must be >= 0");
+      }
+      return new ClientRegistry(this);
     }
   }
 
@@ -210,7 +225,7 @@ public final class ClientRegistry {
 
   /** The look-alike rule of this registry. */
   public IdFolds folds() {
-    return folds;
+    return foldIndex.folds();
   }
 
   // ------------------------------------------------------------------------------- clients
@@ -239,15 +254,15 @@ public final class ClientRegistry {
       ClientType clientType,
       Map<String, Object> metadata)
       throws DuplicateClientException {
-    requireId(clientId);
+    RegistryText.requireId(clientId);
     Objects.requireNonNull(connection, "connection");
     Objects.requireNonNull(clientType, "clientType");
     // Measured before any stripe is taken: it costs up to the size limit, and a refusal changes
     // nothing, so no lock is needed.
     infoLimits.checkMetadata(metadata, clientType == ClientType.DEVICE);
-    List<String> keys = folds.keys(clientId);
-    return locked(
-        lockOrder(clientId, keys),
+    List<String> keys = foldIndex.keys(clientId);
+    return stripes.locked(
+        Stripes.order(clientId, keys),
         () -> register(clientId, keys, platform, connection, clientType, metadata));
   }
 
@@ -260,7 +275,7 @@ public final class ClientRegistry {
       ClientType clientType,
       Map<String, Object> metadata)
       throws DuplicateClientException {
-    refuseLookAlikes(clientId, keys);
+    foldIndex.refuseLookAlikes(clientId, keys, devices.reserved(), this::typeOf);
     ClientInfo live = clients.get(clientId);
     if (live != null) {
       if (policy == DuplicatePolicy.REJECT || live.connection() == connection) {
@@ -268,7 +283,7 @@ public final class ClientRegistry {
             clientId,
             live.clientType(),
             "client_id "
-                + quote(clientId)
+                + RegistryText.quote(clientId)
                 + " is already registered; duplicate registrations are not allowed");
       }
       if (live.clientType() != clientType) {
@@ -276,7 +291,7 @@ public final class ClientRegistry {
             clientId,
             live.clientType(),
             "client_id "
-                + quote(clientId)
+                + RegistryText.quote(clientId)
                 + " is registered as a "
                 + live.clientType().wire()
                 + "; a "
@@ -306,10 +321,10 @@ public final class ClientRegistry {
             config);
     clients.put(clientId, info);
     if (live != null) {
-      reindex(live, info);
+      index.replace(live, info);
     } else {
-      index(info);
-      fold(clientId, keys);
+      index.add(info);
+      foldIndex.add(clientId, keys);
     }
     // applyDeviceConfig may have installed a new config after we read it and walked the
     // devices before ours was indexed: re-merge, so no device keeps a replaced config.
@@ -336,22 +351,22 @@ public final class ClientRegistry {
       throw new IllegalArgumentException("not a mirrored client: " + described);
     }
     String clientId = described.clientId();
-    List<String> keys = folds.keys(clientId);
-    return locked(
-        lockOrder(clientId, keys),
+    List<String> keys = foldIndex.keys(clientId);
+    return stripes.locked(
+        Stripes.order(clientId, keys),
         () -> {
           ClientInfo live = clients.get(clientId);
           if (live == null) {
             clients.put(clientId, described);
-            index(described);
-            fold(clientId, keys);
+            index.add(described);
+            foldIndex.add(clientId, keys);
             return true;
           }
           if (live.connection() != described.connection()) {
             return false;
           }
           clients.put(clientId, described);
-          reindex(live, described);
+          index.replace(live, described);
           return true;
         });
   }
@@ -371,21 +386,19 @@ public final class ClientRegistry {
     if (clients.get(clientId) == null) {
       return Optional.empty(); // spares the keys of an id that is not here
     }
-    List<String> keys = folds.keys(clientId);
-    return locked(
-        lockOrder(clientId, keys),
+    List<String> keys = foldIndex.keys(clientId);
+    return stripes.locked(
+        Stripes.order(clientId, keys),
         () -> {
           ClientInfo info = clients.get(clientId);
           if (info == null || info.connection() != expected) {
             return Optional.empty();
           }
           clients.remove(clientId);
-          unindex(info);
-          unfold(clientId, keys);
+          index.remove(info);
+          foldIndex.remove(clientId, keys);
           Set<String> sessions =
-              info.isDevice()
-                  ? unmapDeviceSessions(clientId)
-                  : unmapConstellationSessions(clientId);
+              info.isDevice() ? bindings.removeExecutor(clientId) : bindings.removeOwner(clientId);
           return Optional.of(new Departure(info, sessions));
         });
   }
@@ -415,12 +428,12 @@ public final class ClientRegistry {
 
   /** Ids of online clients of one type (a snapshot, in no particular order). */
   public List<String> listClientsByType(ClientType clientType) {
-    return new ArrayList<>(byType.get(clientType));
+    return new ArrayList<>(index.ofType(clientType));
   }
 
   /** How many clients of one type are online (a counter read, no scan). */
   public int count(ClientType clientType) {
-    return byType.get(clientType).size();
+    return index.ofType(clientType).size();
   }
 
   /** Whether a client of any type is online under this id. */
@@ -443,35 +456,22 @@ public final class ClientRegistry {
    *     another owner
    */
   public boolean addConstellationSession(String clientId, String sessionId) {
-    requireId(sessionId);
+    RegistryText.requireId(sessionId);
     if (clientId == null) {
       return false;
     }
-    synchronized (stripe(clientId)) {
+    synchronized (stripes.of(clientId)) {
       ClientInfo info = clients.get(clientId);
       if (info == null || info.clientType() != ClientType.CONSTELLATION) {
         return false;
       }
-      SessionLink link =
-          links.compute(
-              sessionId,
-              (k, l) ->
-                  l == null
-                      ? new SessionLink(clientId, null)
-                      : l.owner() == null ? new SessionLink(clientId, l.executor()) : l);
-      if (!clientId.equals(link.owner())) {
-        return false;
-      }
-      constellationSessions.merge(
-          clientId, SessionIds.EMPTY.with(sessionId), (a, b) -> a.with(sessionId));
-      return true;
+      return bindings.addOwner(clientId, sessionId);
     }
   }
 
   /** Sessions started by a constellation and not yet removed, in the order they were added. */
   public Set<String> getConstellationSessions(String clientId) {
-    SessionIds ids = clientId == null ? null : constellationSessions.get(clientId);
-    return ids == null ? SessionIds.EMPTY : ids;
+    return bindings.ofOwner(clientId);
   }
 
   /** Unmaps and returns every session of a constellation. */
@@ -479,8 +479,8 @@ public final class ClientRegistry {
     if (clientId == null) {
       return SessionIds.EMPTY;
     }
-    synchronized (stripe(clientId)) {
-      return unmapConstellationSessions(clientId);
+    synchronized (stripes.of(clientId)) {
+      return bindings.removeOwner(clientId);
     }
   }
 
@@ -491,34 +491,22 @@ public final class ClientRegistry {
    *     executor
    */
   public boolean addDeviceSession(String deviceId, String sessionId) {
-    requireId(sessionId);
+    RegistryText.requireId(sessionId);
     if (deviceId == null) {
       return false;
     }
-    synchronized (stripe(deviceId)) {
+    synchronized (stripes.of(deviceId)) {
       ClientInfo info = clients.get(deviceId);
       if (info == null || !info.isDevice()) {
         return false;
       }
-      SessionLink link =
-          links.compute(
-              sessionId,
-              (k, l) ->
-                  l == null
-                      ? new SessionLink(null, deviceId)
-                      : l.executor() == null ? new SessionLink(l.owner(), deviceId) : l);
-      if (!deviceId.equals(link.executor())) {
-        return false;
-      }
-      deviceSessions.merge(deviceId, SessionIds.EMPTY.with(sessionId), (a, b) -> a.with(sessionId));
-      return true;
+      return bindings.addExecutor(deviceId, sessionId);
     }
   }
 
   /** Sessions a device executes and that were not yet removed, in the order they were added. */
   public Set<String> getDeviceSessions(String deviceId) {
-    SessionIds ids = deviceId == null ? null : deviceSessions.get(deviceId);
-    return ids == null ? SessionIds.EMPTY : ids;
+    return bindings.ofExecutor(deviceId);
   }
 
   /** Unmaps and returns every session of a device. */
@@ -526,8 +514,8 @@ public final class ClientRegistry {
     if (deviceId == null) {
       return SessionIds.EMPTY;
     }
-    synchronized (stripe(deviceId)) {
-      return unmapDeviceSessions(deviceId);
+    synchronized (stripes.of(deviceId)) {
+      return bindings.removeExecutor(deviceId);
     }
   }
 
@@ -541,9 +529,9 @@ public final class ClientRegistry {
    * @param deviceId the executing device
    */
   public BindOutcome bindSession(String sessionId, String ownerId, String deviceId) {
-    requireId(sessionId);
-    requireId(deviceId);
-    return withStripes(
+    RegistryText.requireId(sessionId);
+    RegistryText.requireId(deviceId);
+    return stripes.both(
         ownerId,
         deviceId,
         () -> {
@@ -565,16 +553,9 @@ public final class ClientRegistry {
           if (limit > 0 && getDeviceSessions(deviceId).size() >= limit) {
             return BindOutcome.DEVICE_AT_CAPACITY;
           }
-          if (links.putIfAbsent(sessionId, new SessionLink(ownerId, deviceId)) != null) {
-            return BindOutcome.SESSION_IN_USE;
-          }
-          if (ownerId != null) {
-            constellationSessions.merge(
-                ownerId, SessionIds.EMPTY.with(sessionId), (a, b) -> a.with(sessionId));
-          }
-          deviceSessions.merge(
-              deviceId, SessionIds.EMPTY.with(sessionId), (a, b) -> a.with(sessionId));
-          return BindOutcome.BOUND;
+          return bindings.bind(sessionId, ownerId, deviceId)
+              ? BindOutcome.BOUND
+              : BindOutcome.SESSION_IN_USE;
         });
   }
 
@@ -588,27 +569,12 @@ public final class ClientRegistry {
       return false;
     }
     while (true) {
-      SessionLink link = links.get(sessionId);
+      SessionLink link = bindings.link(sessionId);
       if (link == null) {
         return false;
       }
-      Boolean done =
-          withStripes(
-              link.owner(),
-              link.executor(),
-              () -> {
-                if (!links.remove(sessionId, link)) {
-                  return null; // changed under us: retry with the current link
-                }
-                if (link.owner() != null) {
-                  dropFrom(constellationSessions, link.owner(), sessionId);
-                }
-                if (link.executor() != null) {
-                  dropFrom(deviceSessions, link.executor(), sessionId);
-                }
-                return Boolean.TRUE;
-              });
-      if (done != null) {
+      // false: the link changed under us; retry with the current one
+      if (stripes.both(link.owner(), link.executor(), () -> bindings.unbind(sessionId, link))) {
         return true;
       }
     }
@@ -616,14 +582,12 @@ public final class ClientRegistry {
 
   /** The owning constellation and executing device of a mapped session, when known. */
   public Optional<String> getSessionOwner(String sessionId) {
-    SessionLink link = sessionId == null ? null : links.get(sessionId);
-    return link == null ? Optional.empty() : Optional.ofNullable(link.owner());
+    return bindings.owner(sessionId);
   }
 
   /** The device executing a mapped session, when known. */
   public Optional<String> getSessionExecutor(String sessionId) {
-    SessionLink link = sessionId == null ? null : links.get(sessionId);
-    return link == null ? Optional.empty() : Optional.ofNullable(link.executor());
+    return bindings.executor(sessionId);
   }
 
   // ---------------------------------------------------------------------------- device info
@@ -640,7 +604,7 @@ public final class ClientRegistry {
   /** System info of every online device that has some (devices without info are skipped). */
   public Map<String, Map<String, Object>> getAllDevicesInfo() {
     Map<String, Map<String, Object>> out = new LinkedHashMap<>();
-    for (String id : byType.get(ClientType.DEVICE)) {
+    for (String id : index.ofType(ClientType.DEVICE)) {
       ClientInfo info = clients.get(id);
       if (info != null && info.systemInfo() != null && !info.systemInfo().isEmpty()) {
         out.put(id, info.systemInfo());
@@ -664,7 +628,7 @@ public final class ClientRegistry {
       return false;
     }
     infoLimits.checkSystemInfo(reported);
-    synchronized (stripe(deviceId)) {
+    synchronized (stripes.of(deviceId)) {
       ClientInfo old = clients.get(deviceId);
       if (old == null || !old.isDevice() || old.mirrored() || old.connection() != expected) {
         return false;
@@ -685,8 +649,8 @@ public final class ClientRegistry {
     this.devices = devicesOf(config);
     int n = 0;
     // A snapshot: a device registering meanwhile merges the new config itself (see addClient).
-    for (String id : new ArrayList<>(byType.get(ClientType.DEVICE))) {
-      synchronized (stripe(id)) {
+    for (String id : new ArrayList<>(index.ofType(ClientType.DEVICE))) {
+      synchronized (stripes.of(id)) {
         ClientInfo old = clients.get(id);
         if (old != null && old.isDevice() && !old.mirrored()) {
           // the config in force, not necessarily ours: a later concurrent call must win
@@ -707,22 +671,15 @@ public final class ClientRegistry {
    * type between two reads. When nothing changes, they agree.
    */
   public RegistryStats getStats() {
-    Map<String, Integer> platforms = new HashMap<>();
-    devicesByPlatform.forEach(
-        (p, ids) -> {
-          int n = ids.size();
-          if (n > 0) {
-            platforms.put(p, n);
-          }
-        });
-    int devices = byType.get(ClientType.DEVICE).size();
-    int constellations = byType.get(ClientType.CONSTELLATION).size();
-    return new RegistryStats(clients.size(), devices, constellations, platforms, links.size());
+    Map<String, Integer> platforms = index.platformCounts();
+    int devices = index.ofType(ClientType.DEVICE).size();
+    int constellations = index.ofType(ClientType.CONSTELLATION).size();
+    return new RegistryStats(clients.size(), devices, constellations, platforms, bindings.size());
   }
 
   /** Online devices whose platform equals {@code platform}, ignoring case. */
   public List<String> getDevicesByPlatform(String platform) {
-    Set<String> ids = platform == null ? null : devicesByPlatform.get(lower(platform));
+    Set<String> ids = index.onPlatform(platform);
     return ids == null ? new ArrayList<>() : new ArrayList<>(ids);
   }
 
@@ -746,90 +703,28 @@ public final class ClientRegistry {
    * without system info never matches. Costs O(answer).
    */
   public List<String> findDevicesWithCapability(String capability) {
-    Set<String> ids = capability == null ? null : devicesByCapability.get(capability);
+    Set<String> ids = index.withCapability(capability);
     return ids == null ? new ArrayList<>() : new ArrayList<>(ids);
   }
 
   /**
-   * Picks the best online device for a task: it must run on {@code platform} (ignoring case; null
-   * for any), have every required capability, and have room under its {@code max_concurrent_tasks}.
-   * The best has most of {@code preferredTags}; ties go to the device with fewest running sessions,
-   * then the longest connected, then the smallest id.
+   * Picks the best online device for a task, by the registry's {@link DeviceSelector} over the
+   * devices its indexes find. With the default ({@link DeviceSelector#preferredTags()}) it must run
+   * on {@code platform} (ignoring case; null for any), have every required capability, and have
+   * room under its {@code max_concurrent_tasks}; the best has most of {@code preferredTags}, ties
+   * going to the device with fewest running sessions, then the longest connected, then the smallest
+   * id.
    */
   public Optional<String> selectOptimalDevice(
       String platform, Collection<String> requiredCapabilities, Collection<String> preferredTags) {
-    Collection<String> candidates = byType.get(ClientType.DEVICE);
-    if (requiredCapabilities != null && !requiredCapabilities.isEmpty()) {
-      Set<String> smallest = null;
-      for (String cap : requiredCapabilities) {
-        Set<String> ids = cap == null ? null : devicesByCapability.get(cap);
-        if (ids == null || ids.isEmpty()) {
-          return Optional.empty();
-        }
-        if (smallest == null || ids.size() < smallest.size()) {
-          smallest = ids;
-        }
-      }
-      candidates = smallest;
-    } else if (platform != null) {
-      Set<String> ids = devicesByPlatform.get(lower(platform));
-      if (ids == null) {
-        return Optional.empty();
-      }
-      candidates = ids;
+    Collection<String> candidates = index.candidates(platform, requiredCapabilities);
+    if (candidates == null) {
+      return Optional.empty();
     }
-    String wantedPlatform = platform == null ? null : lower(platform);
-    ClientInfo best = null;
-    int bestScore = -1;
-    int bestRunning = 0;
-    for (String id : candidates) {
-      ClientInfo info = clients.get(id);
-      if (info == null || !info.isDevice()) {
-        continue;
-      }
-      if (wantedPlatform != null && !wantedPlatform.equals(info.platformKey())) {
-        continue;
-      }
-      if (requiredCapabilities != null
-          && !requiredCapabilities.isEmpty()
-          && !info.featureSet().containsAll(requiredCapabilities)) {
-        continue;
-      }
-      int running = getDeviceSessions(id).size();
-      if (info.maxConcurrentTasks() > 0 && running >= info.maxConcurrentTasks()) {
-        continue;
-      }
-      int score = 0;
-      if (preferredTags != null && !preferredTags.isEmpty()) {
-        Set<String> tags = info.tagSet();
-        for (String t : preferredTags) {
-          if (t != null && tags.contains(t)) {
-            score++;
-          }
-        }
-      }
-      if (best == null || better(score, running, info, bestScore, bestRunning, best)) {
-        best = info;
-        bestScore = score;
-        bestRunning = running;
-      }
-    }
-    return best == null ? Optional.empty() : Optional.of(best.clientId());
-  }
-
-  private static boolean better(
-      int score, int running, ClientInfo info, int bestScore, int bestRunning, ClientInfo best) {
-    if (score != bestScore) {
-      return score > bestScore;
-    }
-    if (running != bestRunning) {
-      return running < bestRunning;
-    }
-    int byAge = info.connectedAt().compareTo(best.connectedAt());
-    if (byAge != 0) {
-      return byAge < 0;
-    }
-    return info.clientId().compareTo(best.clientId()) < 0;
+    return selector.select(
+        new DeviceSelector.DeviceQuery(platform, requiredCapabilities, preferredTags),
+        candidates,
+        selectorView);
   }
 
   // ------------------------------------------------------------------------------ internals
@@ -877,422 +772,35 @@ public final class ClientRegistry {
             reported,
             config);
     clients.put(old.clientId(), next);
-    reindex(old, next);
+    index.replace(old, next);
   }
 
-  /** Caller holds the client's stripe. */
-  private void index(ClientInfo info) {
-    String id = info.clientId();
-    byType.get(info.clientType()).add(id);
-    if (info.isDevice()) {
-      addTo(devicesByPlatform, info.platformKey(), id);
-      for (String f : info.featureSet()) {
-        addTo(devicesByCapability, f, id);
-      }
-    }
-  }
-
-  /**
-   * Moves a client's index entries from {@code old} to {@code next} (same id), touching only the
-   * entries that change. Removing and re-adding an unchanged entry would let a reader miss the
-   * client, and would make a walk over the type index (applyDeviceConfig) meet the re-added id
-   * again and again, without end. Caller holds the client's stripe.
-   */
-  private void reindex(ClientInfo old, ClientInfo next) {
-    if (old.clientType() != next.clientType()) {
-      unindex(old);
-      index(next);
-      return;
-    }
-    if (!next.isDevice()) {
-      return;
-    }
-    String id = next.clientId();
-    String oldPlatform = old.platformKey();
-    String newPlatform = next.platformKey();
-    if (!oldPlatform.equals(newPlatform)) {
-      addTo(devicesByPlatform, newPlatform, id);
-      removeFrom(devicesByPlatform, oldPlatform, id);
-    }
-    Set<String> oldFeatures = old.featureSet();
-    Set<String> newFeatures = next.featureSet();
-    for (String f : newFeatures) {
-      if (!oldFeatures.contains(f)) {
-        addTo(devicesByCapability, f, id);
-      }
-    }
-    for (String f : oldFeatures) {
-      if (!newFeatures.contains(f)) {
-        removeFrom(devicesByCapability, f, id);
-      }
-    }
-  }
-
-  /** Caller holds the client's stripe. */
-  private void unindex(ClientInfo info) {
-    String id = info.clientId();
-    byType.get(info.clientType()).remove(id);
-    if (info.isDevice()) {
-      removeFrom(devicesByPlatform, info.platformKey(), id);
-      for (String f : info.featureSet()) {
-        removeFrom(devicesByCapability, f, id);
-      }
-    }
-  }
-
-  // compute() keeps "create set, add" and "remove, drop empty set" atomic per key, so an add
-  // can never land in a set that a concurrent removal is discarding.
-  private static void addTo(ConcurrentHashMap<String, Set<String>> index, String key, String id) {
-    index.compute(
-        key,
-        (k, set) -> {
-          Set<String> s = set == null ? ConcurrentHashMap.newKeySet() : set;
-          s.add(id);
-          return s;
-        });
-  }
-
-  private static void removeFrom(
-      ConcurrentHashMap<String, Set<String>> index, String key, String id) {
-    index.computeIfPresent(
-        key,
-        (k, set) -> {
-          set.remove(id);
-          return set.isEmpty() ? null : set;
-        });
-  }
-
-  /** Caller holds the constellation's stripe. */
-  private Set<String> unmapConstellationSessions(String clientId) {
-    SessionIds ids = constellationSessions.remove(clientId);
-    if (ids == null) {
-      return SessionIds.EMPTY;
-    }
-    for (String s : ids) {
-      links.computeIfPresent(s, (k, l) -> clientId.equals(l.owner()) ? l.withoutOwner() : l);
-    }
-    return ids;
-  }
-
-  /** Caller holds the device's stripe. */
-  private Set<String> unmapDeviceSessions(String deviceId) {
-    SessionIds ids = deviceSessions.remove(deviceId);
-    if (ids == null) {
-      return SessionIds.EMPTY;
-    }
-    for (String s : ids) {
-      links.computeIfPresent(s, (k, l) -> deviceId.equals(l.executor()) ? l.withoutExecutor() : l);
-    }
-    return ids;
-  }
-
-  private static void dropFrom(
-      ConcurrentHashMap<String, SessionIds> sets, String clientId, String sessionId) {
-    sets.computeIfPresent(
-        clientId,
-        (k, ids) -> {
-          SessionIds next = ids.without(sessionId);
-          return next.isEmpty() ? null : next;
-        });
-  }
-
-  /**
-   * Refuses {@code clientId} when one of its keys belongs to another id: one protected by the
-   * device config, or one online. Caller holds the stripes of the keys.
-   */
-  private void refuseLookAlikes(String clientId, List<String> keys)
-      throws LookAlikeClientException {
-    Map<String, Set<String>> reserved = devices.reserved();
-    for (String key : keys) {
-      for (String other : reserved.getOrDefault(key, Set.of())) {
-        if (!other.equals(clientId)) {
-          ClientInfo live = clients.get(other);
-          throw new LookAlikeClientException(
-              clientId,
-              other,
-              live == null ? null : live.clientType(),
-              true,
-              "client_id "
-                  + quote(clientId)
-                  + " is too like a client id that has its own credential in the device config");
-        }
-      }
-      for (String other : byFold.getOrDefault(key, Set.of())) {
-        if (!other.equals(clientId)) {
-          ClientInfo live = clients.get(other);
-          throw new LookAlikeClientException(
-              clientId,
-              other,
-              live == null ? null : live.clientType(),
-              false,
-              "client_id " + quote(clientId) + " is too like the online client id " + quote(other));
-        }
-      }
-    }
-  }
-
-  /** Caller holds the stripes of the keys. */
-  private void fold(String clientId, List<String> keys) {
-    for (String key : keys) {
-      byFold.compute(key, (k, ids) -> ids == null ? Set.of(clientId) : plus(ids, clientId));
-    }
-  }
-
-  /** Caller holds the stripes of the keys. */
-  private void unfold(String clientId, List<String> keys) {
-    for (String key : keys) {
-      byFold.computeIfPresent(key, (k, ids) -> minus(ids, clientId));
-    }
-  }
-
-  private static Set<String> plus(Set<String> ids, String id) {
-    if (ids.contains(id)) {
-      return ids;
-    }
-    java.util.LinkedHashSet<String> more = new java.util.LinkedHashSet<>(ids);
-    more.add(id);
-    return Collections.unmodifiableSet(more);
-  }
-
-  private static Set<String> minus(Set<String> ids, String id) {
-    if (!ids.contains(id)) {
-      return ids;
-    }
-    if (ids.size() == 1) {
-      return null;
-    }
-    java.util.LinkedHashSet<String> fewer = new java.util.LinkedHashSet<>(ids);
-    fewer.remove(id);
-    return fewer.size() == 1 ? Set.of(fewer.iterator().next()) : Collections.unmodifiableSet(fewer);
+  private ClientType typeOf(String clientId) {
+    ClientInfo live = clients.get(clientId);
+    return live == null ? null : live.clientType();
   }
 
   /** The config, with the fold keys of every id it protects with a {@code token_sha256}. */
   private Devices devicesOf(DeviceConfig config) {
-    Map<String, Set<String>> reserved = new HashMap<>();
-    config
-        .devices()
-        .forEach(
-            (id, entry) -> {
-              if (entry.tokenSha256() != null && id != null && !id.isEmpty()) {
-                for (String key : folds.keys(id)) {
-                  reserved.merge(key, Set.of(id), (a, b) -> plus(a, id));
-                }
-              }
-            });
-    return new Devices(config, Map.copyOf(reserved));
+    return new Devices(config, foldIndex.reservedBy(config));
   }
 
-  /** The stripes of {@code id} and of its fold keys, in index order, each once. */
-  private static int[] lockOrder(String id, List<String> keys) {
-    if (keys.size() == 1) { // the default rule: no stream, no sort
-      int a = stripeIndex(id);
-      int b = stripeIndex(keys.get(0));
-      return a == b ? new int[] {a} : new int[] {Math.min(a, b), Math.max(a, b)};
-    }
-    int[] order = new int[keys.size() + 1];
-    order[0] = stripeIndex(id);
-    for (int i = 0; i < keys.size(); i++) {
-      order[i + 1] = stripeIndex(keys.get(i));
-    }
-    return Arrays.stream(order).sorted().distinct().toArray();
+  // Read accessors for the consistency check in hub-core's test jar (RegistryConsistency).
+
+  /** The client table (do not modify). */
+  Map<String, ClientInfo> table() {
+    return clients;
   }
 
-  /** A body run under stripes, which may throw {@code E}. */
-  @FunctionalInterface
-  private interface Locked<T, E extends Exception> {
-    T run() throws E;
+  DeviceIndex deviceIndex() {
+    return index;
   }
 
-  /** Runs {@code body} holding the stripes {@code order} (ascending, distinct). */
-  private <T, E extends Exception> T locked(int[] order, Locked<T, E> body) throws E {
-    return locked(order, 0, body);
+  SessionBindings sessionBindings() {
+    return bindings;
   }
 
-  private <T, E extends Exception> T locked(int[] order, int from, Locked<T, E> body) throws E {
-    if (from == order.length) {
-      return body.run();
-    }
-    synchronized (stripes[order[from]]) {
-      return locked(order, from + 1, body);
-    }
-  }
-
-  private Object stripe(String id) {
-    return stripes[stripeIndex(id)];
-  }
-
-  private static int stripeIndex(String id) {
-    int h = id.hashCode();
-    return (h ^ (h >>> 16)) & (STRIPES - 1);
-  }
-
-  /** Runs {@code body} holding the stripes of {@code a} and {@code b} (either may be null). */
-  private <T> T withStripes(String a, String b, Supplier<T> body) {
-    if (a == null && b == null) {
-      return body.get();
-    }
-    if (a == null || b == null) {
-      synchronized (stripe(a == null ? b : a)) {
-        return body.get();
-      }
-    }
-    int ia = stripeIndex(a);
-    int ib = stripeIndex(b);
-    if (ia == ib) {
-      synchronized (stripes[ia]) {
-        return body.get();
-      }
-    }
-    synchronized (stripes[Math.min(ia, ib)]) {
-      synchronized (stripes[Math.max(ia, ib)]) {
-        return body.get();
-      }
-    }
-  }
-
-  private static String lower(String s) {
-    return s.toLowerCase(Locale.ROOT);
-  }
-
-  private static void requireId(String id) {
-    if (id == null || id.isEmpty()) {
-      throw new IllegalArgumentException("id must be a non-empty string");
-    }
-  }
-
-  /**
-   * An id in a refusal: quoted, at most 128 characters, anything but printable ASCII (quotes and
-   * backslashes included) as a {@code \\uXXXX} escape, so a look-alike shows what it holds.
-   */
-  private static String quote(String s) {
-    int n = Math.min(s.length(), 128);
-    StringBuilder out = new StringBuilder(n + 8).append('\'');
-    for (int i = 0; i < n; i++) {
-      char c = s.charAt(i);
-      if (c >= 0x20 && c < 0x7F && c != '\'' && c != '\\') {
-        out.append(c);
-      } else {
-        out.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-      }
-    }
-    return out.append(s.length() > n ? "...'" : "'").toString();
-  }
-
-  /** Test hook: distinct capabilities in the index, and (device, capability) pairs in it. */
-  long[] capabilityIndexSize() {
-    long pairs = 0;
-    for (Set<String> ids : devicesByCapability.values()) {
-      pairs += ids.size();
-    }
-    return new long[] {devicesByCapability.size(), pairs};
-  }
-
-  /** Test hook: recounts every index from the main maps; empty when all is consistent. */
-  List<String> checkConsistency() {
-    List<String> problems = new ArrayList<>();
-    for (ClientType t : ClientType.values()) {
-      for (String id : byType.get(t)) {
-        ClientInfo info = clients.get(id);
-        if (info == null || info.clientType() != t) {
-          problems.add("type index " + t + " holds " + id);
-        }
-      }
-    }
-    int devices = 0;
-    for (ClientInfo info : clients.values()) {
-      if (!byType.get(info.clientType()).contains(info.clientId())) {
-        problems.add("type index misses " + info.clientId());
-      }
-      if (info.isDevice()) {
-        devices++;
-        Set<String> p = devicesByPlatform.get(info.platformKey());
-        if (p == null || !p.contains(info.clientId())) {
-          problems.add("platform index misses " + info.clientId());
-        }
-        for (String f : info.featureSet()) {
-          Set<String> c = devicesByCapability.get(f);
-          if (c == null || !c.contains(info.clientId())) {
-            problems.add("capability index misses " + info.clientId() + "/" + f);
-          }
-        }
-      }
-    }
-    if (devices != byType.get(ClientType.DEVICE).size()) {
-      problems.add("device count " + byType.get(ClientType.DEVICE).size() + " != " + devices);
-    }
-    devicesByPlatform.forEach(
-        (p, ids) ->
-            ids.forEach(
-                id -> {
-                  ClientInfo info = clients.get(id);
-                  if (info == null || !info.isDevice() || !info.platformKey().equals(p)) {
-                    problems.add("platform index " + p + " holds " + id);
-                  }
-                }));
-    devicesByCapability.forEach(
-        (c, ids) ->
-            ids.forEach(
-                id -> {
-                  ClientInfo info = clients.get(id);
-                  if (info == null || !info.featureSet().contains(c)) {
-                    problems.add("capability index " + c + " holds " + id);
-                  }
-                }));
-    for (ClientInfo info : clients.values()) {
-      for (String key : folds.keys(info.clientId())) {
-        Set<String> ids = byFold.get(key);
-        if (ids == null || !ids.contains(info.clientId())) {
-          problems.add("fold index misses " + info.clientId() + "/" + key);
-        }
-      }
-    }
-    byFold.forEach(
-        (key, ids) -> {
-          if (ids.isEmpty()) {
-            problems.add("empty fold set kept for " + key);
-          }
-          for (String id : ids) {
-            if (!clients.containsKey(id) || !folds.keys(id).contains(key)) {
-              problems.add("fold index " + key + " holds " + id);
-            }
-          }
-        });
-    checkSide(problems, constellationSessions, true);
-    checkSide(problems, deviceSessions, false);
-    links.forEach(
-        (s, l) -> {
-          if (l.owner() == null && l.executor() == null) {
-            problems.add("empty link " + s);
-          }
-          if (l.owner() != null && !getConstellationSessions(l.owner()).contains(s)) {
-            problems.add("owner set of " + l.owner() + " misses " + s);
-          }
-          if (l.executor() != null && !getDeviceSessions(l.executor()).contains(s)) {
-            problems.add("device set of " + l.executor() + " misses " + s);
-          }
-        });
-    return problems;
-  }
-
-  private void checkSide(
-      List<String> problems, ConcurrentHashMap<String, SessionIds> sets, boolean owners) {
-    sets.forEach(
-        (client, ids) -> {
-          ClientInfo info = clients.get(client);
-          ClientType want = owners ? ClientType.CONSTELLATION : ClientType.DEVICE;
-          if (info == null || info.clientType() != want) {
-            problems.add("sessions mapped to offline or mistyped client " + client);
-          }
-          if (ids.isEmpty()) {
-            problems.add("empty session set kept for " + client);
-          }
-          for (String s : ids) {
-            SessionLink l = links.get(s);
-            String side = l == null ? null : owners ? l.owner() : l.executor();
-            if (!client.equals(side)) {
-              problems.add("session " + s + " in set of " + client + " but link says " + l);
-            }
-          }
-        });
+  FoldIndex foldIndex() {
+    return foldIndex;
   }
 }

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.URL;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,9 +15,8 @@ import org.aiphub.core.aip.ClientType;
 import org.aiphub.core.aip.Fixtures;
 import org.aiphub.core.aip.ServerMessage;
 import org.aiphub.core.aip.ServerMessageType;
-import org.aiphub.core.registry.ClientConnection;
 import org.aiphub.core.registry.ClientRegistry;
-import org.aiphub.core.registry.DuplicatePolicy;
+import org.aiphub.core.testing.FakeConnection;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -76,13 +74,13 @@ class GoldenMergeTest {
 
   @Test
   void theRegistryServesTheGoldenDeviceInfoAfterRegistration() throws Exception {
-    ClientRegistry registry =
-        new ClientRegistry(DuplicatePolicy.REJECT, fixtureConfig(), 0, Clock.systemUTC());
+    ClientRegistry registry = ClientRegistry.builder().deviceConfig(fixtureConfig()).build();
     ClientMessage reg = registration();
+    FakeConnection conn = new FakeConnection("golden");
     registry.addClient(
         reg.clientId(),
         (String) reg.metadata().get("platform"),
-        new NoIo(),
+        conn,
         reg.clientType(),
         reg.metadata());
 
@@ -96,37 +94,17 @@ class GoldenMergeTest {
     assertThat(registry.getDevicesByPlatform("windows")).containsExactly(DEVICE);
     assertThat(registry.selectOptimalDevice("windows", List.of("pdf_generation"), List.of()))
         .contains(DEVICE);
+    assertThat(conn.sent()).isEmpty(); // the registry never sends
+    assertThat(conn.closes()).isEmpty();
   }
 
   @Test
   void withoutTheConfigTheRegistryServesTheReportAsSent() throws Exception {
-    ClientRegistry registry = new ClientRegistry();
+    ClientRegistry registry = ClientRegistry.builder().build();
     ClientMessage reg = registration();
-    registry.addClient(reg.clientId(), "windows", new NoIo(), reg.clientType(), reg.metadata());
+    registry.addClient(
+        reg.clientId(), "windows", new FakeConnection("golden"), reg.clientType(), reg.metadata());
     assertThat(registry.getDeviceSystemInfo(DEVICE)).contains(reportedSystemInfo(reg));
     assertThat(registry.findDevicesWithCapability("excel_automation")).isEmpty();
-  }
-
-  /** A connection nothing is sent to. */
-  private static final class NoIo implements ClientConnection {
-    @Override
-    public String id() {
-      return "golden";
-    }
-
-    @Override
-    public void send(ServerMessage message) {
-      throw new AssertionError("the registry must not send");
-    }
-
-    @Override
-    public void close(int code, String reason) {
-      throw new AssertionError("the registry must not close");
-    }
-
-    @Override
-    public String remoteAddress() {
-      return "127.0.0.1:1";
-    }
   }
 }

@@ -6,6 +6,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.aiphub.core.aip.ServerMessage;
 import org.aiphub.core.aip.ServerMessageType;
 import org.aiphub.core.aip.TaskStatus;
+import org.aiphub.core.testing.FakeConnection;
 import org.junit.jupiter.api.Test;
 
 class ClientConnectionTest {
@@ -17,7 +18,7 @@ class ClientConnectionTest {
 
     c.deliver(m, () -> failed.set(true));
 
-    assertThat(c.sent).containsExactly(m);
+    assertThat(c.sent()).containsExactly(m);
     assertThat(failed).isFalse();
   }
 }

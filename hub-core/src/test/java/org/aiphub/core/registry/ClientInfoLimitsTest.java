@@ -7,15 +7,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.aiphub.core.aip.ClientType;
-import org.aiphub.core.device.DeviceConfig;
 import org.aiphub.core.json.Collisions;
 import org.aiphub.core.json.JsonValues;
+import org.aiphub.core.testing.FakeConnection;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -28,13 +27,11 @@ import org.junit.jupiter.api.Test;
 class ClientInfoLimitsTest {
   private static final ClientInfoLimits SMALL = new ClientInfoLimits(2048, 20, 16);
 
-  private final ClientRegistry registry =
-      new ClientRegistry(
-          DuplicatePolicy.REJECT, DeviceConfig.empty(), 0, 0, SMALL, Clock.systemUTC());
+  private final ClientRegistry registry = ClientRegistry.builder().infoLimits(SMALL).build();
 
   @AfterEach
   void indexesStayConsistent() {
-    assertThat(registry.checkConsistency()).isEmpty();
+    assertThat(RegistryConsistency.check(registry)).isEmpty();
   }
 
   private static String[] features(int n, int length) {
@@ -55,7 +52,7 @@ class ClientInfoLimitsTest {
   @Test
   void theDefaultsAreGenerousForRealDevicesAndDocumented() {
     assertThat(ClientInfoLimits.DEFAULTS).isEqualTo(new ClientInfoLimits(16 * 1024, 256, 128));
-    assertThat(new ClientRegistry().infoLimits()).isEqualTo(ClientInfoLimits.DEFAULTS);
+    assertThat(ClientRegistry.builder().build().infoLimits()).isEqualTo(ClientInfoLimits.DEFAULTS);
     assertThatThrownBy(() -> new ClientInfoLimits(0, 1, 1))
         .isInstanceOf(IllegalArgumentException.class);
   }
@@ -82,7 +79,7 @@ class ClientInfoLimitsTest {
     assertThat(e.limit()).isEqualTo("max_device_features");
     assertThat(e.getMessage()).startsWith("metadata.system_info.tags has 21 entries");
     assertThat(registry.isOnline("dev")).isFalse();
-    assertThat(registry.capabilityIndexSize()).containsExactly(0, 0);
+    assertThat(RegistryConsistency.capabilityIndexSize(registry)).containsExactly(0, 0);
   }
 
   @Test
@@ -139,13 +136,7 @@ class ClientInfoLimitsTest {
   @Test
   void theCapabilityIndexGrowsWithTheFeaturesAcceptedAndEmptiesWhenTheyGo() throws Exception {
     ClientRegistry roomy =
-        new ClientRegistry(
-            DuplicatePolicy.REJECT,
-            DeviceConfig.empty(),
-            0,
-            0,
-            new ClientInfoLimits(1 << 20, 10_000, 64),
-            Clock.systemUTC());
+        ClientRegistry.builder().infoLimits(new ClientInfoLimits(1 << 20, 10_000, 64)).build();
     List<FakeConnection> conns = new ArrayList<>();
     long distinct = 0;
     for (int d = 0; d < 5; d++) {
@@ -163,17 +154,18 @@ class ClientInfoLimitsTest {
       conns.add(c);
       roomy.addClient("dev" + d, "linux", c, ClientType.DEVICE, metaWith(f.toArray(new String[0])));
       distinct += 2000;
-      assertThat(roomy.capabilityIndexSize()).containsExactly(distinct + 10, (d + 1) * 2010L);
+      assertThat(RegistryConsistency.capabilityIndexSize(roomy))
+          .containsExactly(distinct + 10, (d + 1) * 2010L);
       assertThat(roomy.getClientInfo("dev" + d).orElseThrow().featureSet()).hasSize(2010);
     }
     assertThat(roomy.findDevicesWithCapability("3" + Collisions.keys(1, 11).get(0)))
         .containsExactly("dev3");
     assertThat(roomy.findDevicesWithCapability("shared7")).hasSize(5);
-    assertThat(roomy.checkConsistency()).isEmpty();
+    assertThat(RegistryConsistency.check(roomy)).isEmpty();
     for (int d = 0; d < 5; d++) {
       roomy.removeClient("dev" + d, conns.get(d));
     }
-    assertThat(roomy.capabilityIndexSize()).containsExactly(0, 0);
+    assertThat(RegistryConsistency.capabilityIndexSize(roomy)).containsExactly(0, 0);
   }
 
   @Test

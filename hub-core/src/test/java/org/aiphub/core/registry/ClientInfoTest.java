@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.aiphub.core.aip.ClientType;
+import org.aiphub.core.testing.FakeConnection;
 import org.junit.jupiter.api.Test;
 
 class ClientInfoTest {

@@ -3,7 +3,6 @@ package org.aiphub.core.registry;
 import static org.aiphub.core.registry.RegistryTestSupport.config;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -25,6 +24,7 @@ import org.aiphub.core.aip.ClientType;
 import org.aiphub.core.device.DeviceConfig;
 import org.aiphub.core.device.DeviceEntry;
 import org.aiphub.core.device.SystemInfoMerger;
+import org.aiphub.core.testing.FakeConnection;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -94,7 +94,11 @@ class ClientRegistryConcurrencyTest {
   void randomOperationsLeaveEveryIndexConsistentWithTheEntries(DuplicatePolicy policy)
       throws Exception {
     ClientRegistry registry =
-        new ClientRegistry(policy, CONFIG_A, DEFAULT_LIMIT, Clock.systemUTC());
+        ClientRegistry.builder()
+            .policy(policy)
+            .deviceConfig(CONFIG_A)
+            .defaultMaxConcurrentTasks(DEFAULT_LIMIT)
+            .build();
     AtomicLongArray counts = new AtomicLongArray(COUNTERS);
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RUN_MILLIS);
 
@@ -129,14 +133,14 @@ class ClientRegistryConcurrencyTest {
       assertThat(counts.get(TAKEN_OVER)).isZero();
     }
 
-    assertThat(registry.checkConsistency()).isEmpty();
+    assertThat(RegistryConsistency.check(registry)).isEmpty();
     recountThroughThePublicApi(registry);
 
     // Draining the registry leaves nothing behind in any index.
     for (String id : IDS) {
       registry.getClient(id).ifPresent(c -> registry.removeClient(id, c));
     }
-    assertThat(registry.checkConsistency()).isEmpty();
+    assertThat(RegistryConsistency.check(registry)).isEmpty();
     assertThat(registry.getStats()).isEqualTo(new RegistryStats(0, 0, 0, Map.of(), 0));
     for (String f : ALL_FEATURES) {
       assertThat(registry.findDevicesWithCapability(f)).isEmpty();

@@ -15,18 +15,19 @@ import java.util.Map;
 import java.util.Set;
 import org.aiphub.core.aip.ClientType;
 import org.aiphub.core.device.DeviceConfig;
+import org.aiphub.core.testing.FakeConnection;
+import org.aiphub.core.testing.ManualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** One test (or more) per public method of {@link ClientRegistry}, outside of selection. */
 class ClientRegistryTest {
-  private final MutableClock clock = new MutableClock();
-  private final ClientRegistry registry =
-      new ClientRegistry(DuplicatePolicy.REJECT, DeviceConfig.empty(), 0, clock);
+  private final ManualClock clock = new ManualClock();
+  private final ClientRegistry registry = ClientRegistry.builder().clock(clock).build();
 
   @AfterEach
   void indexesStayConsistent() {
-    assertThat(registry.checkConsistency()).isEmpty();
+    assertThat(RegistryConsistency.check(registry)).isEmpty();
   }
 
   private FakeConnection device(String id, String platform, String... features) throws Exception {
@@ -45,25 +46,42 @@ class ClientRegistryTest {
 
   @Test
   void defaultConstructorRejectsDuplicatesAndHasNoDeviceConfig() {
-    ClientRegistry r = new ClientRegistry();
+    ClientRegistry r = ClientRegistry.builder().build();
     assertThat(r.policy()).isEqualTo(DuplicatePolicy.REJECT);
     assertThat(r.deviceConfig().devices()).isEmpty();
     assertThat(r.listClients()).isEmpty();
   }
 
   @Test
-  void constructorKeepsItsArgumentsAndValidatesThem() {
+  void builderKeepsItsSettingsAndValidatesThem() {
     DeviceConfig cfg = config("d1", Map.of("tier", "gold"));
-    ClientRegistry r = new ClientRegistry(DuplicatePolicy.TAKEOVER, cfg, 3, clock);
+    ClientRegistry r =
+        ClientRegistry.builder()
+            .policy(DuplicatePolicy.TAKEOVER)
+            .deviceConfig(cfg)
+            .defaultMaxConcurrentTasks(3)
+            .clock(clock)
+            .build();
     assertThat(r.policy()).isEqualTo(DuplicatePolicy.TAKEOVER);
     assertThat(r.deviceConfig()).isSameAs(cfg);
-    assertThatThrownBy(() -> new ClientRegistry(DuplicatePolicy.REJECT, cfg, -1, clock))
+    assertThatThrownBy(
+            () ->
+                ClientRegistry.builder()
+                    .deviceConfig(cfg)
+                    .defaultMaxConcurrentTasks(-1)
+                    .clock(clock)
+                    .build())
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> new ClientRegistry(null, cfg, 0, clock))
+    assertThatThrownBy(
+            () -> ClientRegistry.builder().policy(null).deviceConfig(cfg).clock(clock).build())
         .isInstanceOf(NullPointerException.class);
-    assertThatThrownBy(() -> new ClientRegistry(DuplicatePolicy.REJECT, null, 0, clock))
+    assertThatThrownBy(() -> ClientRegistry.builder().deviceConfig(null).clock(clock).build())
         .isInstanceOf(NullPointerException.class);
-    assertThatThrownBy(() -> new ClientRegistry(DuplicatePolicy.REJECT, cfg, 0, null))
+    assertThatThrownBy(() -> ClientRegistry.builder().deviceConfig(cfg).clock(null).build())
+        .isInstanceOf(NullPointerException.class);
+    assertThatThrownBy(() -> ClientRegistry.builder().maxSessionsPerOwner(-1).build())
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> ClientRegistry.builder().selector(null).build())
         .isInstanceOf(NullPointerException.class);
   }
 
@@ -242,7 +260,7 @@ class ClientRegistryTest {
     assertThat(registry.getDevicesByPlatform("linux")).containsExactly("d2");
     assertThat(registry.findDevicesWithCapability("gui")).containsExactly("d2");
     assertThat(registry.getStats().total()).isEqualTo(1);
-    assertThat(c.closes).isEmpty(); // the registry never does I/O
+    assertThat(c.closes()).isEmpty(); // the registry never does I/O
   }
 
   @Test
@@ -425,13 +443,13 @@ class ClientRegistryTest {
   @Test
   void addDeviceSessionDoesNotCheckCapacity() throws Exception {
     ClientRegistry limited =
-        new ClientRegistry(DuplicatePolicy.REJECT, DeviceConfig.empty(), 1, clock);
+        ClientRegistry.builder().defaultMaxConcurrentTasks(1).clock(clock).build();
     limited.addClient("d1", "linux", new FakeConnection("c"), ClientType.DEVICE, null);
     assertThat(limited.addDeviceSession("d1", "s1")).isTrue();
     assertThat(limited.addDeviceSession("d1", "s2")).isTrue();
     assertThat(limited.getDeviceSessions("d1")).containsExactly("s1", "s2");
     assertThat(limited.bindSession("s3", null, "d1")).isEqualTo(BindOutcome.DEVICE_AT_CAPACITY);
-    assertThat(limited.checkConsistency()).isEmpty();
+    assertThat(RegistryConsistency.check(limited)).isEmpty();
   }
 
   @Test
@@ -579,8 +597,10 @@ class ClientRegistryTest {
   @Test
   void bindSessionRespectsTheConfiguredLimit() throws Exception {
     ClientRegistry r =
-        new ClientRegistry(
-            DuplicatePolicy.REJECT, config("d1", Map.of("max_concurrent_tasks", 2)), 0, clock);
+        ClientRegistry.builder()
+            .deviceConfig(config("d1", Map.of("max_concurrent_tasks", 2)))
+            .clock(clock)
+            .build();
     r.addClient("d1", "linux", new FakeConnection("c1"), ClientType.DEVICE, null);
     r.addClient("d2", "linux", new FakeConnection("c2"), ClientType.DEVICE, null);
     r.addClient("k1", "linux", new FakeConnection("c3"), ClientType.CONSTELLATION, null);
@@ -595,17 +615,18 @@ class ClientRegistryTest {
     }
     r.removeSession("s1");
     assertThat(r.bindSession("s3", "k1", "d1")).isEqualTo(BindOutcome.BOUND);
-    assertThat(r.checkConsistency()).isEmpty();
+    assertThat(RegistryConsistency.check(r)).isEmpty();
   }
 
   @Test
   void bindSessionRespectsTheDefaultLimitWhenTheEntrySetsNone() throws Exception {
     ClientRegistry r =
-        new ClientRegistry(
-            DuplicatePolicy.REJECT,
-            config("d2", Map.of("tier", "x"), "d3", Map.of("max_concurrent_tasks", 3)),
-            1,
-            clock);
+        ClientRegistry.builder()
+            .deviceConfig(
+                config("d2", Map.of("tier", "x"), "d3", Map.of("max_concurrent_tasks", 3)))
+            .defaultMaxConcurrentTasks(1)
+            .clock(clock)
+            .build();
     for (String id : List.of("d1", "d2", "d3")) {
       r.addClient(id, "linux", new FakeConnection(id), ClientType.DEVICE, null);
     }
@@ -772,15 +793,15 @@ class ClientRegistryTest {
   @Test
   void findDevicesWithCapabilityMatchesMergedFeaturesOfDevicesOnly() throws Exception {
     ClientRegistry r =
-        new ClientRegistry(
-            DuplicatePolicy.REJECT,
-            config(
-                "d2",
-                Map.of("additional_features", List.of("excel")),
-                "d4",
-                Map.of("additional_features", List.of("excel"))),
-            0,
-            clock);
+        ClientRegistry.builder()
+            .deviceConfig(
+                config(
+                    "d2",
+                    Map.of("additional_features", List.of("excel")),
+                    "d4",
+                    Map.of("additional_features", List.of("excel"))))
+            .clock(clock)
+            .build();
     r.addClient("d1", "linux", new FakeConnection("1"), ClientType.DEVICE, metaWith("gui", "cli"));
     r.addClient("d2", "linux", new FakeConnection("2"), ClientType.DEVICE, metaWith("gui"));
     r.addClient("d3", "linux", new FakeConnection("3"), ClientType.DEVICE, null);
@@ -794,7 +815,7 @@ class ClientRegistryTest {
     assertThat(r.findDevicesWithCapability("GUI")).isEmpty();
     assertThat(r.findDevicesWithCapability("nothing")).isEmpty();
     assertThat(r.findDevicesWithCapability(null)).isEmpty();
-    assertThat(r.checkConsistency()).isEmpty();
+    assertThat(RegistryConsistency.check(r)).isEmpty();
   }
 
   @Test

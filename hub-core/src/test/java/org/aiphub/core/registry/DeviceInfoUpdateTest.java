@@ -26,6 +26,8 @@ import org.aiphub.core.aip.ClientType;
 import org.aiphub.core.device.DeviceConfig;
 import org.aiphub.core.device.DeviceEntry;
 import org.aiphub.core.device.SystemInfoMerger;
+import org.aiphub.core.testing.FakeConnection;
+import org.aiphub.core.testing.ManualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -46,13 +48,13 @@ class DeviceInfoUpdateTest {
               "owner",
               "ops"));
 
-  private final MutableClock clock = new MutableClock();
+  private final ManualClock clock = new ManualClock();
   private final ClientRegistry registry =
-      new ClientRegistry(DuplicatePolicy.REJECT, CONFIG, 0, clock);
+      ClientRegistry.builder().deviceConfig(CONFIG).clock(clock).build();
 
   @AfterEach
   void consistent() {
-    assertThat(registry.checkConsistency()).isEmpty();
+    assertThat(RegistryConsistency.check(registry)).isEmpty();
   }
 
   @SuppressWarnings("unchecked")
@@ -188,8 +190,11 @@ class DeviceInfoUpdateTest {
         // odd rounds race takeovers of online devices rather than first registrations
         boolean takeover = round % 2 == 1;
         ClientRegistry r =
-            new ClientRegistry(
-                takeover ? DuplicatePolicy.TAKEOVER : DuplicatePolicy.REJECT, oldConfig, 0, clock);
+            ClientRegistry.builder()
+                .policy(takeover ? DuplicatePolicy.TAKEOVER : DuplicatePolicy.REJECT)
+                .deviceConfig(oldConfig)
+                .clock(clock)
+                .build();
         if (takeover) {
           for (int d = 0; d < devices; d++) {
             r.addClient("d" + d, "linux", new FakeConnection("p"), ClientType.DEVICE, null);
@@ -238,7 +243,7 @@ class DeviceInfoUpdateTest {
             stale.add("round " + round + ": d" + d + " " + info.systemInfo());
           }
         }
-        assertThat(r.checkConsistency()).isEmpty();
+        assertThat(RegistryConsistency.check(r)).isEmpty();
       }
     } finally {
       pool.shutdownNow();
@@ -271,7 +276,12 @@ class DeviceInfoUpdateTest {
         DeviceConfig firstConfig = round % 2 == 0 ? configA : configB;
         DeviceConfig lastConfig = round % 2 == 0 ? configB : configA;
         GateClock gated = new GateClock();
-        ClientRegistry r = new ClientRegistry(DuplicatePolicy.TAKEOVER, CONFIG, 0, gated);
+        ClientRegistry r =
+            ClientRegistry.builder()
+                .policy(DuplicatePolicy.TAKEOVER)
+                .deviceConfig(CONFIG)
+                .clock(gated)
+                .build();
         for (int d = 0; d < devices; d++) {
           r.addClient(
               "d" + d, "linux", new FakeConnection("c"), ClientType.DEVICE, metaWith("gui"));
@@ -315,7 +325,7 @@ class DeviceInfoUpdateTest {
           }
         }
         assertThat(r.getClient("d0").orElseThrow().id()).isEqualTo("t");
-        assertThat(r.checkConsistency()).isEmpty();
+        assertThat(RegistryConsistency.check(r)).isEmpty();
       }
     } finally {
       pool.shutdownNow();
@@ -330,7 +340,8 @@ class DeviceInfoUpdateTest {
    */
   @Test
   void aDeviceBeingRefreshedOrTakenOverNeverDisappearsFromTheIndexes() throws Exception {
-    ClientRegistry r = new ClientRegistry(DuplicatePolicy.TAKEOVER, DeviceConfig.empty(), 0, clock);
+    ClientRegistry r =
+        ClientRegistry.builder().policy(DuplicatePolicy.TAKEOVER).clock(clock).build();
     r.addClient("x", "Linux", new FakeConnection("x0"), ClientType.DEVICE, metaWith("gui"));
     ExecutorService pool = Executors.newFixedThreadPool(2);
     try {
@@ -381,7 +392,7 @@ class DeviceInfoUpdateTest {
     } finally {
       pool.shutdownNow();
     }
-    assertThat(r.checkConsistency()).isEmpty();
+    assertThat(RegistryConsistency.check(r)).isEmpty();
   }
 
   /** Waits until the task's thread is parked on a monitor or the task has finished. */

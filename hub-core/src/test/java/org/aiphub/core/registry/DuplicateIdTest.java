@@ -16,15 +16,16 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.aiphub.core.aip.ClientType;
-import org.aiphub.core.device.DeviceConfig;
+import org.aiphub.core.testing.FakeConnection;
+import org.aiphub.core.testing.ManualClock;
 import org.junit.jupiter.api.Test;
 
 /** Duplicate client ids under both policies, and the takeover race. */
 class DuplicateIdTest {
-  private final MutableClock clock = new MutableClock();
+  private final ManualClock clock = new ManualClock();
 
   private ClientRegistry registry(DuplicatePolicy policy) {
-    return new ClientRegistry(policy, DeviceConfig.empty(), 0, clock);
+    return ClientRegistry.builder().policy(policy).clock(clock).build();
   }
 
   // ------------------------------------------------------------------------------------ REJECT
@@ -57,9 +58,9 @@ class DuplicateIdTest {
     assertThat(r.getDeviceSessions("d1")).containsExactly("s1");
     assertThat(r.getStats().total()).isEqualTo(2);
     assertThat(r.getRecentlyConnected(Duration.ofSeconds(1))).isEmpty();
-    assertThat(second.closes).isEmpty();
-    assertThat(first.closes).isEmpty();
-    assertThat(r.checkConsistency()).isEmpty();
+    assertThat(second.closes()).isEmpty();
+    assertThat(first.closes()).isEmpty();
+    assertThat(RegistryConsistency.check(r)).isEmpty();
   }
 
   @Test
@@ -79,7 +80,7 @@ class DuplicateIdTest {
 
     assertThat(r.getClientInfo("x")).containsSame(live);
     assertThat(r.listClientsByType(ClientType.DEVICE)).isEmpty();
-    assertThat(r.checkConsistency()).isEmpty();
+    assertThat(RegistryConsistency.check(r)).isEmpty();
   }
 
   @Test
@@ -91,7 +92,7 @@ class DuplicateIdTest {
     FakeConnection second = new FakeConnection("second");
     assertThat(r.addClient("x", "linux", second, ClientType.CONSTELLATION, null)).isEmpty();
     assertThat(r.getClientType("x")).contains(ClientType.CONSTELLATION);
-    assertThat(r.checkConsistency()).isEmpty();
+    assertThat(RegistryConsistency.check(r)).isEmpty();
   }
 
   // ---------------------------------------------------------------------------------- TAKEOVER
@@ -131,8 +132,8 @@ class DuplicateIdTest {
     assertThat(r.getStats()).isEqualTo(new RegistryStats(2, 1, 1, Map.of("windows", 1), 2));
     assertThat(r.getRecentlyConnected(Duration.ofSeconds(1))).containsExactly("d1", "k1");
     // the registry does no I/O: closing the displaced connection is the caller's job
-    assertThat(oldDevice.closes).isEmpty();
-    assertThat(r.checkConsistency()).isEmpty();
+    assertThat(oldDevice.closes()).isEmpty();
+    assertThat(RegistryConsistency.check(r)).isEmpty();
   }
 
   @Test
@@ -155,7 +156,7 @@ class DuplicateIdTest {
     assertThat(r.getClientInfo("x")).containsSame(live);
     assertThat(r.getDeviceSessions("x")).containsExactly("s1");
     assertThat(r.listClientsByType(ClientType.CONSTELLATION)).isEmpty();
-    assertThat(r.checkConsistency()).isEmpty();
+    assertThat(RegistryConsistency.check(r)).isEmpty();
   }
 
   @Test
@@ -188,13 +189,13 @@ class DuplicateIdTest {
     assertThat(r.getDeviceSessions("d1")).containsExactly("s1");
     assertThat(r.getSessionExecutor("s1")).contains("d1");
     assertThat(r.findDevicesWithCapability("gui")).containsExactly("d1");
-    assertThat(r.checkConsistency()).isEmpty();
+    assertThat(RegistryConsistency.check(r)).isEmpty();
 
     // the successor's own cleanup works
     Departure gone = r.removeClient("d1", successor).orElseThrow();
     assertThat(gone.info()).isSameAs(live);
     assertThat(gone.sessions()).containsExactly("s1");
-    assertThat(r.checkConsistency()).isEmpty();
+    assertThat(RegistryConsistency.check(r)).isEmpty();
   }
 
   /**
@@ -235,7 +236,7 @@ class DuplicateIdTest {
 
         assertThat(r.getClient("d")).containsSame(fresh);
         assertThat(r.findDevicesWithCapability("cli")).containsExactly("d");
-        assertThat(r.checkConsistency()).isEmpty();
+        assertThat(RegistryConsistency.check(r)).isEmpty();
         if (departure.isPresent()) {
           // cleanup ran first: it took the old entry and its session; the newcomer started clean
           cleanupFirst++;

@@ -18,6 +18,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.aiphub.core.aip.ClientType;
 import org.aiphub.core.device.DeviceConfig;
+import org.aiphub.core.testing.FakeConnection;
+import org.aiphub.core.testing.ManualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -30,17 +32,16 @@ import org.junit.jupiter.api.Test;
 class LookAlikeIdTest {
   private static final String TOKEN = "0".repeat(64);
 
-  private final MutableClock clock = new MutableClock();
+  private final ManualClock clock = new ManualClock();
   private ClientRegistry registry = registry(DeviceConfig.empty(), IdFolds.CASE_INSENSITIVE);
 
   private ClientRegistry registry(DeviceConfig config, IdFolds folds) {
-    return new ClientRegistry(
-        DuplicatePolicy.REJECT, config, 0, 0, ClientInfoLimits.DEFAULTS, clock, folds);
+    return ClientRegistry.builder().deviceConfig(config).clock(clock).folds(folds).build();
   }
 
   @AfterEach
   void consistent() {
-    assertThat(registry.checkConsistency()).isEmpty();
+    assertThat(RegistryConsistency.check(registry)).isEmpty();
   }
 
   private void add(String id, FakeConnection c) throws DuplicateClientException {
@@ -234,7 +235,7 @@ class LookAlikeIdTest {
               .as("%s vs %s", pair[0], pair[1])
               .hasSize(1);
         }
-        assertThat(registry.checkConsistency()).isEmpty();
+        assertThat(RegistryConsistency.check(registry)).isEmpty();
       }
     } finally {
       pool.shutdownNow();

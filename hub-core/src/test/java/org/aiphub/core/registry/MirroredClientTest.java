@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.Map;
 import org.aiphub.core.aip.ClientType;
 import org.aiphub.core.device.DeviceConfig;
+import org.aiphub.core.testing.FakeConnection;
+import org.aiphub.core.testing.ManualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -23,13 +25,18 @@ class MirroredClientTest {
   private static final DeviceConfig HERE =
       config("d1", Map.of("tags", List.of("here"), "additional_features", List.of("local-only")));
 
-  private final MutableClock clock = new MutableClock();
+  private final ManualClock clock = new ManualClock();
   private final ClientRegistry registry =
-      new ClientRegistry(DuplicatePolicy.TAKEOVER, HERE, 3, clock);
+      ClientRegistry.builder()
+          .policy(DuplicatePolicy.TAKEOVER)
+          .deviceConfig(HERE)
+          .defaultMaxConcurrentTasks(3)
+          .clock(clock)
+          .build();
 
   @AfterEach
   void consistent() {
-    assertThat(registry.checkConsistency()).isEmpty();
+    assertThat(RegistryConsistency.check(registry)).isEmpty();
   }
 
   private static ClientInfo mirror(ClientConnection c, Map<String, Object> merged, int limit) {

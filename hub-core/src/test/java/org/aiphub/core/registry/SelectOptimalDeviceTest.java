@@ -11,19 +11,19 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.aiphub.core.aip.ClientType;
-import org.aiphub.core.device.DeviceConfig;
+import org.aiphub.core.testing.FakeConnection;
+import org.aiphub.core.testing.ManualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** {@link ClientRegistry#selectOptimalDevice}: filters, score, tie breaks and capacity. */
 class SelectOptimalDeviceTest {
-  private final MutableClock clock = new MutableClock();
-  private ClientRegistry registry =
-      new ClientRegistry(DuplicatePolicy.REJECT, DeviceConfig.empty(), 0, clock);
+  private final ManualClock clock = new ManualClock();
+  private ClientRegistry registry = ClientRegistry.builder().clock(clock).build();
 
   @AfterEach
   void consistent() {
-    assertThat(registry.checkConsistency()).isEmpty();
+    assertThat(RegistryConsistency.check(registry)).isEmpty();
   }
 
   /** Registers a device reporting {@code features} and {@code tags}. */
@@ -75,8 +75,10 @@ class SelectOptimalDeviceTest {
   @Test
   void preferredTagsComeFromTheMergedInfoSoConfigTagsCount() throws Exception {
     registry =
-        new ClientRegistry(
-            DuplicatePolicy.REJECT, config("z", Map.of("tags", List.of("production"))), 0, clock);
+        ClientRegistry.builder()
+            .deviceConfig(config("z", Map.of("tags", List.of("production"))))
+            .clock(clock)
+            .build();
     device("a", "windows", List.of("gui"), List.of("production-like"));
     device("z", "windows", List.of("gui"), List.of("development"));
     assertThat(registry.selectOptimalDevice(null, null, List.of("production"))).contains("z");
@@ -165,8 +167,10 @@ class SelectOptimalDeviceTest {
   @Test
   void devicesAtTheirConfiguredLimitAreSkipped() throws Exception {
     registry =
-        new ClientRegistry(
-            DuplicatePolicy.REJECT, config("a", Map.of("max_concurrent_tasks", 1)), 0, clock);
+        ClientRegistry.builder()
+            .deviceConfig(config("a", Map.of("max_concurrent_tasks", 1)))
+            .clock(clock)
+            .build();
     device("a", "gpu");
     device("b");
 
@@ -183,8 +187,11 @@ class SelectOptimalDeviceTest {
   @Test
   void devicesAtTheDefaultLimitAreSkippedAndSessionsAddedDirectlyCount() throws Exception {
     registry =
-        new ClientRegistry(
-            DuplicatePolicy.REJECT, config("b", Map.of("max_concurrent_tasks", 3)), 2, clock);
+        ClientRegistry.builder()
+            .deviceConfig(config("b", Map.of("max_concurrent_tasks", 3)))
+            .defaultMaxConcurrentTasks(2)
+            .clock(clock)
+            .build();
     device("a");
     clock.advance(Duration.ofSeconds(1));
     device("b");

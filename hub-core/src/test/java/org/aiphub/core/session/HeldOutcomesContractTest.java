@@ -6,8 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -22,6 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.aiphub.core.session.HeldOutcomes.DropReason;
 import org.aiphub.core.session.HeldOutcomes.Limits;
 import org.aiphub.core.session.HeldOutcomes.Sizes;
+import org.aiphub.core.testing.ManualClock;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -283,36 +282,6 @@ public abstract class HeldOutcomesContractTest {
       assertThat(s.sizes()).isEqualTo(Sizes.NONE);
     } finally {
       pool.shutdownNow();
-    }
-  }
-
-  /** A clock the tests move by hand. */
-  public static final class ManualClock extends Clock {
-    private volatile Instant now;
-
-    /** A clock at {@code start}. */
-    public ManualClock(Instant start) {
-      this.now = start;
-    }
-
-    /** Moves the clock forward. */
-    public void advance(Duration d) {
-      now = now.plus(d);
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
     }
   }
 }

@@ -10,13 +10,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.aiphub.core.json.JsonFootprint;
+import org.aiphub.core.testing.ManualClock;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
 /** What the session table keeps, in bytes: truncation markers, byte budgets, held outcomes. */
 class SessionBudgetTest {
   private static final Instant T0 = Instant.parse("2026-12-01T10:00:00Z");
-  private final TestClock clock = new TestClock(T0);
+  private final ManualClock clock = new ManualClock(T0);
   private final List<String> drops = new ArrayList<>();
 
   private SessionTable table(SessionBudget budget, HeldOutcomes.Limits held) {

@@ -19,13 +19,14 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.aiphub.core.testing.ManualClock;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
 class SessionTableTest {
   private static final Instant T0 = Instant.parse("2026-11-25T14:30:00Z");
 
-  private final TestClock clock = new TestClock(T0);
+  private final ManualClock clock = new ManualClock(T0);
   private SessionTable table = new SessionTable(100, Duration.ofHours(1), clock);
 
   private Session reserve(String id, String owner)

@@ -34,7 +34,7 @@ import org.aiphub.core.session.SessionKey;
 import org.aiphub.core.session.SessionState;
 import org.aiphub.core.session.SessionTable;
 import org.aiphub.server.DeviceConfigReloader;
-import org.aiphub.server.cluster.ClusterNode;
+import org.aiphub.server.directory.ClusterView;
 import org.aiphub.server.route.DispatchException;
 import org.aiphub.server.route.TaskRouter;
 import org.aiphub.server.route.Text;
@@ -79,7 +79,7 @@ public final class ApiRoutes {
   private final DeviceConfigReloader reloader;
   private final Clock clock;
   private final Instant startedAt;
-  private final Supplier<ClusterNode.View> cluster;
+  private final ClusterView cluster;
   private final DashboardAssets assets = new DashboardAssets();
 
   /** Routes over the hub's state. */
@@ -107,7 +107,7 @@ public final class ApiRoutes {
       Supplier<String> metrics,
       DeviceConfigReloader reloader,
       Clock clock,
-      Supplier<ClusterNode.View> cluster) {
+      ClusterView cluster) {
     this.cluster = cluster;
     this.registry = registry;
     this.sessions = sessions;
@@ -234,7 +234,7 @@ public final class ApiRoutes {
 
   private ApiResponse health() {
     Map<String, Object> body = new LinkedHashMap<>();
-    ClusterNode.View view = cluster == null ? null : cluster.get();
+    ClusterView.Snapshot view = cluster == null ? null : cluster.snapshot();
     body.put("status", view != null && view.degraded() ? "degraded" : "healthy");
     body.put("online_clients", clientIds());
     if (view != null) {
@@ -353,12 +353,9 @@ public final class ApiRoutes {
     return ApiResponse.json(200, out);
   }
 
-  /** The hub node holding a client's socket (its remote address names it for remote ones). */
+  /** The hub node holding a client's socket. */
   private String nodeOf(ClientInfo i) {
-    String address = i.connection().remoteAddress();
-    return address.startsWith("hub node ")
-        ? address.substring("hub node ".length())
-        : cluster.get().nodeId();
+    return cluster.nodeOf(i.clientId());
   }
 
   private ApiResponse select(ApiRequest req) {
@@ -395,7 +392,7 @@ public final class ApiRoutes {
     s.put("held", c.held());
     s.put("history", sessions.historySize());
     out.put("sessions", s);
-    ClusterNode.View view = cluster == null ? null : cluster.get();
+    ClusterView.Snapshot view = cluster == null ? null : cluster.snapshot();
     if (view != null) {
       Map<String, Object> clusterInfo = new LinkedHashMap<>();
       clusterInfo.put("node_id", view.nodeId());

@@ -14,6 +14,7 @@ import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 import org.aiphub.core.aip.ClientMessage;
 import org.aiphub.server.route.Identity;
+import org.aiphub.server.route.Registration;
 import org.aiphub.server.route.TaskRouter;
 
 /**
@@ -22,7 +23,10 @@ import org.aiphub.server.route.TaskRouter;
  *
  * <ul>
  *   <li>AWAITING_REGISTER: the first message must register within the registration timeout;
- *       anything else (a bad frame included) fails the registration: error frame, close 1008.
+ *       anything else (a bad frame included) fails the registration: error frame, close 1008. A
+ *       registration may take a while (a duplicate's holder is probed, or the client directory
+ *       answers its claim later): frames sent meanwhile wait and are answered in order after the
+ *       reply.
  *   <li>REGISTERED: messages go to the {@link TaskRouter} with the bound identity; undecodable
  *       frames get an error frame, and a client over its bad-frame budget is closed with 1008.
  *   <li>CLOSING: writes are refused here, on the event loop, so nothing is written after a close
@@ -41,7 +45,10 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
 
   private static final long FORCE_CLOSE_MILLIS = 3_000;
 
-  /** Frames a client may send while its contested registration is being probed. */
+  /**
+   * Frames a client may send while its registration is not over yet (its holder is probed, or its
+   * claim awaits the directory's answer).
+   */
   private static final int MAX_HELD_WHILE_PROBING = 32;
 
   private final TaskRouter router;
@@ -103,17 +110,7 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
     if (evt instanceof WebSocketServerProtocolHandler.HandshakeComplete) {
       events.connected(connection.remoteAddress());
       if (state == State.AWAITING_REGISTER) {
-        registrationTimer =
-            ctx.executor()
-                .schedule(
-                    () -> {
-                      if (state == State.AWAITING_REGISTER) {
-                        events.registrationTimedOut();
-                        close(ctx, CloseCodes.POLICY_VIOLATION, "registration timeout", false);
-                      }
-                    },
-                    registrationTimeout.toMillis(),
-                    TimeUnit.MILLISECONDS);
+        startRegistrationTimer(ctx);
       }
       return;
     }
@@ -168,20 +165,46 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
 
   private void register(ChannelHandlerContext ctx, ClientMessage m) {
     cancelRegistrationTimer();
-    TaskRouter.Registration r = router.register(connection, m, probeTimeout != null);
-    if (r instanceof TaskRouter.Contested) {
-      probeHolder(ctx, m, (TaskRouter.Contested) r);
-    } else {
-      registered(ctx, r);
-    }
+    settle(ctx, m, router.register(connection, m, probeTimeout != null));
   }
 
-  private void registered(ChannelHandlerContext ctx, TaskRouter.Registration r) {
-    if (r instanceof TaskRouter.Registered) {
-      identity = ((TaskRouter.Registered) r).identity();
+  /**
+   * Applies what became of the registration. A contested one (the holder is probed) or a pending
+   * one (the directory has not answered its claim yet) is not over: frames that arrive meanwhile
+   * are held, and answered in order once the client is registered.
+   */
+  private void settle(ChannelHandlerContext ctx, ClientMessage m, Registration r) {
+    if (r instanceof Registration.Contested) {
+      holdFrames();
+      probeHolder(ctx, m, (Registration.Contested) r);
+      return;
+    }
+    if (r instanceof Registration.Pending) {
+      holdFrames();
+      awaitClaim(ctx, m, (Registration.Pending) r);
+      return;
+    }
+    if (r instanceof Registration.Registered) {
+      identity = ((Registration.Registered) r).identity();
       state = State.REGISTERED;
     } else {
       close(ctx, CloseCodes.POLICY_VIOLATION, "registration failed", false);
+    }
+    ArrayDeque<Object> held = heldWhileProbing;
+    heldWhileProbing = null;
+    if (held != null) {
+      long now = System.nanoTime();
+      for (Object next : held) {
+        if (state == State.REGISTERED) {
+          dispatch(ctx, next, now);
+        }
+      }
+    }
+  }
+
+  private void holdFrames() {
+    if (heldWhileProbing == null) {
+      heldWhileProbing = new ArrayDeque<>();
     }
   }
 
@@ -189,8 +212,7 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
    * The id is held: a half-open holder must not lock its device out until an idle timeout, so ping
    * it; a live one keeps its place, a silent one is replaced by this connection.
    */
-  private void probeHolder(ChannelHandlerContext ctx, ClientMessage m, TaskRouter.Contested c) {
-    heldWhileProbing = new ArrayDeque<>();
+  private void probeHolder(ChannelHandlerContext ctx, ClientMessage m, Registration.Contested c) {
     c.holder()
         .connection()
         .probe(probeTimeout)
@@ -199,23 +221,39 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
                 ctx.executor()
                     .execute(
                         () -> {
-                          ArrayDeque<Object> held = heldWhileProbing;
-                          heldWhileProbing = null;
                           if (state != State.AWAITING_REGISTER) {
+                            heldWhileProbing = null;
                             return; // closed meanwhile
                           }
                           if (Boolean.TRUE.equals(alive)) {
-                            registered(ctx, router.refuseDuplicate(connection, c));
+                            settle(ctx, m, router.refuseDuplicate(connection, c));
                             return;
                           }
                           router.replaceDead(c);
-                          registered(ctx, router.register(connection, m, false));
-                          long now = System.nanoTime();
-                          for (Object next : held) {
-                            if (state == State.REGISTERED) {
-                              dispatch(ctx, next, now);
-                            }
+                          settle(ctx, m, router.register(connection, m, false));
+                        }));
+  }
+
+  /**
+   * The directory has not answered the claim yet: wait for it on this channel's event loop, for at
+   * most another registration timeout (a directory must answer in bounded time; this bounds what a
+   * connection waits even if one does not).
+   */
+  private void awaitClaim(ChannelHandlerContext ctx, ClientMessage m, Registration.Pending p) {
+    startRegistrationTimer(ctx);
+    p.settled()
+        .whenComplete(
+            (v, error) ->
+                ctx.executor()
+                    .execute(
+                        () -> {
+                          if (state != State.AWAITING_REGISTER) {
+                            heldWhileProbing = null;
+                            router.abandon(connection, p);
+                            return; // closed meanwhile (or timed out)
                           }
+                          cancelRegistrationTimer();
+                          settle(ctx, m, router.resume(connection, p));
                         }));
   }
 
@@ -322,6 +360,21 @@ public final class ConnectionHandler extends ChannelDuplexHandler {
     }
     events.closed(connection.remoteAddress(), identity == null ? null : identity.clientId());
     super.channelInactive(ctx);
+  }
+
+  /** Closes the connection with 1008 unless it registered within the registration timeout. */
+  private void startRegistrationTimer(ChannelHandlerContext ctx) {
+    registrationTimer =
+        ctx.executor()
+            .schedule(
+                () -> {
+                  if (state == State.AWAITING_REGISTER) {
+                    events.registrationTimedOut();
+                    close(ctx, CloseCodes.POLICY_VIOLATION, "registration timeout", false);
+                  }
+                },
+                registrationTimeout.toMillis(),
+                TimeUnit.MILLISECONDS);
   }
 
   private void cancelRegistrationTimer() {

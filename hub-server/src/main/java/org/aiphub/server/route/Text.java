@@ -1,9 +1,14 @@
 package org.aiphub.server.route;
 
-/** Safe rendering of client-controlled strings in replies and logs. */
-public final class Text {
-  private static final int MAX = 80;
+import org.aiphub.server.security.Escaping;
 
+/**
+ * Safe rendering of client-controlled strings in replies and logs, as the router and the packages
+ * above it (cluster, HTTP API, logging) name it. It is {@link Escaping}, which lives in the
+ * security package so that the security checks (which quote hosts and origins in their refusals)
+ * need nothing from the router.
+ */
+public final class Text {
   private Text() {}
 
   /**
@@ -12,36 +17,11 @@ public final class Text {
    * log line or a header, or make a reply large.
    */
   public static String quote(String s) {
-    if (s == null) {
-      return "null";
-    }
-    StringBuilder out = new StringBuilder(Math.min(s.length(), MAX) + 8).append('\'');
-    escapeInto(out, s, MAX);
-    return out.append('\'').toString();
+    return Escaping.quote(s);
   }
 
   /** Like {@link #quote} without the quotes, for log fields. */
   public static String escape(String s) {
-    if (s == null) {
-      return "null";
-    }
-    StringBuilder out = new StringBuilder(Math.min(s.length(), MAX) + 4);
-    escapeInto(out, s, MAX);
-    return out.toString();
-  }
-
-  private static void escapeInto(StringBuilder out, String s, int max) {
-    int n = Math.min(s.length(), max);
-    for (int i = 0; i < n; i++) {
-      char c = s.charAt(i);
-      if (c >= 0x20 && c < 0x7F && c != '\'' && c != '\\') {
-        out.append(c);
-      } else {
-        out.append("\\u").append(String.format("%04x", (int) c));
-      }
-    }
-    if (s.length() > max) {
-      out.append("...");
-    }
+    return Escaping.escape(s);
   }
 }

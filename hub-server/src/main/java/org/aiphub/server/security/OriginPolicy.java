@@ -132,6 +132,6 @@ public final class OriginPolicy {
   }
 
   private static String quote(String s) {
-    return org.aiphub.server.route.Text.quote(s);
+    return Escaping.quote(s);
   }
 }

@@ -99,7 +99,7 @@ public final class AutobahnEchoServer {
     Clock clock = Clock.systemUTC();
     TaskRouter unused =
         new TaskRouter(
-            new ClientRegistry(),
+            ClientRegistry.builder().build(),
             new SessionTable(16, Duration.ofMinutes(1), clock),
             clock,
             new RouterEvents() {});

@@ -12,14 +12,13 @@ import java.util.Map;
 import org.aiphub.core.aip.ClientMessage;
 import org.aiphub.core.aip.ClientMessageType;
 import org.aiphub.core.aip.ClientType;
-import org.aiphub.core.aip.ServerMessage;
 import org.aiphub.core.aip.TaskStatus;
-import org.aiphub.core.device.DeviceConfig;
-import org.aiphub.core.registry.ClientConnection;
 import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.registry.DuplicatePolicy;
 import org.aiphub.core.session.SessionTable;
+import org.aiphub.core.testing.FakeConnection;
 import org.aiphub.server.route.Identity;
+import org.aiphub.server.route.Registration;
 import org.aiphub.server.route.TaskRouter;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -40,7 +39,12 @@ class DashboardStateTest {
 
   @BeforeEach
   void setUp() {
-    registry = new ClientRegistry(DuplicatePolicy.TAKEOVER, DeviceConfig.empty(), 4, CLOCK);
+    registry =
+        ClientRegistry.builder()
+            .policy(DuplicatePolicy.TAKEOVER)
+            .defaultMaxConcurrentTasks(4)
+            .clock(CLOCK)
+            .build();
     sessions = new SessionTable(100, Duration.ofHours(1), CLOCK);
     state = new DashboardState(registry, sessions, CLOCK, null);
     router = new TaskRouter(registry, sessions, CLOCK, state);
@@ -190,10 +194,10 @@ class DashboardStateTest {
 
   /** A registered client: its connection and the identity the router bound to it. */
   private final class Client {
-    final StubConnection conn;
+    final FakeConnection conn;
     final Identity identity;
 
-    Client(StubConnection conn, Identity identity) {
+    Client(FakeConnection conn, Identity identity) {
       this.conn = conn;
       this.identity = identity;
     }
@@ -204,10 +208,12 @@ class DashboardStateTest {
   }
 
   private Client register(ClientMessage m) {
-    StubConnection conn = new StubConnection(m.clientId());
-    TaskRouter.Registration r = router.register(conn, m);
-    assertThat(r).as("registration of %s", m.clientId()).isInstanceOf(TaskRouter.Registered.class);
-    return new Client(conn, ((TaskRouter.Registered) r).identity());
+    FakeConnection conn = new FakeConnection(m.clientId());
+    Registration r = router.register(conn, m);
+    assertThat(r)
+        .as("registration of %s", m.clientId())
+        .isInstanceOf(Registration.Registered.class);
+    return new Client(conn, ((Registration.Registered) r).identity());
   }
 
   private static ClientMessage device(String id) {
@@ -281,30 +287,5 @@ class DashboardStateTest {
       }
     }
     return out;
-  }
-
-  /** A connection that accepts every message and remembers nothing: the router's replies. */
-  private static final class StubConnection implements ClientConnection {
-    private final String id;
-
-    StubConnection(String id) {
-      this.id = id;
-    }
-
-    @Override
-    public String id() {
-      return id;
-    }
-
-    @Override
-    public void send(ServerMessage message) {}
-
-    @Override
-    public void close(int code, String reason) {}
-
-    @Override
-    public String remoteAddress() {
-      return "127.0.0.1:1";
-    }
   }
 }

@@ -6,9 +6,7 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import java.time.Clock;
 import java.time.Duration;
-import org.aiphub.core.device.DeviceConfig;
 import org.aiphub.core.registry.ClientRegistry;
-import org.aiphub.core.registry.DuplicatePolicy;
 import org.aiphub.core.session.Session;
 import org.aiphub.core.session.SessionState;
 import org.aiphub.core.session.SessionTable;
@@ -21,11 +19,7 @@ class HubMetricsTest {
   private final MultiThreadIoEventLoopGroup loops =
       new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   private final HubMetrics metrics =
-      new HubMetrics(
-          new ClientRegistry(DuplicatePolicy.REJECT, DeviceConfig.empty(), 0, Clock.systemUTC()),
-          sessions,
-          loops,
-          () -> 0);
+      new HubMetrics(ClientRegistry.builder().build(), sessions, loops, () -> 0);
 
   @AfterEach
   void close() {

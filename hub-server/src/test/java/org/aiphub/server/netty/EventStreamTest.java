@@ -22,13 +22,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.aiphub.core.aip.ClientType;
-import org.aiphub.core.aip.ServerMessage;
-import org.aiphub.core.device.DeviceConfig;
-import org.aiphub.core.registry.ClientConnection;
 import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.registry.DuplicateClientException;
-import org.aiphub.core.registry.DuplicatePolicy;
 import org.aiphub.core.session.SessionTable;
+import org.aiphub.core.testing.FakeConnection;
 import org.aiphub.server.dashboard.DashboardState;
 import org.aiphub.server.route.Identity;
 import org.junit.jupiter.api.AfterEach;
@@ -54,14 +51,14 @@ class EventStreamTest {
   @BeforeEach
   void setUp() throws DuplicateClientException {
     Clock clock = Clock.systemUTC();
-    registry = new ClientRegistry(DuplicatePolicy.REJECT, DeviceConfig.empty(), 0, clock);
+    registry = ClientRegistry.builder().clock(clock).build();
     state =
         new DashboardState(
             registry, new SessionTable(100, Duration.ofHours(1), clock), clock, null);
     timers = new EmbeddedChannel();
     timers.freezeTime();
     stream = new EventStream(state, timers.eventLoop(), ByteBufAllocator.DEFAULT, events);
-    registry.addClient("d1", "linux", new Stub("d1"), ClientType.DEVICE, Map.of());
+    registry.addClient("d1", "linux", new FakeConnection("d1"), ClientType.DEVICE, Map.of());
   }
 
   @AfterEach
@@ -238,19 +235,5 @@ class EventStreamTest {
       }
     }
     return out;
-  }
-
-  /** A registry entry's connection; the feed never talks to it. */
-  private record Stub(String id) implements ClientConnection {
-    @Override
-    public void send(ServerMessage message) {}
-
-    @Override
-    public void close(int code, String reason) {}
-
-    @Override
-    public String remoteAddress() {
-      return "127.0.0.1:1";
-    }
   }
 }

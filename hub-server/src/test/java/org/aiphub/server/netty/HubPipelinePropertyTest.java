@@ -58,7 +58,6 @@ import java.util.concurrent.TimeUnit;
 import org.aiphub.core.aip.ServerMessage;
 import org.aiphub.core.aip.ServerMessageType;
 import org.aiphub.core.aip.TaskStatus;
-import org.aiphub.core.device.DeviceConfig;
 import org.aiphub.core.registry.ClientConnection;
 import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.registry.DuplicatePolicy;
@@ -352,12 +351,12 @@ class HubPipelinePropertyTest {
       this.alloc = new TrackingAllocator(setup.directBuffers());
       Clock clock = Clock.systemUTC();
       registry =
-          new ClientRegistry(
-              setup.policy(),
-              DeviceConfig.empty(),
-              CONFIG.limits().defaultMaxConcurrentTasks(),
-              CONFIG.limits().maxSessionsPerConstellation(),
-              clock);
+          ClientRegistry.builder()
+              .policy(setup.policy())
+              .defaultMaxConcurrentTasks(CONFIG.limits().defaultMaxConcurrentTasks())
+              .maxSessionsPerOwner(CONFIG.limits().maxSessionsPerConstellation())
+              .clock(clock)
+              .build();
       sessions = new SessionTable(CONFIG.history().size(), CONFIG.history().age(), clock);
       TaskRouter router = new TaskRouter(registry, sessions, clock, RouterEvents.NONE);
       admission = new AdmissionControl(setup.maxConnections(), 0, 0, ticker::nanoTime);

@@ -30,11 +30,9 @@ import org.aiphub.core.aip.ClientType;
 import org.aiphub.core.aip.ServerMessage;
 import org.aiphub.core.aip.ServerMessageType;
 import org.aiphub.core.aip.TaskStatus;
-import org.aiphub.core.device.DeviceConfig;
 import org.aiphub.core.registry.ClientConnection;
 import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.registry.DuplicateClientException;
-import org.aiphub.core.registry.DuplicatePolicy;
 import org.aiphub.core.session.SessionTable;
 import org.aiphub.server.DeviceConfigReloader;
 import org.aiphub.server.dashboard.DashboardState;
@@ -127,8 +125,7 @@ class ReleaseOnFailureTest {
   void anApiAnswerWithoutMemoryIsA503AndHoldsNothing() throws DuplicateClientException {
     FailingAllocator alloc = new FailingAllocator(1024);
     Clock clock = Clock.systemUTC();
-    ClientRegistry registry =
-        new ClientRegistry(DuplicatePolicy.REJECT, DeviceConfig.empty(), 0, clock);
+    ClientRegistry registry = ClientRegistry.builder().clock(clock).build();
     for (int i = 0; i < 100; i++) {
       String id = "device-with-a-long-name-" + i;
       registry.addClient(id, "linux", new Stub(id), ClientType.DEVICE, Map.of());
@@ -172,8 +169,7 @@ class ReleaseOnFailureTest {
   void theFeedWithoutMemoryRefusesOrDropsViewersAndKeepsRunning() throws DuplicateClientException {
     FailingAllocator alloc = new FailingAllocator(4096);
     Clock clock = Clock.systemUTC();
-    ClientRegistry registry =
-        new ClientRegistry(DuplicatePolicy.REJECT, DeviceConfig.empty(), 0, clock);
+    ClientRegistry registry = ClientRegistry.builder().clock(clock).build();
     DashboardState state =
         new DashboardState(
             registry, new SessionTable(100, Duration.ofHours(1), clock), clock, null);

@@ -4,10 +4,10 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.aiphub.core.device.DeviceConfig;
 import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.registry.DuplicatePolicy;
 import org.aiphub.core.session.SessionTable;
+import org.aiphub.server.directory.ClientDirectory;
 import org.aiphub.server.route.Identity;
 import org.aiphub.server.route.RouterEvents;
 import org.aiphub.server.route.TaskRouter;
@@ -24,10 +24,14 @@ final class RouterFixture implements RouterEvents {
   }
 
   RouterFixture(DuplicatePolicy policy) {
+    this(policy, ClientDirectory.singleNode());
+  }
+
+  RouterFixture(DuplicatePolicy policy, ClientDirectory directory) {
     Clock clock = Clock.systemUTC();
-    registry = new ClientRegistry(policy, DeviceConfig.empty(), 0, clock);
+    registry = ClientRegistry.builder().policy(policy).clock(clock).build();
     sessions = new SessionTable(100, Duration.ofHours(1), clock);
-    router = new TaskRouter(registry, sessions, clock, this);
+    router = new TaskRouter(registry, sessions, clock, this, directory);
   }
 
   @Override

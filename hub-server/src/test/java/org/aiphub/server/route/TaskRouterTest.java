@@ -16,7 +16,6 @@ import org.aiphub.core.aip.ResultStatus;
 import org.aiphub.core.aip.ServerMessage;
 import org.aiphub.core.aip.ServerMessageType;
 import org.aiphub.core.aip.TaskStatus;
-import org.aiphub.core.device.DeviceConfig;
 import org.aiphub.core.registry.BindOutcome;
 import org.aiphub.core.registry.ClientRegistry;
 import org.aiphub.core.registry.DuplicatePolicy;
@@ -24,6 +23,8 @@ import org.aiphub.core.session.Session;
 import org.aiphub.core.session.SessionCounts;
 import org.aiphub.core.session.SessionState;
 import org.aiphub.core.session.SessionTable;
+import org.aiphub.core.testing.FakeConnection;
+import org.aiphub.core.testing.ManualClock;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -34,7 +35,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class TaskRouterTest {
   private static final Instant T0 = Instant.parse("2026-11-25T14:30:00Z");
 
-  private final TestClock clock = new TestClock(T0);
+  private final ManualClock clock = new ManualClock(T0);
   private final RecordingRouterEvents events = new RecordingRouterEvents();
   private ClientRegistry registry;
   private SessionTable sessions;
@@ -47,7 +48,12 @@ class TaskRouterTest {
 
   /** A fresh hub: registry with {@code policy} and a default device task limit. */
   private void hub(DuplicatePolicy policy, int maxTasks) {
-    registry = new ClientRegistry(policy, DeviceConfig.empty(), maxTasks, clock);
+    registry =
+        ClientRegistry.builder()
+            .policy(policy)
+            .defaultMaxConcurrentTasks(maxTasks)
+            .clock(clock)
+            .build();
     sessions = new SessionTable(1000, Duration.ofHours(1), clock);
     router = new TaskRouter(registry, sessions, clock, events);
   }
@@ -107,9 +113,11 @@ class TaskRouterTest {
   }
 
   private Client register(FakeConnection conn, ClientMessage m) {
-    TaskRouter.Registration r = router.register(conn, m);
-    assertThat(r).as("registration of %s", m.clientId()).isInstanceOf(TaskRouter.Registered.class);
-    return new Client(conn, ((TaskRouter.Registered) r).identity());
+    Registration r = router.register(conn, m);
+    assertThat(r)
+        .as("registration of %s", m.clientId())
+        .isInstanceOf(Registration.Registered.class);
+    return new Client(conn, ((Registration.Registered) r).identity());
   }
 
   private Client device(String id) {
@@ -201,10 +209,10 @@ class TaskRouterTest {
     void aDeviceRegistersAndTheReplyIsAHeartbeatOk() {
       FakeConnection conn = new FakeConnection("d1");
 
-      TaskRouter.Registration r = router.register(conn, registerDevice("d1"));
+      Registration r = router.register(conn, registerDevice("d1"));
 
       assertThat(r)
-          .isEqualTo(new TaskRouter.Registered(new Identity("d1", ClientType.DEVICE, null)));
+          .isEqualTo(new Registration.Registered(new Identity("d1", ClientType.DEVICE, null)));
       ServerMessage reply = conn.single();
       assertHeartbeatOk(reply);
       assertThat(reply.sessionId()).isNull();
@@ -252,12 +260,12 @@ class TaskRouterTest {
     void aFirstMessageThatIsNotRegisterIsRefused() {
       FakeConnection conn = new FakeConnection("x");
 
-      TaskRouter.Registration r =
+      Registration r =
           router.register(
               conn, msg(ClientMessageType.HEARTBEAT, ClientType.DEVICE).clientId("d1").build());
 
-      assertThat(r).isInstanceOf(TaskRouter.Refused.class);
-      TaskRouter.Refused refused = (TaskRouter.Refused) r;
+      assertThat(r).isInstanceOf(Registration.Refused.class);
+      Registration.Refused refused = (Registration.Refused) r;
       assertThat(refused.outcome()).isEqualTo("not_register");
       assertThat(refused.reason()).contains("must be a register message, got 'heartbeat'");
       assertError(conn.single(), refused.reason());
@@ -271,10 +279,10 @@ class TaskRouterTest {
     void aBadClientIdIsRefused(String id) {
       FakeConnection conn = new FakeConnection("x");
 
-      TaskRouter.Registration r = router.register(conn, registerDevice(id));
+      Registration r = router.register(conn, registerDevice(id));
 
-      assertThat(r).isInstanceOf(TaskRouter.Refused.class);
-      assertThat(((TaskRouter.Refused) r).outcome()).isEqualTo("bad_client_id");
+      assertThat(r).isInstanceOf(Registration.Refused.class);
+      assertThat(((Registration.Refused) r).outcome()).isEqualTo("bad_client_id");
       assertError(conn.single(), "client_id");
       assertThat(registry.listClients()).isEmpty();
     }
@@ -283,9 +291,9 @@ class TaskRouterTest {
     void aTooLongClientIdIsRefused() {
       FakeConnection conn = new FakeConnection("x");
 
-      TaskRouter.Registration r = router.register(conn, registerDevice("d".repeat(257)));
+      Registration r = router.register(conn, registerDevice("d".repeat(257)));
 
-      assertThat(((TaskRouter.Refused) r).outcome()).isEqualTo("bad_client_id");
+      assertThat(((Registration.Refused) r).outcome()).isEqualTo("bad_client_id");
       assertThat(registry.listClients()).isEmpty();
     }
 
@@ -295,9 +303,9 @@ class TaskRouterTest {
       for (String target : List.of("nobody", "c0")) {
         FakeConnection conn = new FakeConnection("c1");
 
-        TaskRouter.Registration r = router.register(conn, registerConstellation("c1", target));
+        Registration r = router.register(conn, registerConstellation("c1", target));
 
-        assertThat(((TaskRouter.Refused) r).outcome()).isEqualTo("bad_target");
+        assertThat(((Registration.Refused) r).outcome()).isEqualTo("bad_target");
         assertError(conn.single(), "target device '" + target + "' is not connected");
         assertThat(registry.isOnline("c1")).isFalse();
       }
@@ -306,7 +314,7 @@ class TaskRouterTest {
     @Test
     void aDeviceWithMalformedMetadataIsRefused() {
       FakeConnection a = new FakeConnection("a");
-      TaskRouter.Registration platform =
+      Registration platform =
           router.register(
               a,
               ClientMessage.builder(ClientMessageType.REGISTER, TaskStatus.OK)
@@ -314,7 +322,7 @@ class TaskRouterTest {
                   .metadata(Map.of("platform", 7))
                   .build());
       FakeConnection b = new FakeConnection("b");
-      TaskRouter.Registration systemInfo =
+      Registration systemInfo =
           router.register(
               b,
               ClientMessage.builder(ClientMessageType.REGISTER, TaskStatus.OK)
@@ -322,9 +330,9 @@ class TaskRouterTest {
                   .metadata(Map.of("system_info", List.of("not", "an", "object")))
                   .build());
 
-      assertThat(((TaskRouter.Refused) platform).outcome()).isEqualTo("bad_metadata");
+      assertThat(((Registration.Refused) platform).outcome()).isEqualTo("bad_metadata");
       assertError(a.single(), "metadata.platform must be a string");
-      assertThat(((TaskRouter.Refused) systemInfo).outcome()).isEqualTo("bad_metadata");
+      assertThat(((Registration.Refused) systemInfo).outcome()).isEqualTo("bad_metadata");
       assertError(b.single(), "metadata.system_info must be an object");
       assertThat(registry.isOnline("d1")).isFalse();
     }
@@ -334,9 +342,9 @@ class TaskRouterTest {
       Client first = device("d1");
       FakeConnection second = new FakeConnection("d1-again");
 
-      TaskRouter.Registration r = router.register(second, registerDevice("d1"));
+      Registration r = router.register(second, registerDevice("d1"));
 
-      assertThat(((TaskRouter.Refused) r).outcome()).isEqualTo("duplicate");
+      assertThat(((Registration.Refused) r).outcome()).isEqualTo("duplicate");
       assertError(second.single(), "already registered");
       assertThat(registry.getClient("d1")).containsSame(first.conn());
       assertThat(first.conn().closes()).isEmpty();
@@ -379,9 +387,9 @@ class TaskRouterTest {
       Client d = device("x1");
       FakeConnection conn = new FakeConnection("c");
 
-      TaskRouter.Registration r = router.register(conn, registerConstellation("x1", null));
+      Registration r = router.register(conn, registerConstellation("x1", null));
 
-      assertThat(((TaskRouter.Refused) r).outcome()).isEqualTo("duplicate");
+      assertThat(((Registration.Refused) r).outcome()).isEqualTo("duplicate");
       assertThat(registry.getClient("x1")).containsSame(d.conn());
       assertThat(d.conn().closes()).isEmpty();
     }
@@ -889,7 +897,7 @@ class TaskRouterTest {
 
     @Test
     void aTaskOverTheConstellationsSessionLimitEnds() {
-      registry = new ClientRegistry(DuplicatePolicy.REJECT, DeviceConfig.empty(), 0, 1, clock);
+      registry = ClientRegistry.builder().maxSessionsPerOwner(1).clock(clock).build();
       sessions = new SessionTable(1000, Duration.ofHours(1), clock);
       router = new TaskRouter(registry, sessions, clock, events);
       Client d = device("d1");

@@ -116,10 +116,11 @@ class DeadPeerAttackTest {
   void aDeviceThatVanishesWithoutACloseIsClosedAfterTheIdleAndPingTimeouts() {
     try (Arena a = Arena.start(b -> b.set(IDLE_TIMEOUT, IDLE).set(PING_TIMEOUT, PING))) {
       RawWsClient ghost = a.raw();
-      ghost.sendText(ClientFrames.registerDevice("ghost-dev"));
-      // The ghost's last frame: from now on it sends nothing, not even a pong. The hub reads the
-      // register after this moment, so its idle timer cannot start earlier.
+      // The ghost's last frame: from now on it sends nothing, not even a pong. The moment is taken
+      // before the send, because the hub may read the frame (and start its idle timer) before
+      // sendText returns here.
       long silent = Timing.now();
+      ghost.sendText(ClientFrames.registerDevice("ghost-dev"));
       Clients.assertRegistered(ghost.readMessage());
       WsClient owner = a.constellation("ghost-owner");
       owner.send(Frames.task("ghost-owner", "ghost-dev", "ghost-1", "work"));
@@ -156,8 +157,8 @@ class DeadPeerAttackTest {
       RawWsClient ghost = a.raw();
       ghost.sendText(ClientFrames.registerConstellation("ghost-galaxy"));
       Clients.assertRegistered(ghost.readMessage());
+      long silent = Timing.now(); // before its last frame, which the hub may read at once
       ghost.sendText(Frames.task("ghost-galaxy", "worker-dev", "ghost-2", "work"));
-      long silent = Timing.now(); // its last frame
       assertThat(ghost.readMessage().sessionId()).isEqualTo("ghost-2");
       assertThat(worker.next().sessionId()).isEqualTo("ghost-2");
 

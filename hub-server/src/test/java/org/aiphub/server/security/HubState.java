@@ -24,11 +24,12 @@ import org.aiphub.server.netty.EventStream;
 
 /**
  * How much the hub holds, read by reflection so that no internal map can grow unseen: the size of
- * every map and collection field (also behind an {@link AtomicReference}) of the registry, the
- * session table, the metrics, the admission control and the dashboard state, the entry counts of
- * the collections and maps inside those maps (as {@code Class.field.inner}: the session ids in the
- * registry's per-client session sets, the outcomes held per owner), and the integer counters beside
- * them. Two snapshots are equal when an attack left no bookkeeping behind.
+ * every map and collection field (also behind an {@link AtomicReference}) of the registry and its
+ * parts ({@code DeviceIndex}, {@code SessionBindings}, {@code FoldIndex}), the session table, the
+ * metrics, the admission control and the dashboard state, the entry counts of the collections and
+ * maps inside those maps (as {@code Class.field.inner}: the session ids in the registry's
+ * per-client session sets, the outcomes held per owner), and the integer counters beside them. Two
+ * snapshots are equal when an attack left no bookkeeping behind.
  */
 final class HubState {
   /**
@@ -50,12 +51,32 @@ final class HubState {
   /** Every size, by {@code Class.field} name. */
   static Map<String, Long> sizes(HubServer server) {
     Map<String, Long> out = new TreeMap<>();
-    add(out, server.registry(), ClientRegistry.class);
+    addRegistry(out, server.registry());
     add(out, server.sessions(), SessionTable.class);
     add(out, server.metrics(), server.metrics().getClass());
     add(out, admission(server), AdmissionControl.class);
     add(out, dashboard(server), DashboardState.class);
     return out;
+  }
+
+  /**
+   * The registry and each of its parts (the index, the session bindings, the fold index: every
+   * field whose value is a class of the registry's own package), so that a map that moves into a
+   * part stays watched.
+   */
+  private static void addRegistry(Map<String, Long> out, ClientRegistry registry) {
+    add(out, registry, ClientRegistry.class);
+    for (Field f : ClientRegistry.class.getDeclaredFields()) {
+      if (Modifier.isStatic(f.getModifiers())) {
+        continue;
+      }
+      Object part = read(registry, f);
+      if (part != null
+          && part != registry
+          && part.getClass().getPackageName().equals(ClientRegistry.class.getPackageName())) {
+        add(out, part, part.getClass());
+      }
+    }
   }
 
   /**

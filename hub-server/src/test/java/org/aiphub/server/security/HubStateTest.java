@@ -8,8 +8,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link HubState} sees growth where attacks could leave it: inside the registry's per-client
- * session sets and in the dashboard state's maps, not only in top-level fields. Without this, the
- * "no bookkeeping left behind" checks (100,000 phantom frames among them) could pass over a leak.
+ * session sets (in its {@code SessionBindings} part), in every part of the registry, and in the
+ * dashboard state's maps, not only in top-level fields. Without this, the "no bookkeeping left
+ * behind" checks (100,000 phantom frames among them) could pass over a leak.
  */
 class HubStateTest {
   @Test
@@ -18,17 +19,22 @@ class HubStateTest {
       Map<String, Long> before = HubState.sizes(a.hub().server());
       assertThat(before)
           .containsKeys(
-              "ClientRegistry.deviceSessions.inner",
-              "ClientRegistry.constellationSessions.inner",
+              "SessionBindings.byExecutor.inner",
+              "SessionBindings.byOwner.inner",
+              "SessionBindings.links",
+              "DeviceIndex.byPlatform",
+              "DeviceIndex.byCapability",
+              "FoldIndex.byFold",
+              "ClientRegistry.clients",
               "DashboardState.connections",
               "DashboardState.dirtyClients",
               "DashboardState.dirtySessions")
           .doesNotContainKey("DashboardState.series");
       // The innocents hold one session; no map grows by a session id but those sets.
       assertThat(before)
-          .containsEntry("ClientRegistry.deviceSessions", 1L)
-          .containsEntry("ClientRegistry.deviceSessions.inner", 1L)
-          .containsEntry("ClientRegistry.constellationSessions.inner", 1L);
+          .containsEntry("SessionBindings.byExecutor", 1L)
+          .containsEntry("SessionBindings.byExecutor.inner", 1L)
+          .containsEntry("SessionBindings.byOwner.inner", 1L);
 
       // A second session between the same two clients: the sets' sizes change, the maps' do not.
       a.owner().send(Frames.task(Arena.OWNER, Arena.DEVICE, "second", "more work"));
@@ -39,9 +45,9 @@ class HubStateTest {
           .untilAsserted(
               () ->
                   assertThat(HubState.sizes(a.hub().server()))
-                      .containsEntry("ClientRegistry.deviceSessions", 1L)
-                      .containsEntry("ClientRegistry.deviceSessions.inner", 2L)
-                      .containsEntry("ClientRegistry.constellationSessions.inner", 2L)
+                      .containsEntry("SessionBindings.byExecutor", 1L)
+                      .containsEntry("SessionBindings.byExecutor.inner", 2L)
+                      .containsEntry("SessionBindings.byOwner.inner", 2L)
                       .containsEntry(
                           "DashboardState.connections",
                           (long) a.hub().server().registry().listClients().size()));
