@@ -87,6 +87,14 @@ final class RawSocket implements AutoCloseable {
    * receiveBufferBytes} (0: the default), set before connecting so the TCP window stays small.
    */
   static RawSocket open(TestHub hub, String source, int receiveBufferBytes) {
+    return open(hub.port(), source, receiveBufferBytes);
+  }
+
+  /**
+   * Connects to a hub listening on loopback {@code port} (one in a process of its own, say), as
+   * {@link #open(TestHub, String, int)} does.
+   */
+  static RawSocket open(int port, String source, int receiveBufferBytes) {
     Socket s = new Socket();
     try {
       if (receiveBufferBytes > 0) {
@@ -95,7 +103,7 @@ final class RawSocket implements AutoCloseable {
       if (source != null) {
         s.bind(new InetSocketAddress(InetAddress.getByName(source), 0));
       }
-      s.connect(new InetSocketAddress("127.0.0.1", hub.port()), READ_TIMEOUT_MILLIS);
+      s.connect(new InetSocketAddress("127.0.0.1", port), READ_TIMEOUT_MILLIS);
       s.setSoTimeout(READ_TIMEOUT_MILLIS);
       s.setTcpNoDelay(true);
       return new RawSocket(s);
@@ -165,7 +173,12 @@ final class RawSocket implements AutoCloseable {
 
   /** The hub's own {@code Host} header line. */
   static String host(TestHub hub) {
-    return "Host: 127.0.0.1:" + hub.port();
+    return host(hub.port());
+  }
+
+  /** The {@code Host} header line of a hub on loopback {@code port}. */
+  static String host(int port) {
+    return "Host: 127.0.0.1:" + port;
   }
 
   /** The AIP endpoint with the right key. */

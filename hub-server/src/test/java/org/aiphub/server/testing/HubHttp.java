@@ -31,12 +31,22 @@ public final class HubHttp {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration TIMEOUT = Duration.ofSeconds(15);
 
-  private final TestHub hub;
+  private final int port;
+  private final String operatorKey;
   private final List<Reply> seen = new CopyOnWriteArrayList<>();
 
   /** A client for {@code hub}. */
   public HubHttp(TestHub hub) {
-    this.hub = hub;
+    this(hub.port(), hub.operatorKey());
+  }
+
+  /**
+   * A client for a hub on loopback {@code port} whose operator key is {@code operatorKey} (a hub in
+   * a process of its own, say).
+   */
+  public HubHttp(int port, String operatorKey) {
+    this.port = port;
+    this.operatorKey = operatorKey;
   }
 
   /**
@@ -93,12 +103,12 @@ public final class HubHttp {
    * admin_key}, or the client key when it has none).
    */
   public HttpRequest.Builder keyed(String path) {
-    return bare(path).header("X-API-Key", hub.operatorKey());
+    return bare(path).header("X-API-Key", operatorKey);
   }
 
   /** The URI of {@code path} (which may hold a query and percent escapes, sent as they are). */
   public URI uri(String path) {
-    return URI.create("http://127.0.0.1:" + hub.port() + path);
+    return URI.create("http://127.0.0.1:" + port + path);
   }
 
   /** GET with the key. */
